@@ -1,0 +1,95 @@
+namespace Hyper.Runtime.Backends;
+
+/// <summary>
+/// A device that runs the op set. Models are written once against this interface.
+/// <para>
+/// Conventions (llm.c's): outputs first, then inputs, then dimensions. B batch, T time,
+/// C channels, NH heads, V vocabulary, N = B·T rows. Every backward <b>accumulates</b> (+=)
+/// into its gradient outputs, so callers zero gradient buffers once per step; the one exception
+/// is <see cref="SoftmaxCrossEntropyBackward"/>, which overwrites so it can run in place on the
+/// probabilities. Token ids live in host memory (they are small; a device backend uploads them).
+/// </para>
+/// </summary>
+public interface IBackend : IDisposable
+{
+    /// <summary>Short name used on the command line (cpu, reference, ...).</summary>
+    string Name { get; }
+
+    /// <summary>One line describing the device.</summary>
+    string Description { get; }
+
+    /// <summary>Whether this backend implements <paramref name="op"/>.</summary>
+    bool Supports(Op op);
+
+    /// <summary>Allocates <paramref name="length"/> floats, zero-filled.</summary>
+    DeviceBuffer Allocate(long length);
+
+    /// <summary>Copies host floats into a view (lengths must match).</summary>
+    void Upload(ReadOnlySpan<float> source, TensorView destination);
+
+    /// <summary>Copies a view into host floats (lengths must match).</summary>
+    void Download(TensorView source, Span<float> destination);
+
+    /// <summary>Sets every float of the view to zero.</summary>
+    void Zero(TensorView view);
+
+    /// <summary>Copies one view into another of the same length.</summary>
+    void Copy(TensorView source, TensorView destination);
+
+    /// <summary>Sum of squares of a view, accumulated in double (gradient-norm clipping).</summary>
+    double SumOfSquares(TensorView view);
+
+    /// <summary>out[B,T,C] = wte[tokens[b,t]] + wpe[t].</summary>
+    void EncoderForward(TensorView output, ReadOnlySpan<int> tokens, TensorView wte, TensorView wpe, int B, int T, int C);
+
+    /// <summary>dwte[V,C] += scatter of dout by token; dwpe[T,C] += sum of dout over the batch.</summary>
+    void EncoderBackward(TensorView dwte, TensorView dwpe, TensorView dout, ReadOnlySpan<int> tokens, int B, int T, int C);
+
+    /// <summary>out[N,C] = (inp - mean) · rstd · weight + bias; mean[N] and rstd[N] are kept for the backward.</summary>
+    void LayerNormForward(TensorView output, TensorView mean, TensorView rstd, TensorView input, TensorView weight, TensorView bias, int N, int C, float eps);
+
+    /// <summary>dinp[N,C], dweight[C], dbias[C] += the layernorm gradients.</summary>
+    void LayerNormBackward(TensorView dinp, TensorView dweight, TensorView dbias, TensorView dout, TensorView input, TensorView weight, TensorView mean, TensorView rstd, int N, int C);
+
+    /// <summary>out[N,OC] = inp[N,C] · weight[OC,C]ᵀ + bias[OC] (bias may be empty).</summary>
+    void MatmulForward(TensorView output, TensorView input, TensorView weight, TensorView bias, int N, int C, int OC);
+
+    /// <summary>dinp[N,C] += dout·weight; dweight[OC,C] += doutᵀ·inp; dbias[OC] += Σ dout (dbias may be empty).</summary>
+    void MatmulBackward(TensorView dinp, TensorView dweight, TensorView dbias, TensorView dout, TensorView input, TensorView weight, int N, int C, int OC);
+
+    /// <summary>
+    /// Multi-head attention over qkv[B,T,3C] (q, k, v side by side, heads of size C/NH inside each),
+    /// out[B,T,C]; lse[B,NH,T] keeps each row's log-sum-exp for the backward (no T×T matrix).
+    /// </summary>
+    void AttentionForward(TensorView output, TensorView lse, TensorView qkv, int B, int T, int C, int NH, bool causal);
+
+    /// <summary>dqkv[B,T,3C] += the attention gradients, recomputing scores from qkv and lse.</summary>
+    void AttentionBackward(TensorView dqkv, TensorView dout, TensorView qkv, TensorView output, TensorView lse, int B, int T, int C, int NH, bool causal);
+
+    /// <summary>out[n] = gelu(inp[n]), tanh form.</summary>
+    void GeluForward(TensorView output, TensorView input, int N);
+
+    /// <summary>dinp[n] += gelu'(inp[n]) · dout[n].</summary>
+    void GeluBackward(TensorView dinp, TensorView input, TensorView dout, int N);
+
+    /// <summary>out[n] = a[n] + b[n].</summary>
+    void ResidualForward(TensorView output, TensorView a, TensorView b, int N);
+
+    /// <summary>da[n] += dout[n]; db[n] += dout[n].</summary>
+    void ResidualBackward(TensorView da, TensorView db, TensorView dout, int N);
+
+    /// <summary>
+    /// probs[N,V] = softmax(logits), losses[N] = -log probs[target]; probs may be the logits
+    /// view itself. A negative target ignores the row (loss 0).
+    /// </summary>
+    void SoftmaxCrossEntropyForward(TensorView losses, TensorView probs, TensorView logits, ReadOnlySpan<int> targets, int N, int V);
+
+    /// <summary>dlogits[N,V] = (probs - onehot(target)) · dloss, overwriting; dlogits may be the probs view.</summary>
+    void SoftmaxCrossEntropyBackward(TensorView dlogits, TensorView probs, ReadOnlySpan<int> targets, float dloss, int N, int V);
+
+    /// <summary>
+    /// One AdamW step (PyTorch semantics, decoupled weight decay) on a parameter view with its
+    /// gradient scaled by <paramref name="gradScale"/> (for norm clipping); step is 1-based.
+    /// </summary>
+    void AdamWUpdate(TensorView parameters, TensorView m, TensorView v, TensorView grads, float lr, float beta1, float beta2, float eps, float weightDecay, int step, float gradScale);
+}

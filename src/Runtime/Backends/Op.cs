@@ -1,0 +1,25 @@
+namespace Hyper.Runtime.Backends;
+
+/// <summary>
+/// The op vocabulary. Every backend implements ops under these names (forward and backward as
+/// a pair), and says which it supports through <see cref="IBackend.Supports"/>.
+/// </summary>
+public enum Op
+{
+    /// <summary>Token + position embedding.</summary>
+    Encoder,
+    /// <summary>Layer normalisation over the channel dimension.</summary>
+    LayerNorm,
+    /// <summary>out = inp · weightᵀ + bias.</summary>
+    Matmul,
+    /// <summary>Exact multi-head attention, flash-style (online softmax, log-sum-exp kept).</summary>
+    Attention,
+    /// <summary>GELU, tanh approximation.</summary>
+    Gelu,
+    /// <summary>Elementwise sum of two tensors.</summary>
+    Residual,
+    /// <summary>Softmax and cross-entropy fused.</summary>
+    SoftmaxCrossEntropy,
+    /// <summary>AdamW update with decoupled weight decay.</summary>
+    AdamW,
+}
