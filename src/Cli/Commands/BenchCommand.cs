@@ -1,0 +1,89 @@
+using System.CommandLine;
+using System.Text.Json;
+using Hyper.Runtime.Backends;
+using Hyper.Runtime.Models;
+using Hyper.Runtime.Training;
+
+namespace Hyper.Cli.Commands;
+
+/// <summary>`hyper bench ...`: throughput measurements.</summary>
+public static class BenchCommand
+{
+    /// <summary>Builds the command group.</summary>
+    public static Command Create()
+    {
+        var bench = new Command("bench", "Measure throughput (median of timed runs after a warm-up).");
+        bench.Subcommands.Add(CreateTrain());
+        return bench;
+    }
+
+    private static Command CreateTrain()
+    {
+        var model = new Option<string>("--model") { Description = $"Model preset: {string.Join(", ", Gpt2Config.PresetNames)}.", DefaultValueFactory = _ => "small" };
+        var batch = new Option<int>("--batch") { Description = "Sequences per step (B).", DefaultValueFactory = _ => 8 };
+        var seq = new Option<int>("--seq") { Description = "Tokens per sequence (T); at most the preset's n_positions.", DefaultValueFactory = _ => 256 };
+        var steps = new Option<int>("--steps") { Description = "Timed steps.", DefaultValueFactory = _ => 10 };
+        var warmup = new Option<int>("--warmup") { Description = "Untimed steps first (JIT tiering and caches settle).", DefaultValueFactory = _ => 3 };
+        var device = new Option<string>("--device") { Description = $"Backend: {string.Join(", ", BackendRegistry.Names)}.", DefaultValueFactory = _ => "cpu" };
+        var json = new Option<bool>("--json") { Description = "Print one JSON object instead of a table." };
+        var cmd = new Command("train",
+            "Time GPT-2 training steps (forward, backward, gradient clipping, AdamW) on random tokens.\n" +
+            "gflops_per_s counts model FLOPs per token as 6*P_mm + 12*L*T*C (PaLM appendix B; P_mm = the weights of " +
+            "every matmul, the tied output projection included; attention not halved for the causal mask).")
+        {
+            model, batch, seq, steps, warmup, device, json,
+        };
+        cmd.SetAction(r =>
+        {
+            string name = r.GetValue(model)!;
+            var config = Gpt2Config.Preset(name) ?? throw new CliException($"--model: unknown preset '{name}' (known: {string.Join(", ", Gpt2Config.PresetNames)})");
+            int B = r.GetValue(batch), T = r.GetValue(seq), n = r.GetValue(steps), w = r.GetValue(warmup);
+            if (B < 1) throw new CliException("--batch must be at least 1");
+            if (T < 1 || T > config.NPositions) throw new CliException($"--seq must be in 1..{config.NPositions} for '{name}'");
+            if (n < 1) throw new CliException("--steps must be at least 1");
+            if (w < 0) throw new CliException("--warmup must not be negative");
+            IBackend backend;
+            try { backend = BackendRegistry.Create(r.GetValue(device)!); }
+            catch (ArgumentException e) { throw new CliException($"--device: {e.Message}"); }
+            using var _ = backend;
+            bool asJson = r.GetValue(json);
+            var result = TrainBenchmark.Run(name, config, backend, B, T, n, w, (s, total, ms) =>
+            {
+                if (!Console.IsErrorRedirected || !asJson)
+                    Console.Error.Write($"\rstep {s}/{total}  {ms:F1} ms{(s <= w ? " (warm-up)" : "")}   ");
+            });
+            Console.Error.WriteLine();
+            if (asJson)
+            {
+                Console.WriteLine(JsonSerializer.Serialize(new
+                {
+                    impl = "hyper",
+                    backend = result.Backend,
+                    model = result.Model,
+                    batch = result.Batch,
+                    seq = result.Seq,
+                    steps = result.Steps,
+                    warmup = result.Warmup,
+                    threads = Hyper.Kernels.Cpu.CpuParallel.Threads,
+                    n_params = result.Parameters,
+                    ms_per_step = Math.Round(result.MsPerStep, 3),
+                    ms_min = Math.Round(result.MsMin, 3),
+                    tokens_per_s = Math.Round(result.TokensPerS, 1),
+                    flops_per_step = result.FlopsPerStep,
+                    gflops_per_s = Math.Round(result.GflopsPerS, 2),
+                    final_loss = result.FinalLoss,
+                    config = new { n_layer = config.NLayer, n_head = config.NHead, n_embd = config.NEmbd, n_positions = config.NPositions, vocab_size = config.VocabSize },
+                }));
+            }
+            else
+            {
+                Console.WriteLine($"model {result.Model} ({result.Parameters:N0} parameters), backend {result.Backend}, B={B}, T={T}");
+                Console.WriteLine($"  median step   {result.MsPerStep,10:F1} ms   (min {result.MsMin:F1} ms over {n} steps)");
+                Console.WriteLine($"  throughput    {result.TokensPerS,10:F0} tokens/s");
+                Console.WriteLine($"  model FLOPs   {result.GflopsPerS,10:F1} GFLOP/s");
+            }
+            return 0;
+        });
+        return cmd;
+    }
+}

@@ -1,0 +1,93 @@
+namespace Hyper.Runtime.Backends;
+
+/// <summary>
+/// What the two host backends share: buffers are <see cref="HostBuffer"/>s and views become
+/// spans. The ops themselves are left to <see cref="CpuBackend"/> (fast kernels) and
+/// <see cref="ReferenceBackend"/> (the scalar oracle).
+/// </summary>
+public abstract class HostBackend : IBackend
+{
+    /// <inheritdoc />
+    public abstract string Name { get; }
+
+    /// <inheritdoc />
+    public abstract string Description { get; }
+
+    /// <inheritdoc />
+    public virtual bool Supports(Op op) => true;
+
+    /// <inheritdoc />
+    public DeviceBuffer Allocate(long length) => new HostBuffer(length);
+
+    /// <summary>The floats of a view, which must belong to a host buffer.</summary>
+    protected static Span<float> S(TensorView view)
+    {
+        if (view.IsEmpty) return Span<float>.Empty;
+        if (view.Buffer is not HostBuffer host)
+            throw new ArgumentException($"a {view.Buffer.GetType().Name} was passed to a host backend");
+        return host.Span(view.Offset, view.Length);
+    }
+
+    /// <inheritdoc />
+    public void Upload(ReadOnlySpan<float> source, TensorView destination)
+    {
+        if (source.Length != destination.Length)
+            throw new ArgumentException($"upload of {source.Length} floats into a view of {destination.Length}");
+        source.CopyTo(S(destination));
+    }
+
+    /// <inheritdoc />
+    public void Download(TensorView source, Span<float> destination)
+    {
+        if (destination.Length != source.Length)
+            throw new ArgumentException($"download of a view of {source.Length} floats into {destination.Length}");
+        S(source).CopyTo(destination);
+    }
+
+    /// <inheritdoc />
+    public void Zero(TensorView view) => S(view).Clear();
+
+    /// <inheritdoc />
+    public void Copy(TensorView source, TensorView destination)
+    {
+        if (source.Length != destination.Length)
+            throw new ArgumentException($"copy of {source.Length} floats into a view of {destination.Length}");
+        S(source).CopyTo(S(destination));
+    }
+
+    /// <inheritdoc />
+    public abstract double SumOfSquares(TensorView view);
+    /// <inheritdoc />
+    public abstract void EncoderForward(TensorView output, ReadOnlySpan<int> tokens, TensorView wte, TensorView wpe, int B, int T, int C);
+    /// <inheritdoc />
+    public abstract void EncoderBackward(TensorView dwte, TensorView dwpe, TensorView dout, ReadOnlySpan<int> tokens, int B, int T, int C);
+    /// <inheritdoc />
+    public abstract void LayerNormForward(TensorView output, TensorView mean, TensorView rstd, TensorView input, TensorView weight, TensorView bias, int N, int C, float eps);
+    /// <inheritdoc />
+    public abstract void LayerNormBackward(TensorView dinp, TensorView dweight, TensorView dbias, TensorView dout, TensorView input, TensorView weight, TensorView mean, TensorView rstd, int N, int C);
+    /// <inheritdoc />
+    public abstract void MatmulForward(TensorView output, TensorView input, TensorView weight, TensorView bias, int N, int C, int OC);
+    /// <inheritdoc />
+    public abstract void MatmulBackward(TensorView dinp, TensorView dweight, TensorView dbias, TensorView dout, TensorView input, TensorView weight, int N, int C, int OC);
+    /// <inheritdoc />
+    public abstract void AttentionForward(TensorView output, TensorView lse, TensorView qkv, int B, int T, int C, int NH, bool causal);
+    /// <inheritdoc />
+    public abstract void AttentionBackward(TensorView dqkv, TensorView dout, TensorView qkv, TensorView output, TensorView lse, int B, int T, int C, int NH, bool causal);
+    /// <inheritdoc />
+    public abstract void GeluForward(TensorView output, TensorView input, int N);
+    /// <inheritdoc />
+    public abstract void GeluBackward(TensorView dinp, TensorView input, TensorView dout, int N);
+    /// <inheritdoc />
+    public abstract void ResidualForward(TensorView output, TensorView a, TensorView b, int N);
+    /// <inheritdoc />
+    public abstract void ResidualBackward(TensorView da, TensorView db, TensorView dout, int N);
+    /// <inheritdoc />
+    public abstract void SoftmaxCrossEntropyForward(TensorView losses, TensorView probs, TensorView logits, ReadOnlySpan<int> targets, int N, int V);
+    /// <inheritdoc />
+    public abstract void SoftmaxCrossEntropyBackward(TensorView dlogits, TensorView probs, ReadOnlySpan<int> targets, float dloss, int N, int V);
+    /// <inheritdoc />
+    public abstract void AdamWUpdate(TensorView parameters, TensorView m, TensorView v, TensorView grads, float lr, float beta1, float beta2, float eps, float weightDecay, int step, float gradScale);
+
+    /// <inheritdoc />
+    public void Dispose() => GC.SuppressFinalize(this);
+}

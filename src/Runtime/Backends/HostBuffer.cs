@@ -1,0 +1,51 @@
+using System.Runtime.InteropServices;
+
+namespace Hyper.Runtime.Backends;
+
+/// <summary>
+/// Host memory for the CPU backends: one native allocation aligned to 64 bytes (a Vector512),
+/// outside the GC heap so it never moves and large arenas do not burden the collector.
+/// </summary>
+public sealed unsafe class HostBuffer : DeviceBuffer
+{
+    private float* _data;
+    private readonly long _length;
+
+    /// <summary>Allocates and zero-fills <paramref name="length"/> floats.</summary>
+    public HostBuffer(long length)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(length);
+        _length = length;
+        nuint bytes = (nuint)Math.Max(1, length) * sizeof(float);
+        _data = (float*)NativeMemory.AlignedAlloc(bytes, 64);
+        NativeMemory.Clear(_data, bytes);
+    }
+
+    /// <inheritdoc />
+    public override long Length => _length;
+
+    /// <summary>The floats of a view of this buffer.</summary>
+    public Span<float> Span(long offset, long length)
+    {
+        ObjectDisposedException.ThrowIf(_data == null, this);
+        if (offset < 0 || length < 0 || offset + length > _length)
+            throw new ArgumentOutOfRangeException(nameof(offset), $"[{offset}, {offset + length}) outside a buffer of {_length} floats");
+        if (length > int.MaxValue)
+            throw new ArgumentOutOfRangeException(nameof(length), $"a view of {length} floats is more than one span can address");
+        return new Span<float>(_data + offset, (int)length);
+    }
+
+    /// <inheritdoc />
+    public override void Dispose()
+    {
+        if (_data != null)
+        {
+            NativeMemory.AlignedFree(_data);
+            _data = null;
+        }
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Frees the memory if the owner forgot to.</summary>
+    ~HostBuffer() => Dispose();
+}

@@ -1,0 +1,272 @@
+using Hyper.Runtime.Backends;
+
+namespace Hyper.Runtime.Models;
+
+/// <summary>
+/// GPT-2, written once against <see cref="IBackend"/> in llm.c's shape: one arena of parameters,
+/// one of gradients with the same layout, AdamW moments alike, and an activation arena sized for
+/// the current (B, T). Forward to the loss, backward, update.
+/// </summary>
+public sealed class Gpt2 : IDisposable
+{
+    private readonly DeviceBuffer _params;
+    private readonly DeviceBuffer _grads;
+    private DeviceBuffer? _m, _v;
+    private Gpt2Activations? _acts;
+    private int[] _tokens = [];
+    private int[] _targets = [];
+    private int _validTargets;
+
+    /// <summary>Hyperparameters.</summary>
+    public Gpt2Config Config { get; }
+    /// <summary>Where the ops run.</summary>
+    public IBackend Backend { get; }
+    /// <summary>Where each tensor sits in the parameter (and gradient) arena.</summary>
+    public ParameterLayout Layout { get; }
+    /// <summary>Optimizer steps taken (AdamW's bias correction uses it).</summary>
+    public int Step { get; set; }
+
+    /// <summary>The parameter arena.</summary>
+    public TensorView Parameters => _params.All;
+    /// <summary>The gradient arena (same layout as <see cref="Parameters"/>).</summary>
+    public TensorView Gradients => _grads.All;
+    /// <summary>The activations of the last forward (null before the first).</summary>
+    public Gpt2Activations? Activations => _acts;
+
+    /// <summary>Allocates a model with zero parameters; use <see cref="InitializeWeights"/> or <see cref="LoadParameters"/>.</summary>
+    public Gpt2(Gpt2Config config, IBackend backend)
+    {
+        config.Validate();
+        Config = config;
+        Backend = backend;
+        Layout = new ParameterLayout(config);
+        _params = backend.Allocate(Layout.Total);
+        _grads = backend.Allocate(Layout.Total);
+    }
+
+    /// <summary>A view of one named tensor of an arena laid out as <see cref="Layout"/>.</summary>
+    public TensorView Tensor(TensorView arena, string name)
+    {
+        var e = Layout[name];
+        return arena.Slice(e.Offset, e.Count);
+    }
+
+    /// <summary>Layer <paramref name="l"/>'s slice of a stacked per-layer tensor.</summary>
+    private TensorView LayerTensor(TensorView arena, string name, int l)
+    {
+        var e = Layout[name];
+        long per = e.Count / Config.NLayer;
+        return arena.Slice(e.Offset + per * l, per);
+    }
+
+    /// <summary>
+    /// GPT-2's initialisation from a seed: weights ~ N(0, 0.02), the projections into the
+    /// residual stream ~ N(0, 0.02/sqrt(2L)) (GPT-2 paper, section 2.3), biases 0, layernorm gains 1.
+    /// </summary>
+    public void InitializeWeights(ulong seed)
+    {
+        var rng = new Rng(seed);
+        var host = new float[Layout.Total];
+        float projStd = 0.02f / MathF.Sqrt(2f * Config.NLayer);
+        foreach (var e in Layout.Entries)
+        {
+            var span = host.AsSpan((int)e.Offset, (int)e.Count);
+            switch (e.Name)
+            {
+                case "ln1w" or "ln2w" or "lnfw": span.Fill(1f); break;
+                case "attprojw" or "fcprojw": for (int i = 0; i < span.Length; i++) span[i] = (float)rng.NextNormal() * projStd; break;
+                case var _ when e.Decay: for (int i = 0; i < span.Length; i++) span[i] = (float)rng.NextNormal() * 0.02f; break;
+                default: span.Clear(); break;
+            }
+        }
+        LoadParameters(host);
+    }
+
+    /// <summary>Copies a host arena (laid out as <see cref="Layout"/>) into the parameters.</summary>
+    public void LoadParameters(ReadOnlySpan<float> arena) => Backend.Upload(arena, Parameters);
+
+    /// <summary>Copies the parameters out to a host arena.</summary>
+    public float[] ReadParameters()
+    {
+        var host = new float[Layout.Total];
+        Backend.Download(Parameters, host);
+        return host;
+    }
+
+    /// <summary>Copies the gradients out to a host arena.</summary>
+    public float[] ReadGradients()
+    {
+        var host = new float[Layout.Total];
+        Backend.Download(Gradients, host);
+        return host;
+    }
+
+    /// <summary>
+    /// Runs the model on tokens [B,T]. With targets [B,T] it returns the mean cross-entropy over
+    /// the targets that are not negative, and the logits buffer then holds probabilities; without
+    /// targets it returns NaN and leaves the logits.
+    /// </summary>
+    public float Forward(ReadOnlySpan<int> tokens, ReadOnlySpan<int> targets, int B, int T)
+    {
+        int C = Config.NEmbd, L = Config.NLayer, NH = Config.NHead, V = Config.VocabSize;
+        if (T < 1 || T > Config.NPositions)
+            throw new ArgumentOutOfRangeException(nameof(T), $"sequence length {T} is outside 1..n_positions ({Config.NPositions})");
+        if (tokens.Length != B * T)
+            throw new ArgumentException($"{tokens.Length} tokens given for B={B}, T={T}");
+        if (!targets.IsEmpty && targets.Length != B * T)
+            throw new ArgumentException($"{targets.Length} targets given for B={B}, T={T}");
+        foreach (int t in tokens)
+            if ((uint)t >= (uint)V) throw new ArgumentOutOfRangeException(nameof(tokens), $"token id {t} is outside the vocabulary (0..{V - 1})");
+
+        if (_acts is null || _acts.B != B || _acts.T != T)
+        {
+            _acts?.Dispose();
+            _acts = new Gpt2Activations(Backend, Config, B, T);
+        }
+        _tokens = tokens.ToArray();
+        _targets = targets.ToArray();
+
+        var be = Backend;
+        var p = Parameters;
+        var a = _acts;
+        int N = B * T;
+        float eps = Config.LayerNormEpsilon;
+
+        be.EncoderForward(a.Encoded, tokens, Tensor(p, "wte"), Tensor(p, "wpe"), B, T, C);
+        TensorView residual = a.Encoded;
+        for (int l = 0; l < L; l++)
+        {
+            var x = a[l];
+            be.LayerNormForward(x.Ln1, x.Ln1Mean, x.Ln1Rstd, residual, LayerTensor(p, "ln1w", l), LayerTensor(p, "ln1b", l), N, C, eps);
+            be.MatmulForward(x.Qkv, x.Ln1, LayerTensor(p, "qkvw", l), LayerTensor(p, "qkvb", l), N, C, 3 * C);
+            be.AttentionForward(x.Atty, x.Lse, x.Qkv, B, T, C, NH, causal: true);
+            be.MatmulForward(x.AttProj, x.Atty, LayerTensor(p, "attprojw", l), LayerTensor(p, "attprojb", l), N, C, C);
+            be.ResidualForward(x.Residual2, residual, x.AttProj, N * C);
+            be.LayerNormForward(x.Ln2, x.Ln2Mean, x.Ln2Rstd, x.Residual2, LayerTensor(p, "ln2w", l), LayerTensor(p, "ln2b", l), N, C, eps);
+            be.MatmulForward(x.Fch, x.Ln2, LayerTensor(p, "fcw", l), LayerTensor(p, "fcb", l), N, C, 4 * C);
+            be.GeluForward(x.FchGelu, x.Fch, N * 4 * C);
+            be.MatmulForward(x.FcProj, x.FchGelu, LayerTensor(p, "fcprojw", l), LayerTensor(p, "fcprojb", l), N, 4 * C, C);
+            be.ResidualForward(x.Residual3, x.Residual2, x.FcProj, N * C);
+            residual = x.Residual3;
+        }
+        be.LayerNormForward(a.Lnf, a.LnfMean, a.LnfRstd, residual, Tensor(p, "lnfw"), Tensor(p, "lnfb"), N, C, eps);
+        // Tied embeddings: the output projection is wte itself, no bias.
+        be.MatmulForward(a.Logits, a.Lnf, Tensor(p, "wte"), TensorView.Empty, N, C, V);
+
+        if (targets.IsEmpty)
+        {
+            _validTargets = 0;
+            return float.NaN;
+        }
+        be.SoftmaxCrossEntropyForward(a.Losses, a.Logits, a.Logits, targets, N, V);
+        var losses = new float[N];
+        be.Download(a.Losses, losses);
+        double sum = 0;
+        _validTargets = 0;
+        for (int i = 0; i < N; i++)
+        {
+            if (targets[i] < 0) continue;
+            sum += losses[i];
+            _validTargets++;
+        }
+        return _validTargets == 0 ? 0f : (float)(sum / _validTargets);
+    }
+
+    /// <summary>Sets every gradient to zero (before a backward that starts a new accumulation).</summary>
+    public void ZeroGradients() => Backend.Zero(Gradients);
+
+    /// <summary>
+    /// Backpropagates the mean loss of the last forward, accumulating into <see cref="Gradients"/>
+    /// (call <see cref="ZeroGradients"/> first unless accumulating over micro-batches; pass
+    /// <paramref name="lossScale"/> = 1/steps to average them).
+    /// </summary>
+    public void Backward(float lossScale = 1f)
+    {
+        if (_acts is null || _targets.Length == 0)
+            throw new InvalidOperationException("Backward needs a forward with targets first");
+        int B = _acts.B, T = _acts.T, N = B * T;
+        int C = Config.NEmbd, L = Config.NLayer, NH = Config.NHead, V = Config.VocabSize;
+        var be = Backend;
+        var p = Parameters;
+        var g = Gradients;
+        var a = _acts;
+
+        // The loss is a mean over valid targets, so each row's upstream gradient is 1/count.
+        float dloss = _validTargets == 0 ? 0f : lossScale / _validTargets;
+        be.SoftmaxCrossEntropyBackward(a.Logits, a.Logits, _targets, dloss, N, V);
+        be.Zero(a.DLn);
+        be.MatmulBackward(a.DLn, Tensor(g, "wte"), TensorView.Empty, a.Logits, a.Lnf, Tensor(p, "wte"), N, C, V);
+        // dresidual is the gradient of the residual stream: every layer adds its branches' input
+        // gradients into it, so no residual op is needed on the way down.
+        be.Zero(a.DResidual);
+        var last = a[L - 1];
+        be.LayerNormBackward(a.DResidual, Tensor(g, "lnfw"), Tensor(g, "lnfb"), a.DLn, last.Residual3, Tensor(p, "lnfw"), a.LnfMean, a.LnfRstd, N, C);
+
+        for (int l = L - 1; l >= 0; l--)
+        {
+            var x = a[l];
+            TensorView residualIn = l == 0 ? a.Encoded : a[l - 1].Residual3;
+
+            // MLP branch: residual3 = residual2 + fcproj(gelu(fc(ln2(residual2)))).
+            be.Zero(a.DFchGelu);
+            be.MatmulBackward(a.DFchGelu, LayerTensor(g, "fcprojw", l), LayerTensor(g, "fcprojb", l), a.DResidual, x.FchGelu, LayerTensor(p, "fcprojw", l), N, 4 * C, C);
+            be.Zero(a.DFch);
+            be.GeluBackward(a.DFch, x.Fch, a.DFchGelu, N * 4 * C);
+            be.Zero(a.DLn);
+            be.MatmulBackward(a.DLn, LayerTensor(g, "fcw", l), LayerTensor(g, "fcb", l), a.DFch, x.Ln2, LayerTensor(p, "fcw", l), N, C, 4 * C);
+            be.LayerNormBackward(a.DResidual, LayerTensor(g, "ln2w", l), LayerTensor(g, "ln2b", l), a.DLn, x.Residual2, LayerTensor(p, "ln2w", l), x.Ln2Mean, x.Ln2Rstd, N, C);
+
+            // Attention branch: residual2 = residualIn + attproj(attention(qkv(ln1(residualIn)))).
+            be.Zero(a.DAtty);
+            be.MatmulBackward(a.DAtty, LayerTensor(g, "attprojw", l), LayerTensor(g, "attprojb", l), a.DResidual, x.Atty, LayerTensor(p, "attprojw", l), N, C, C);
+            be.Zero(a.DQkv);
+            be.AttentionBackward(a.DQkv, a.DAtty, x.Qkv, x.Atty, x.Lse, B, T, C, NH, causal: true);
+            be.Zero(a.DLn);
+            be.MatmulBackward(a.DLn, LayerTensor(g, "qkvw", l), LayerTensor(g, "qkvb", l), a.DQkv, x.Ln1, LayerTensor(p, "qkvw", l), N, C, 3 * C);
+            be.LayerNormBackward(a.DResidual, LayerTensor(g, "ln1w", l), LayerTensor(g, "ln1b", l), a.DLn, residualIn, LayerTensor(p, "ln1w", l), x.Ln1Mean, x.Ln1Rstd, N, C);
+        }
+        be.EncoderBackward(Tensor(g, "wte"), Tensor(g, "wpe"), a.DResidual, _tokens, B, T, C);
+    }
+
+    /// <summary>The global L2 norm of the gradients.</summary>
+    public double GradientNorm() => Math.Sqrt(Backend.SumOfSquares(Gradients));
+
+    /// <summary>
+    /// One AdamW step at learning rate <paramref name="lr"/>, clipping the global gradient norm
+    /// as torch.nn.utils.clip_grad_norm_ does. Returns the norm before clipping.
+    /// </summary>
+    public double Update(float lr, AdamWSettings s)
+    {
+        _m ??= Backend.Allocate(Layout.Total);
+        _v ??= Backend.Allocate(Layout.Total);
+        double norm = GradientNorm();
+        // torch.nn.utils.clip_grad_norm_: scale by max_norm / (norm + 1e-6) when that is below 1.
+        double clip = s.GradClip > 0 ? s.GradClip / (norm + 1e-6) : 1.0;
+        float scale = clip < 1.0 ? (float)clip : 1f;
+        Step++;
+        foreach (var e in Layout.Entries)
+        {
+            Backend.AdamWUpdate(Tensor(Parameters, e.Name), Tensor(_m.All, e.Name), Tensor(_v.All, e.Name), Tensor(Gradients, e.Name),
+                lr, s.Beta1, s.Beta2, s.Eps, e.Decay ? s.WeightDecay : 0f, Step, scale);
+        }
+        return norm;
+    }
+
+    /// <summary>The AdamW moments (m, then v), allocated on first use, for checkpoints.</summary>
+    public (TensorView M, TensorView V) OptimizerState()
+    {
+        _m ??= Backend.Allocate(Layout.Total);
+        _v ??= Backend.Allocate(Layout.Total);
+        return (_m.All, _v.All);
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        _params.Dispose();
+        _grads.Dispose();
+        _m?.Dispose();
+        _v?.Dispose();
+        _acts?.Dispose();
+    }
+}

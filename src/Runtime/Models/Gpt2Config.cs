@@ -1,0 +1,58 @@
+using System.Text.Json.Serialization;
+
+namespace Hyper.Runtime.Models;
+
+/// <summary>
+/// GPT-2 hyperparameters under Hugging Face's GPT2Config key names, so a config.json from the
+/// ecosystem reads as it is.
+/// </summary>
+public sealed record Gpt2Config
+{
+    /// <summary>Channels (C).</summary>
+    [JsonPropertyName("n_embd")] public int NEmbd { get; init; }
+
+    /// <summary>Transformer blocks (L).</summary>
+    [JsonPropertyName("n_layer")] public int NLayer { get; init; }
+
+    /// <summary>Attention heads (NH); head size is C / NH.</summary>
+    [JsonPropertyName("n_head")] public int NHead { get; init; }
+
+    /// <summary>Longest sequence, the rows of the position embedding (maxT).</summary>
+    [JsonPropertyName("n_positions")] public int NPositions { get; init; }
+
+    /// <summary>Vocabulary size (V).</summary>
+    [JsonPropertyName("vocab_size")] public int VocabSize { get; init; }
+
+    /// <summary>LayerNorm epsilon.</summary>
+    [JsonPropertyName("layer_norm_epsilon")] public float LayerNormEpsilon { get; init; } = 1e-5f;
+
+    /// <summary>Test model: byte-level, small enough for finite differences and fixtures.</summary>
+    public static Gpt2Config Tiny => new() { NLayer = 2, NHead = 2, NEmbd = 64, NPositions = 64, VocabSize = 256 };
+
+    /// <summary>The benchmark model: byte-level, 10.7 M parameters.</summary>
+    public static Gpt2Config Small => new() { NLayer = 6, NHead = 6, NEmbd = 384, NPositions = 256, VocabSize = 256 };
+
+    /// <summary>GPT-2 124M.</summary>
+    public static Gpt2Config Gpt2 => new() { NLayer = 12, NHead = 12, NEmbd = 768, NPositions = 1024, VocabSize = 50257 };
+
+    /// <summary>The preset names accepted on the command line.</summary>
+    public static IReadOnlyList<string> PresetNames { get; } = ["tiny", "small", "gpt2"];
+
+    /// <summary>A preset by name, or null.</summary>
+    public static Gpt2Config? Preset(string name) => name.ToLowerInvariant() switch
+    {
+        "tiny" => Tiny,
+        "small" => Small,
+        "gpt2" => Gpt2,
+        _ => null,
+    };
+
+    /// <summary>Throws with a clear message when the dimensions do not make a model.</summary>
+    public void Validate()
+    {
+        if (NLayer <= 0 || NHead <= 0 || NEmbd <= 0 || NPositions <= 0 || VocabSize <= 0)
+            throw new ArgumentException($"GPT-2 config needs positive n_layer, n_head, n_embd, n_positions, vocab_size (got {this})");
+        if (NEmbd % NHead != 0)
+            throw new ArgumentException($"n_embd ({NEmbd}) must be divisible by n_head ({NHead})");
+    }
+}
