@@ -23,6 +23,7 @@ public static class Check
             double d = Math.Abs((double)actual[i] - expected[i]);
             if (d > worst) { worst = d; worstAt = i; }
         }
+        TestContext.Out.WriteLine($"{what}: max error {worst:E2} ({worst / Math.Max(scale, double.Epsilon):E2} of scale {scale:E2}), bound {bound:E2}");
         Assert.That(worst, Is.LessThanOrEqualTo(bound),
             $"{what}: max error {worst:E3} at {worstAt} exceeds {bound:E3} (scale {scale:E3}, rtol {rtol:E1})");
     }

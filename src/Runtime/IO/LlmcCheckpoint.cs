@@ -1,0 +1,80 @@
+using System.Buffers.Binary;
+using Hyper.Runtime.Models;
+
+namespace Hyper.Runtime.IO;
+
+/// <summary>
+/// llm.c's GPT-2 checkpoint (<c>gpt2_124M.bin</c> and friends): a header of 256 int32
+/// (magic 20240326, version, maxT, V, L, NH, C, padded V), then every parameter in llm.c's
+/// order — which is our arena's order — with wte padded to Vp rows. Version 3 stores fp32,
+/// version 5 bf16.
+/// </summary>
+public static class LlmcCheckpoint
+{
+    /// <summary>The header's first int.</summary>
+    public const int Magic = 20240326;
+
+    /// <summary>Reads a checkpoint into a config and a host arena (padding rows dropped).</summary>
+    public static (Gpt2Config Config, float[] Arena) Read(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such file", path);
+        using var f = File.OpenRead(path);
+        var header = new byte[256 * 4];
+        if (f.ReadAtLeast(header, header.Length, throwOnEndOfStream: false) < header.Length)
+            throw new InvalidDataException($"{path}: too short for an llm.c checkpoint header (1024 bytes)");
+        int H(int i) => BinaryPrimitives.ReadInt32LittleEndian(header.AsSpan(i * 4));
+        if (H(0) != Magic) throw new InvalidDataException($"{path}: bad magic {H(0)} (an llm.c checkpoint starts with {Magic})");
+        int version = H(1);
+        if (version != 3 && version != 5) throw new InvalidDataException($"{path}: llm.c checkpoint version {version} is not supported (3 = fp32, 5 = bf16)");
+        var config = new Gpt2Config { NPositions = H(2), VocabSize = H(3), NLayer = H(4), NHead = H(5), NEmbd = H(6) };
+        int paddedV = H(7);
+        try { config.Validate(); }
+        catch (ArgumentException e) { throw new InvalidDataException($"{path}: {e.Message}"); }
+        if (paddedV < config.VocabSize) throw new InvalidDataException($"{path}: padded vocab {paddedV} is below vocab {config.VocabSize}");
+
+        var layout = new ParameterLayout(config);
+        long padding = (long)(paddedV - config.VocabSize) * config.NEmbd;
+        long stored = layout.Total + padding;
+        int width = version == 3 ? 4 : 2;
+        if (f.Length - header.Length != stored * width)
+            throw new InvalidDataException($"{path}: holds {f.Length - header.Length} bytes of parameters, the header implies {stored * width}");
+        var raw = new byte[stored * width];
+        f.ReadExactly(raw);
+        var arena = new float[layout.Total];
+        long wteCount = (long)config.VocabSize * config.NEmbd;
+        for (long i = 0, src = 0; i < layout.Total; i++, src++)
+        {
+            if (i == wteCount) src += padding; // skip wte's padding rows
+            arena[i] = width == 4
+                ? BinaryPrimitives.ReadSingleLittleEndian(raw.AsSpan((int)(src * 4)))
+                : BFloat16.ToSingle(BinaryPrimitives.ReadUInt16LittleEndian(raw.AsSpan((int)(src * 2))));
+        }
+        return (config, arena);
+    }
+
+    /// <summary>
+    /// Writes a checkpoint (version 3 fp32 or 5 bf16), padding the vocabulary to a multiple of
+    /// 128 as llm.c does; written aside, then renamed over <paramref name="path"/>.
+    /// </summary>
+    public static void Write(string path, Gpt2Config config, ReadOnlySpan<float> arena, int version = 3)
+    {
+        if (version != 3 && version != 5) throw new ArgumentException($"llm.c checkpoint version {version} is not supported (3 or 5)");
+        var layout = new ParameterLayout(config);
+        if (arena.Length != layout.Total) throw new ArgumentException($"arena has {arena.Length} floats, the config needs {layout.Total}");
+        int paddedV = (config.VocabSize + 127) / 128 * 128;
+        long padding = (long)(paddedV - config.VocabSize) * config.NEmbd;
+        int width = version == 3 ? 4 : 2;
+        var bytes = new byte[1024 + (layout.Total + padding) * width];
+        int[] header = [Magic, version, config.NPositions, config.VocabSize, config.NLayer, config.NHead, config.NEmbd, paddedV];
+        for (int i = 0; i < header.Length; i++) BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(i * 4), header[i]);
+        long wteCount = (long)config.VocabSize * config.NEmbd;
+        for (long i = 0, dst = 0; i < layout.Total; i++, dst++)
+        {
+            if (i == wteCount) dst += padding; // padding rows stay zero
+            var at = bytes.AsSpan((int)(1024 + dst * width));
+            if (width == 4) BinaryPrimitives.WriteSingleLittleEndian(at, arena[(int)i]);
+            else BinaryPrimitives.WriteUInt16LittleEndian(at, BFloat16.FromSingle(arena[(int)i]));
+        }
+        AtomicFile.WriteAllBytes(path, bytes);
+    }
+}
