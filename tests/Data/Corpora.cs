@@ -1,0 +1,31 @@
+namespace Hyper.Tests.Data;
+
+/// <summary>Locates the shared corpora (shared/data beside or above the checkout) and makes scratch folders.</summary>
+public static class Corpora
+{
+    /// <summary>Full path of shared/data/<paramref name="name"/>, or ignores the test when no checkout has it.</summary>
+    public static string Require(string name)
+    {
+        for (var dir = new DirectoryInfo(TestContext.CurrentContext.TestDirectory); dir is not null; dir = dir.Parent)
+        {
+            string candidate = Path.Combine(dir.FullName, "shared", "data", name);
+            if (File.Exists(candidate)) return candidate;
+        }
+        Assert.Ignore($"corpus shared/data/{name} not found above {TestContext.CurrentContext.TestDirectory}");
+        return null!; // unreachable: Assert.Ignore throws
+    }
+
+    /// <summary>The first <paramref name="count"/> non-empty paragraphs (blank-line separated) of a corpus.</summary>
+    public static string[] Paragraphs(string name, int count) =>
+        File.ReadAllText(Require(name)).Replace("\r\n", "\n")
+            .Split("\n\n", StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Take(count).ToArray();
+
+    /// <summary>A fresh empty folder under the temp directory; the caller deletes it.</summary>
+    public static string TempDir()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), "hyper-tests-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        return dir;
+    }
+}
