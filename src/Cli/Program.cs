@@ -11,8 +11,11 @@ public static class Program
     {
         var root = new RootCommand(
             "Hyper: a transformer engine with hand-written kernels.\n" +
-            "Trains, benchmarks and runs GPT-2-style models on the CPU (SIMD, both cores).")
+            "Trains, evaluates, converts and benchmarks GPT-2-style models on the CPU (SIMD, both cores).")
         {
+            TrainCommand.Create(),
+            EvalCommand.Create(),
+            ConvertCommand.Create(),
             BenchCommand.Create(),
             InfoCommand.Create(),
         };
@@ -22,8 +25,9 @@ public static class Program
             // keeps its stack trace.
             return root.Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
         }
-        catch (CliException e)
+        catch (Exception e) when (e is CliException or ArgumentException or IOException or InvalidDataException or UnauthorizedAccessException)
         {
+            // User errors (bad flags, missing or malformed files): one line naming the problem.
             Console.Error.WriteLine($"hyper: {e.Message}");
             return 2;
         }

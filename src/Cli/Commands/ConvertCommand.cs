@@ -1,0 +1,56 @@
+using System.CommandLine;
+using Hyper.Runtime.Backends;
+using Hyper.Runtime.IO;
+using Hyper.Runtime.Models;
+
+namespace Hyper.Cli.Commands;
+
+/// <summary>`hyper convert`: between checkpoint folders and llm.c .bin checkpoints.</summary>
+public static class ConvertCommand
+{
+    /// <summary>Builds the command.</summary>
+    public static Command Create()
+    {
+        var input = new Option<string>("--in") { Description = "A checkpoint folder or an llm.c .bin checkpoint.", Required = true };
+        var output = new Option<string>("--out") { Description = "Where to write: a .bin path writes llm.c format, anything else a checkpoint folder.", Required = true };
+        var version = new Option<int>("--llmc-version") { Description = "llm.c format version when writing .bin: 3 (fp32) or 5 (bf16).", DefaultValueFactory = _ => 3 };
+        var tokenizer = new Option<string?>("--tokenizer") { Description = "Tokenizer recorded in a folder made from a .bin (default: byte for vocab 256, else gpt2)." };
+        var cmd = new Command("convert", "Convert between a checkpoint folder (Hugging Face GPT-2 layout) and llm.c's .bin checkpoint (versions 3 and 5).")
+        {
+            input, output, version, tokenizer,
+        };
+        cmd.SetAction(r =>
+        {
+            string from = r.GetValue(input)!, to = r.GetValue(output)!;
+            Gpt2Config config;
+            float[] arena;
+            string tok;
+            if (Directory.Exists(from))
+            {
+                config = Checkpoint.ReadConfig(from);
+                arena = Checkpoint.ReadWeights(from, config, out _);
+                tok = Checkpoint.ReadState(from, config).Tokenizer;
+            }
+            else
+            {
+                (config, arena) = LlmcCheckpoint.Read(from);
+                tok = r.GetValue(tokenizer) ?? (config.VocabSize == 256 ? "byte" : "gpt2");
+            }
+            if (to.EndsWith(".bin", StringComparison.OrdinalIgnoreCase))
+            {
+                LlmcCheckpoint.Write(to, config, arena, r.GetValue(version));
+            }
+            else
+            {
+                if (Checkpoint.IsCheckpoint(to)) throw new CliException($"{to} already holds a checkpoint; choose another --out");
+                using var backend = new CpuBackend();
+                using var model = new Gpt2(config, backend);
+                model.LoadParameters(arena);
+                Checkpoint.Save(to, model, new TrainingState { Tokenizer = tok }, withOptimizer: false);
+            }
+            Console.WriteLine($"wrote {to} ({new ParameterLayout(config).Total:N0} parameters)");
+            return 0;
+        });
+        return cmd;
+    }
+}

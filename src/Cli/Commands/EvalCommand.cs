@@ -1,0 +1,50 @@
+using System.CommandLine;
+using System.Text.Json;
+using Hyper.Runtime.Backends;
+using Hyper.Runtime.Data;
+using Hyper.Runtime.IO;
+using Hyper.Runtime.Text;
+using Hyper.Runtime.Training;
+
+namespace Hyper.Cli.Commands;
+
+/// <summary>`hyper eval`: held-out loss and perplexity of a checkpoint.</summary>
+public static class EvalCommand
+{
+    /// <summary>Builds the command.</summary>
+    public static Command Create()
+    {
+        var model = new Option<string>("--model") { Description = "Checkpoint folder (ours or a Hugging Face GPT-2 folder).", Required = true };
+        var data = new Option<string>("--data") { Description = "Text file or llm.c token shard to evaluate on.", Required = true };
+        var seq = new Option<int>("--seq") { Description = "Window length T (default: the model's n_positions)." };
+        var maxWindows = new Option<int>("--max-windows") { Description = "Evaluate only the first N windows (0 = all)." };
+        var batch = new Option<int>("--batch") { Description = "Windows per forward pass.", DefaultValueFactory = _ => 8 };
+        var device = new Option<string>("--device") { Description = $"Backend: {string.Join(", ", BackendRegistry.Names)}.", DefaultValueFactory = _ => "cpu" };
+        var json = new Option<bool>("--json") { Description = "Print one JSON object: loss, perplexity, tokens." };
+        var cmd = new Command("eval",
+            "Mean next-token cross-entropy over consecutive windows: window k takes inputs tokens[kT, kT+T) and targets tokens[kT+1, kT+T+1), " +
+            "for every k with kT+T+1 <= N; and the perplexity exp(loss).")
+        {
+            model, data, seq, maxWindows, batch, device, json,
+        };
+        cmd.SetAction(r =>
+        {
+            string dir = r.GetValue(model)!;
+            if (!Checkpoint.IsCheckpoint(dir)) throw new CliException($"{dir}: not a checkpoint folder (no config.json)");
+            using var backend = BackendRegistry.Create(r.GetValue(device)!);
+            var (m, state) = Checkpoint.Load(dir, backend);
+            using var _ = m;
+            var tokens = TokenCorpus.Load(r.GetValue(data)!, Tokenizers.Create(state.Tokenizer));
+            int T = r.GetValue(seq) == 0 ? m.Config.NPositions : r.GetValue(seq);
+            int max = r.GetValue(maxWindows) <= 0 ? int.MaxValue : r.GetValue(maxWindows);
+            if (r.GetValue(batch) < 1) throw new CliException("--batch must be at least 1");
+            var result = Evaluator.Evaluate(m, tokens, T, max, r.GetValue(batch));
+            if (r.GetValue(json))
+                Console.WriteLine(JsonSerializer.Serialize(new { loss = result.Loss, perplexity = result.Perplexity, tokens = result.Tokens, windows = result.Windows }));
+            else
+                Console.WriteLine($"loss {result.Loss:F5} nats/token, perplexity {result.Perplexity:F3} over {result.Tokens:N0} tokens ({result.Windows} windows of {T})");
+            return 0;
+        });
+        return cmd;
+    }
+}

@@ -1,0 +1,240 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Hyper.Runtime.Backends;
+using Hyper.Runtime.Data;
+using Hyper.Runtime.IO;
+using Hyper.Runtime.Models;
+using Hyper.Runtime.Plotting;
+using Hyper.Runtime.Text;
+
+namespace Hyper.Runtime.Training;
+
+/// <summary>
+/// `hyper train`: a model, a corpus, AdamW steps, held-out evaluations, checkpoints, a JSONL log
+/// and a loss plot. A resumed run (same out folder, --resume) continues bit-exactly on the CPU:
+/// weights, AdamW moments, step and data position all come back from the checkpoint.
+/// </summary>
+public static class Trainer
+{
+    /// <summary>The log's file name inside the out folder.</summary>
+    public const string LogFile = "log.jsonl";
+
+    /// <summary>The plot's file name inside the out folder.</summary>
+    public const string PlotFile = "loss.png";
+
+    /// <summary>Runs (or resumes) a training run; stops early, saving, when <paramref name="cancel"/> fires.</summary>
+    public static TrainResult Run(TrainOptions o, Action<TrainProgress>? progress = null, Action<string>? info = null, CancellationToken cancel = default)
+    {
+        Validate(o);
+        using var backend = BackendRegistry.Create(o.Device);
+        var (model, state) = o.Resume ? LoadForResume(o, backend) : Create(o, backend);
+        using var _ = model;
+        var config = model.Config;
+        var tokenizer = Tokenizers.Create(o.Tokenizer ?? state.Tokenizer);
+        if (tokenizer.VocabSize > config.VocabSize)
+            throw new ArgumentException($"the {tokenizer.Name} tokenizer has {tokenizer.VocabSize} ids but the model's vocab_size is {config.VocabSize}");
+        int B = o.Batch, T = o.Seq == 0 ? config.NPositions : o.Seq;
+        if (T > config.NPositions)
+            throw new ArgumentException($"--seq {T} exceeds the model's n_positions ({config.NPositions})");
+
+        info?.Invoke($"tokenizing {o.DataPath} ({tokenizer.Name})");
+        var all = TokenCorpus.Load(o.DataPath, tokenizer);
+        int[] train, val;
+        if (o.ValDataPath is not null)
+        {
+            train = all;
+            val = TokenCorpus.Load(o.ValDataPath, tokenizer);
+        }
+        else
+        {
+            (train, val) = DataSplit.Split(all, o.ValFraction, T + 1);
+        }
+        if (train.Length < T + 1) throw new InvalidDataException($"{o.DataPath}: {train.Length} training tokens are fewer than one window of {T + 1}");
+        var sampler = o.Resume ? BatchSampler.Restore(train, B, T, state.Seed, state.DataPosition) : new BatchSampler(train, B, T, state.Seed);
+        info?.Invoke($"model: {config.NLayer} layers, {config.NHead} heads, {config.NEmbd} channels, {model.Layout.Total:N0} parameters; " +
+                     $"{train.Length:N0} training tokens, {val.Length:N0} held out; B={B}, T={T}, steps {model.Step}..{o.Steps}");
+
+        var schedule = new LearningRateSchedule(o.Lr, o.Warmup, o.Steps, o.Schedule == "cosine");
+        var adam = new AdamWSettings { WeightDecay = o.WeightDecay, GradClip = o.GradClip };
+        var trainSettings = Settings(o, T, tokenizer.Name);
+        Directory.CreateDirectory(o.OutDir);
+        string logPath = Path.Combine(o.OutDir, LogFile);
+        TrimLog(logPath, o.Resume ? model.Step : 0);
+
+        var inputs = new int[B * T];
+        var targets = new int[B * T];
+        var clock = Stopwatch.StartNew();
+        long tokensDone = 0;
+        float loss = float.NaN;
+        double? valLoss = null;
+        bool interrupted = false;
+        int startStep = model.Step;
+        using (var log = new StreamWriter(logPath, append: true) { AutoFlush = true })
+        {
+            if (model.Step == 0 && val.Length >= T + 1)
+            {
+                // The starting point of the held-out curve.
+                double v0 = Evaluator.Evaluate(model, val, T, o.EvalWindows, B).Loss;
+                log.WriteLine(new JsonObject { ["step"] = 0, ["val_loss"] = v0 }.ToJsonString());
+                info?.Invoke($"held-out loss before training: {v0:F4}");
+            }
+            while (model.Step < o.Steps)
+            {
+                if (cancel.IsCancellationRequested) { interrupted = true; break; }
+                int step = model.Step;
+                long t0 = Stopwatch.GetTimestamp();
+                sampler.Next(inputs, targets);
+                model.ZeroGradients();
+                loss = model.Forward(inputs, targets, B, T);
+                model.Backward();
+                float lr = schedule.At(step);
+                double norm = model.Update(lr, adam);
+                double ms = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+                tokensDone += B * T;
+
+                bool last = model.Step == o.Steps;
+                valLoss = null;
+                if (val.Length >= T + 1 && ((o.EvalEvery > 0 && model.Step % o.EvalEvery == 0) || last))
+                    valLoss = Evaluator.Evaluate(model, val, T, o.EvalWindows, B).Loss;
+
+                double tps = tokensDone / clock.Elapsed.TotalSeconds;
+                var eta = TimeSpan.FromSeconds((o.Steps - model.Step) * (double)B * T / Math.Max(tps, 1e-9));
+                var p = new TrainProgress(model.Step, o.Steps, loss, lr, norm, ms, tps, eta, valLoss);
+                log.WriteLine(LogLine(p));
+                progress?.Invoke(p);
+                if (o.SaveEvery > 0 && model.Step % o.SaveEvery == 0 && !last)
+                    Save(o.OutDir, model, tokenizer.Name, state.Seed, sampler.Position, trainSettings);
+            }
+        }
+        Save(o.OutDir, model, tokenizer.Name, state.Seed, sampler.Position, trainSettings);
+        string? plot = WritePlot(o.OutDir, logPath);
+        double seconds = clock.Elapsed.TotalSeconds;
+        return new TrainResult(Path.GetFullPath(o.OutDir), model.Step, loss, LastValLoss(logPath), model.Step > startStep ? tokensDone / seconds : 0,
+            seconds, model.Layout.Total, interrupted, plot);
+    }
+
+    private static void Validate(TrainOptions o)
+    {
+        if (o.Batch < 1) throw new ArgumentException("--batch must be at least 1");
+        if (o.Steps < 1) throw new ArgumentException("--steps must be at least 1");
+        if (o.Seq < 0) throw new ArgumentException("--seq must be positive");
+        if (o.Lr <= 0 || !float.IsFinite(o.Lr)) throw new ArgumentException("--lr must be a positive number");
+        if (o.Warmup < 0) throw new ArgumentException("--warmup must not be negative");
+        if (o.WeightDecay < 0) throw new ArgumentException("--weight-decay must not be negative");
+        if (o.ValFraction < 0 || o.ValFraction >= 1) throw new ArgumentException("--val-fraction must be in [0, 1)");
+        if (o.Schedule is not ("cosine" or "constant")) throw new ArgumentException($"--schedule must be cosine or constant, not '{o.Schedule}'");
+        if (!File.Exists(o.DataPath)) throw new FileNotFoundException($"{o.DataPath}: no such file", o.DataPath);
+        if (o.ValDataPath is not null && !File.Exists(o.ValDataPath)) throw new FileNotFoundException($"{o.ValDataPath}: no such file", o.ValDataPath);
+        if (!o.Resume && Checkpoint.IsCheckpoint(o.OutDir))
+            throw new ArgumentException($"{o.OutDir} already holds a checkpoint; pass --resume to continue it, or choose another --out");
+    }
+
+    private static (Gpt2, TrainingState) LoadForResume(TrainOptions o, IBackend backend)
+    {
+        if (!Checkpoint.IsCheckpoint(o.OutDir))
+            throw new ArgumentException($"{o.OutDir}: nothing to resume (no checkpoint there)");
+        var (model, state) = Checkpoint.Load(o.OutDir, backend, withOptimizer: true);
+        if (!state.HasOptimizer)
+        {
+            model.Dispose();
+            throw new InvalidDataException($"{Path.Combine(o.OutDir, Checkpoint.StateFile)}: the checkpoint has no optimizer state to resume from");
+        }
+        return (model, state);
+    }
+
+    /// <summary>A fresh model from a preset, a config.json or a checkpoint folder (fine-tuning starts at step 0).</summary>
+    private static (Gpt2, TrainingState) Create(TrainOptions o, IBackend backend)
+    {
+        if (Directory.Exists(o.Model))
+        {
+            var (model, loaded) = Checkpoint.Load(o.Model, backend);
+            model.Step = 0;
+            return (model, new TrainingState { Tokenizer = loaded.Tokenizer, Seed = o.Seed });
+        }
+        Gpt2Config config;
+        if (File.Exists(o.Model)) config = Checkpoint.ReadConfig(o.Model);
+        else config = Gpt2Config.Preset(o.Model)
+            ?? throw new ArgumentException($"--model '{o.Model}' is not a preset ({string.Join(", ", Gpt2Config.PresetNames)}), a config.json or a checkpoint folder");
+        var fresh = new Gpt2(config, backend);
+        fresh.InitializeWeights(o.Seed);
+        return (fresh, new TrainingState { Tokenizer = config.VocabSize == 256 ? "byte" : "gpt2", Seed = o.Seed });
+    }
+
+    private static Dictionary<string, string> Settings(TrainOptions o, int T, string tokenizer) => new()
+    {
+        ["data"] = Path.GetFullPath(o.DataPath),
+        ["val_data"] = o.ValDataPath is null ? "" : Path.GetFullPath(o.ValDataPath),
+        ["val_fraction"] = o.ValFraction.ToString(CultureInfo.InvariantCulture),
+        ["tokenizer"] = tokenizer,
+        ["steps"] = o.Steps.ToString(CultureInfo.InvariantCulture),
+        ["batch"] = o.Batch.ToString(CultureInfo.InvariantCulture),
+        ["seq"] = T.ToString(CultureInfo.InvariantCulture),
+        ["lr"] = o.Lr.ToString(CultureInfo.InvariantCulture),
+        ["warmup"] = o.Warmup.ToString(CultureInfo.InvariantCulture),
+        ["schedule"] = o.Schedule,
+        ["weight_decay"] = o.WeightDecay.ToString(CultureInfo.InvariantCulture),
+        ["grad_clip"] = o.GradClip.ToString(CultureInfo.InvariantCulture),
+    };
+
+    private static void Save(string dir, Gpt2 model, string tokenizer, ulong seed, long position, Dictionary<string, string> settings) =>
+        Checkpoint.Save(dir, model, new TrainingState { Tokenizer = tokenizer, Step = model.Step, DataPosition = position, Seed = seed, Train = settings },
+            withOptimizer: true);
+
+    private static string LogLine(TrainProgress p)
+    {
+        var o = new JsonObject
+        {
+            ["step"] = p.Step,
+            ["loss"] = p.Loss,
+            ["lr"] = p.Lr,
+            ["grad_norm"] = Math.Round(p.GradNorm, 6),
+            ["ms"] = Math.Round(p.StepMs, 2),
+            ["tokens_per_s"] = Math.Round(p.TokensPerS, 1),
+        };
+        if (p.ValLoss is double v) o["val_loss"] = v;
+        return o.ToJsonString();
+    }
+
+    /// <summary>Drops log lines past <paramref name="step"/> (a resumed run rewrites what came after its checkpoint).</summary>
+    private static void TrimLog(string path, int step)
+    {
+        if (!File.Exists(path)) return;
+        var keep = step == 0 ? [] : File.ReadAllLines(path).Where(l => ReadLog(l) is { } e && e.Step <= step).ToArray();
+        AtomicFile.WriteAllText(path, keep.Length == 0 ? "" : string.Join('\n', keep) + "\n");
+    }
+
+    private sealed record LogEntry(int Step, double Loss, double? ValLoss);
+
+    private static LogEntry? ReadLog(string line)
+    {
+        try
+        {
+            var n = JsonNode.Parse(line);
+            if (n is null) return null;
+            return new LogEntry(n["step"]!.GetValue<int>(), n["loss"]?.GetValue<double>() ?? double.NaN, n["val_loss"]?.GetValue<double>());
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException or NullReferenceException)
+        {
+            return null; // a line cut by a crash
+        }
+    }
+
+    private static double? LastValLoss(string logPath) =>
+        File.ReadLines(logPath).Select(ReadLog).LastOrDefault(e => e?.ValLoss is not null)?.ValLoss;
+
+    private static string? WritePlot(string dir, string logPath)
+    {
+        var entries = File.ReadLines(logPath).Select(ReadLog).OfType<LogEntry>().ToList();
+        if (entries.Count == 0) return null;
+        var withVal = entries.Where(e => e.ValLoss is not null).ToList();
+        string path = Path.Combine(dir, PlotFile);
+        LinePlot.Save(path, "training loss", "step", "loss (nats/token)",
+        [
+            new Series("train", entries.Select(e => (double)e.Step).ToList(), entries.Select(e => e.Loss).ToList()),
+            new Series("held-out", withVal.Select(e => (double)e.Step).ToList(), withVal.Select(e => e.ValLoss!.Value).ToList()),
+        ]);
+        return path;
+    }
+}
