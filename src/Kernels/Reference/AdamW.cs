@@ -20,9 +20,10 @@ public static class AdamW
         where TNum : unmanaged, IFloatingPointIeee754<TNum>
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(step, 1);
-        TNum t = TNum.CreateChecked(step);
-        TNum correction1 = TNum.One - TNum.Pow(beta1, t);
-        TNum correction2 = TNum.One - TNum.Pow(beta2, t);
+        // In double whatever TNum is, as PyTorch does (Python floats): in float, 1 − β₂² ≈ 0.002
+        // (β₂ = 0.999) would carry the ~6e-8 rounding of β₂² as a 3e-5 relative error.
+        TNum correction1 = TNum.CreateChecked(1 - Math.Pow(double.CreateChecked(beta1), step));
+        TNum correction2 = TNum.CreateChecked(1 - Math.Pow(double.CreateChecked(beta2), step));
         for (int i = 0; i < parameters.Length; i++)
         {
             TNum g = grads[i] * gradScale;
