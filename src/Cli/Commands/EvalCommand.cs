@@ -34,8 +34,11 @@ public static class EvalCommand
             using var backend = BackendRegistry.Create(r.GetValue(device)!);
             var (m, state) = Checkpoint.Load(dir, backend);
             using var _ = m;
-            var tokens = TokenCorpus.Load(r.GetValue(data)!, Tokenizers.Create(state.Tokenizer));
+            string dataPath = r.GetValue(data)!;
+            var tokens = TokenCorpus.Load(dataPath, Tokenizers.Create(state.Tokenizer));
             int T = r.GetValue(seq) == 0 ? m.Config.NPositions : r.GetValue(seq);
+            if (T < 1 || T > m.Config.NPositions) throw new CliException($"--seq {T} is outside 1..{m.Config.NPositions} (the model's n_positions)");
+            if (tokens.Length < T + 1) throw new CliException($"{dataPath}: {tokens.Length} tokens are fewer than one window of {T + 1} (--seq {T})");
             int max = r.GetValue(maxWindows) <= 0 ? int.MaxValue : r.GetValue(maxWindows);
             if (r.GetValue(batch) < 1) throw new CliException("--batch must be at least 1");
             var result = Evaluator.Evaluate(m, tokens, T, max, r.GetValue(batch));

@@ -49,7 +49,14 @@ public static class Trainer
         }
         else
         {
-            (train, val) = DataSplit.Split(all, o.ValFraction, T + 1);
+            if (all.Length < T + 1)
+                throw new InvalidDataException($"{o.DataPath}: {all.Length} tokens are fewer than one window of {T + 1} (--seq {T})");
+            try { (train, val) = DataSplit.Split(all, o.ValFraction, T + 1); }
+            catch (ArgumentException e)
+            {
+                // The split knows the counts but not the file; the user needs both.
+                throw new InvalidDataException($"{o.DataPath}: {e.Message.Replace($" (Parameter '{e.ParamName}')", "")}");
+            }
         }
         if (train.Length < T + 1) throw new InvalidDataException($"{o.DataPath}: {train.Length} training tokens are fewer than one window of {T + 1}");
         var sampler = o.Resume ? BatchSampler.Restore(train, B, T, state.Seed, state.DataPosition) : new BatchSampler(train, B, T, state.Seed);
