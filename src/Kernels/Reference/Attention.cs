@@ -31,37 +31,37 @@ public static class Attention
         TNum scale = TNum.One / TNum.Sqrt(TNum.CreateChecked(hs));
         var score = new TNum[T]; // one row of scores, then of exp(score - max)
         for (int b = 0; b < B; b++)
-        for (int h = 0; h < NH; h++)
-        for (int i = 0; i < T; i++)
-        {
-            ReadOnlySpan<TNum> q = qkv.Slice((b * T + i) * 3 * C + h * hs, hs);
-            int visible = causal ? i + 1 : T;
-            TNum max = TNum.NegativeInfinity;
-            for (int j = 0; j < visible; j++)
-            {
-                ReadOnlySpan<TNum> k = qkv.Slice((b * T + j) * 3 * C + C + h * hs, hs);
-                TNum s = TNum.Zero;
-                for (int d = 0; d < hs; d++) s += q[d] * k[d];
-                score[j] = s * scale;
-                if (score[j] > max) max = score[j];
-            }
-            // Subtracting the row max keeps exp from overflowing; it cancels in the ratio.
-            TNum sum = TNum.Zero;
-            for (int j = 0; j < visible; j++)
-            {
-                score[j] = TNum.Exp(score[j] - max);
-                sum += score[j];
-            }
-            Span<TNum> o = output.Slice((b * T + i) * C + h * hs, hs);
-            o.Clear();
-            for (int j = 0; j < visible; j++)
-            {
-                ReadOnlySpan<TNum> v = qkv.Slice((b * T + j) * 3 * C + 2 * C + h * hs, hs);
-                TNum p = score[j] / sum;
-                for (int d = 0; d < hs; d++) o[d] += p * v[d];
-            }
-            lse[(b * NH + h) * T + i] = max + TNum.Log(sum);
-        }
+            for (int h = 0; h < NH; h++)
+                for (int i = 0; i < T; i++)
+                {
+                    ReadOnlySpan<TNum> q = qkv.Slice((b * T + i) * 3 * C + h * hs, hs);
+                    int visible = causal ? i + 1 : T;
+                    TNum max = TNum.NegativeInfinity;
+                    for (int j = 0; j < visible; j++)
+                    {
+                        ReadOnlySpan<TNum> k = qkv.Slice((b * T + j) * 3 * C + C + h * hs, hs);
+                        TNum s = TNum.Zero;
+                        for (int d = 0; d < hs; d++) s += q[d] * k[d];
+                        score[j] = s * scale;
+                        if (score[j] > max) max = score[j];
+                    }
+                    // Subtracting the row max keeps exp from overflowing; it cancels in the ratio.
+                    TNum sum = TNum.Zero;
+                    for (int j = 0; j < visible; j++)
+                    {
+                        score[j] = TNum.Exp(score[j] - max);
+                        sum += score[j];
+                    }
+                    Span<TNum> o = output.Slice((b * T + i) * C + h * hs, hs);
+                    o.Clear();
+                    for (int j = 0; j < visible; j++)
+                    {
+                        ReadOnlySpan<TNum> v = qkv.Slice((b * T + j) * 3 * C + 2 * C + h * hs, hs);
+                        TNum p = score[j] / sum;
+                        for (int d = 0; d < hs; d++) o[d] += p * v[d];
+                    }
+                    lse[(b * NH + h) * T + i] = max + TNum.Log(sum);
+                }
     }
 
     /// <summary>
@@ -82,41 +82,41 @@ public static class Attention
         int hs = C / NH;
         TNum scale = TNum.One / TNum.Sqrt(TNum.CreateChecked(hs));
         for (int b = 0; b < B; b++)
-        for (int h = 0; h < NH; h++)
-        for (int i = 0; i < T; i++)
-        {
-            int qOff = (b * T + i) * 3 * C + h * hs;
-            ReadOnlySpan<TNum> q = qkv.Slice(qOff, hs);
-            ReadOnlySpan<TNum> g = dout.Slice((b * T + i) * C + h * hs, hs);
-            ReadOnlySpan<TNum> o = output.Slice((b * T + i) * C + h * hs, hs);
-            Span<TNum> dq = dqkv.Slice(qOff, hs);
-            TNum rowLse = lse[(b * NH + h) * T + i];
-            TNum D = TNum.Zero;
-            for (int d = 0; d < hs; d++) D += g[d] * o[d];
-            int visible = causal ? i + 1 : T;
-            for (int j = 0; j < visible; j++)
-            {
-                int kOff = (b * T + j) * 3 * C + C + h * hs;
-                ReadOnlySpan<TNum> k = qkv.Slice(kOff, hs);
-                ReadOnlySpan<TNum> v = qkv.Slice(kOff + C, hs);
-                Span<TNum> dk = dqkv.Slice(kOff, hs);
-                Span<TNum> dv = dqkv.Slice(kOff + C, hs);
-                TNum s = TNum.Zero, dp = TNum.Zero;
-                for (int d = 0; d < hs; d++)
+            for (int h = 0; h < NH; h++)
+                for (int i = 0; i < T; i++)
                 {
-                    s += q[d] * k[d];
-                    dp += g[d] * v[d];
+                    int qOff = (b * T + i) * 3 * C + h * hs;
+                    ReadOnlySpan<TNum> q = qkv.Slice(qOff, hs);
+                    ReadOnlySpan<TNum> g = dout.Slice((b * T + i) * C + h * hs, hs);
+                    ReadOnlySpan<TNum> o = output.Slice((b * T + i) * C + h * hs, hs);
+                    Span<TNum> dq = dqkv.Slice(qOff, hs);
+                    TNum rowLse = lse[(b * NH + h) * T + i];
+                    TNum D = TNum.Zero;
+                    for (int d = 0; d < hs; d++) D += g[d] * o[d];
+                    int visible = causal ? i + 1 : T;
+                    for (int j = 0; j < visible; j++)
+                    {
+                        int kOff = (b * T + j) * 3 * C + C + h * hs;
+                        ReadOnlySpan<TNum> k = qkv.Slice(kOff, hs);
+                        ReadOnlySpan<TNum> v = qkv.Slice(kOff + C, hs);
+                        Span<TNum> dk = dqkv.Slice(kOff, hs);
+                        Span<TNum> dv = dqkv.Slice(kOff + C, hs);
+                        TNum s = TNum.Zero, dp = TNum.Zero;
+                        for (int d = 0; d < hs; d++)
+                        {
+                            s += q[d] * k[d];
+                            dp += g[d] * v[d];
+                        }
+                        TNum p = TNum.Exp(s * scale - rowLse);
+                        TNum ds = p * (dp - D) * scale;
+                        for (int d = 0; d < hs; d++)
+                        {
+                            dv[d] += p * g[d];
+                            dq[d] += ds * k[d];
+                            dk[d] += ds * q[d];
+                        }
+                    }
                 }
-                TNum p = TNum.Exp(s * scale - rowLse);
-                TNum ds = p * (dp - D) * scale;
-                for (int d = 0; d < hs; d++)
-                {
-                    dv[d] += p * g[d];
-                    dq[d] += ds * k[d];
-                    dk[d] += ds * q[d];
-                }
-            }
-        }
     }
 
     /// <summary>Throws unless the buffers have the lengths B, T, C and NH imply (C divisible by NH).</summary>
