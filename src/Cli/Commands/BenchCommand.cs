@@ -14,6 +14,7 @@ public static class BenchCommand
     {
         var bench = new Command("bench", "Measure throughput (median of timed runs after a warm-up).");
         bench.Subcommands.Add(CreateTrain());
+        bench.Subcommands.Add(BenchAttentionCommand.Create());
         return bench;
     }
 
