@@ -15,6 +15,8 @@ public static class Program
         {
             TrainCommand.Create(),
             EvalCommand.Create(),
+            GenerateCommand.Create(),
+            EvalGenCommand.Create(),
             ConvertCommand.Create(),
             BenchCommand.Create(),
             InfoCommand.Create(),
