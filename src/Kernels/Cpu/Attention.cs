@@ -13,7 +13,7 @@ namespace Hyper.Kernels.Cpu;
 /// one parallel item, whose summation order depends on the shape only.
 /// </para>
 /// </summary>
-public static unsafe class Attention
+public static unsafe partial class Attention
 {
     /// <summary>out[B,T,C] and lse[B,NH,T] (both overwritten) from qkv[B,T,3C], with the flash kernel.</summary>
     public static void Forward(Span<float> output, Span<float> lse, ReadOnlySpan<float> qkv,

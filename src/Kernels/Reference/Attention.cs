@@ -17,7 +17,7 @@ namespace Hyper.Kernels.Reference;
 /// The type parameter is <c>TNum</c>, not llm.c's <c>T</c>, because <c>T</c> is the sequence length.
 /// </para>
 /// </summary>
-public static class Attention
+public static partial class Attention
 {
     /// <summary>
     /// out[B,T,C] = softmax(q·kᵀ/√hs [+ causal mask]) · v per head; lse[B,NH,T] = each row's log-sum-exp.

@@ -74,6 +74,8 @@ public abstract class HostBackend : IBackend
     /// <inheritdoc />
     public abstract void AttentionBackward(TensorView dqkv, TensorView dout, TensorView qkv, TensorView output, TensorView lse, int B, int T, int C, int NH, bool causal);
     /// <inheritdoc />
+    public abstract void AttentionKvForward(TensorView output, TensorView kCache, TensorView vCache, TensorView qkv, int B, int Tq, int pos, int maxT, int C, int NH);
+    /// <inheritdoc />
     public abstract void GeluForward(TensorView output, TensorView input, int N);
     /// <inheritdoc />
     public abstract void GeluBackward(TensorView dinp, TensorView input, TensorView dout, int N);

@@ -66,6 +66,14 @@ public interface IBackend : IDisposable
     /// <summary>dqkv[B,T,3C] += the attention gradients, recomputing scores from qkv and lse.</summary>
     void AttentionBackward(TensorView dqkv, TensorView dout, TensorView qkv, TensorView output, TensorView lse, int B, int T, int C, int NH, bool causal);
 
+    /// <summary>
+    /// Attention of Tq new tokens over a key/value cache (incremental decoding, no backward): writes
+    /// their k and v from qkv[B,Tq,3C] into kCache[B,maxT,C] and vCache[B,maxT,C] at positions
+    /// pos..pos+Tq−1, then out[B,Tq,C] = causal attention of their queries over cached keys
+    /// 0..pos+t (scale 1/√hs, hs = C/NH). Cache rows past pos+Tq−1 are not touched.
+    /// </summary>
+    void AttentionKvForward(TensorView output, TensorView kCache, TensorView vCache, TensorView qkv, int B, int Tq, int pos, int maxT, int C, int NH);
+
     /// <summary>out[n] = gelu(inp[n]), tanh form.</summary>
     void GeluForward(TensorView output, TensorView input, int N);
 

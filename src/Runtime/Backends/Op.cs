@@ -14,6 +14,8 @@ public enum Op
     Matmul,
     /// <summary>Exact multi-head attention, flash-style (online softmax, log-sum-exp kept).</summary>
     Attention,
+    /// <summary>Attention of new tokens over a key/value cache that it also appends to (decoding; forward only).</summary>
+    AttentionKv,
     /// <summary>GELU, tanh approximation.</summary>
     Gelu,
     /// <summary>Elementwise sum of two tensors.</summary>

@@ -50,6 +50,10 @@ public sealed class ReferenceBackend : HostBackend
         => K.Attention.Backward(S(dqkv), S(dout), S(qkv), S(output), S(lse), B, T, C, NH, causal);
 
     /// <inheritdoc />
+    public override void AttentionKvForward(TensorView output, TensorView kCache, TensorView vCache, TensorView qkv, int B, int Tq, int pos, int maxT, int C, int NH)
+        => K.Attention.KvForward(S(output), S(kCache), S(vCache), S(qkv), B, Tq, pos, maxT, C, NH);
+
+    /// <inheritdoc />
     public override void GeluForward(TensorView output, TensorView input, int N) => K.Gelu.Forward(S(output), S(input), N);
 
     /// <inheritdoc />
