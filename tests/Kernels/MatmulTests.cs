@@ -12,12 +12,13 @@ namespace Hyper.Tests.Kernels;
 /// </summary>
 public class MatmulTests
 {
-    // Inputs are uniform in [-1, 1). Each output is a sum of K products; the variants sum in a different
-    // order (FMA chains, K blocks) from the reference's sequential float loop, so they differ by about
-    // sqrt(K)·ε·|term| ≈ 32·6e-8 ≈ 2e-6 absolute for K ≈ 1025, while Check.Close normalises by the
-    // largest output, ~3·sqrt(K/9) ≈ 30 for that K (≈ 1 for K = 1). 2e-5 relative to the largest output
-    // is therefore ≥ 10× above the observed error for every shape here, and a wrong index, a dropped
-    // tail or a missed accumulation (errors of order one term, ≥ 1e-2 relative) still fails.
+    // Inputs are uniform in [-1, 1). Each output is a sum of K products, which the variants add in a
+    // different order (FMA chains, K blocks) from the reference's sequential float loop. Each step of
+    // a float sum rounds by ε·|running sum|, so over K steps the two differ by a random walk of about
+    // sqrt(K)·ε·|sum|, i.e. sqrt(K)·ε ≈ 32·6e-8 ≈ 2e-6 relative to the largest output (the scale
+    // Check.Close normalises by) at K = 1025; the largest error observed here is 1.1e-6 of scale
+    // (dweight, K = N = 1025). 2e-5 is 10× that estimate, while a wrong index, a dropped tail or a
+    // missed accumulation (an error of at least one term, ≥ 1e-2 of scale) still fails.
     private const double Rtol = 2e-5;
     private const double Atol = 1e-6;
 
@@ -141,7 +142,7 @@ public class MatmulTests
                 expected[i * ldc + j] = (float)s;
             }
         Cpu.Gemm.Run(transA, transB, M, N, K, a, lda, b, ldb, c, ldc, accumulate, bias);
-        // Against double sums the only error is the kernel's own, ~sqrt(K)·ε·|term|.
+        // Against double sums only the kernel's own rounding is left (~sqrt(K)·ε·|sum|), well inside Rtol.
         Check.Close("C", Dense(c, M, N, ldc), Dense(expected, M, N, ldc), Rtol, Atol);
         for (int i = 0; i < c.Length; i++)
             if (i % ldc >= N) Assert.That(float.IsNaN(c[i]), $"padding of C written at {i}");
