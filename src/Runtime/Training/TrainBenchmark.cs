@@ -10,15 +10,20 @@ public static class TrainBenchmark
     /// <summary>What one benchmark run measured.</summary>
     public sealed record Result(
         string Model, string Backend, int Batch, int Seq, int Steps, int Warmup, long Parameters,
-        double MsPerStep, double MsMin, double TokensPerS, double FlopsPerStep, double GflopsPerS, float FinalLoss);
+        double MsPerStep, double MsMin, double TokensPerS, double FlopsPerStep, double GflopsPerS, float FinalLoss,
+        IReadOnlyList<(string Op, double MsPerStep, long CallsPerStep)>? Profile = null);
 
     /// <summary>
     /// Runs <paramref name="warmup"/> untimed steps (the JIT's tiered compilation settles over the
     /// first dozens of calls) and then <paramref name="steps"/> timed ones; reports the median.
     /// </summary>
+    /// <remarks>With <paramref name="profile"/> the ops are timed one by one (after the warm-up) and the
+    /// per-op time per step is returned; the step time then includes that bookkeeping.</remarks>
     public static Result Run(string modelName, Gpt2Config config, IBackend backend, int B, int T, int steps, int warmup,
-        Action<int, int, double>? progress = null)
+        Action<int, int, double>? progress = null, bool profile = false)
     {
+        var profiler = profile ? new ProfilingBackend(backend) : null;
+        if (profiler is not null) backend = profiler;
         if (T > config.NPositions)
             throw new ArgumentOutOfRangeException(nameof(T), $"--seq {T} exceeds the model's n_positions ({config.NPositions})");
         using var model = new Gpt2(config, backend);
@@ -43,12 +48,14 @@ public static class TrainBenchmark
             model.Update(3e-4f, adam);
             double ms = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
             if (s >= warmup) times.Add(ms);
+            if (s + 1 == warmup) profiler?.Reset();
             progress?.Invoke(s + 1, warmup + steps, ms);
         }
         times.Sort();
         double median = times.Count % 2 == 1 ? times[times.Count / 2] : 0.5 * (times[times.Count / 2 - 1] + times[times.Count / 2]);
         double flops = Gpt2Flops.PerStep(config, B, T);
+        var ops = profiler?.Totals.Select(t => (t.Op, t.Seconds * 1000 / steps, t.Calls / steps)).ToList();
         return new Result(modelName, backend.Name, B, T, steps, warmup, model.Layout.Total,
-            median, times[0], B * T * 1000.0 / median, flops, flops / (median * 1e6), loss);
+            median, times[0], B * T * 1000.0 / median, flops, flops / (median * 1e6), loss, ops);
     }
 }

@@ -1,0 +1,128 @@
+using System.Diagnostics;
+
+namespace Hyper.Runtime.Backends;
+
+/// <summary>
+/// Wraps a backend and accumulates wall time and call counts per op, so `hyper bench train
+/// --profile` can say where a step's time goes. Host backends run synchronously, so the time
+/// of a call is the time of its kernel.
+/// </summary>
+public sealed class ProfilingBackend(IBackend inner) : IBackend
+{
+    private readonly Dictionary<string, (long Ticks, long Calls)> _totals = new();
+
+    /// <summary>Accumulated (op, seconds, calls), largest first.</summary>
+    public IReadOnlyList<(string Op, double Seconds, long Calls)> Totals =>
+        _totals.Select(kv => (kv.Key, kv.Value.Ticks / (double)Stopwatch.Frequency, kv.Value.Calls)).OrderByDescending(t => t.Item2).ToList();
+
+    /// <summary>Forgets what was measured (e.g. after warm-up).</summary>
+    public void Reset() => _totals.Clear();
+
+    private void Time(string op, Action run)
+    {
+        long t0 = Stopwatch.GetTimestamp();
+        run();
+        long dt = Stopwatch.GetTimestamp() - t0;
+        _totals[op] = _totals.TryGetValue(op, out var t) ? (t.Ticks + dt, t.Calls + 1) : (dt, 1);
+    }
+
+    /// <inheritdoc />
+    public string Name => inner.Name;
+    /// <inheritdoc />
+    public string Description => inner.Description;
+    /// <inheritdoc />
+    public bool Supports(Op op) => inner.Supports(op);
+    /// <inheritdoc />
+    public DeviceBuffer Allocate(long length) => inner.Allocate(length);
+    /// <inheritdoc />
+    public void Upload(ReadOnlySpan<float> source, TensorView destination) => inner.Upload(source, destination);
+    /// <inheritdoc />
+    public void Download(TensorView source, Span<float> destination) => inner.Download(source, destination);
+    /// <inheritdoc />
+    public void Zero(TensorView view) => Time("Zero", () => inner.Zero(view));
+    /// <inheritdoc />
+    public void Copy(TensorView source, TensorView destination) => Time("Copy", () => inner.Copy(source, destination));
+
+    /// <inheritdoc />
+    public double SumOfSquares(TensorView view)
+    {
+        double r = 0;
+        Time("SumOfSquares", () => r = inner.SumOfSquares(view));
+        return r;
+    }
+
+    /// <inheritdoc />
+    public void EncoderForward(TensorView output, ReadOnlySpan<int> tokens, TensorView wte, TensorView wpe, int B, int T, int C)
+    {
+        var t = tokens.ToArray();
+        Time("EncoderForward", () => inner.EncoderForward(output, t, wte, wpe, B, T, C));
+    }
+
+    /// <inheritdoc />
+    public void EncoderBackward(TensorView dwte, TensorView dwpe, TensorView dout, ReadOnlySpan<int> tokens, int B, int T, int C)
+    {
+        var t = tokens.ToArray();
+        Time("EncoderBackward", () => inner.EncoderBackward(dwte, dwpe, dout, t, B, T, C));
+    }
+
+    /// <inheritdoc />
+    public void LayerNormForward(TensorView output, TensorView mean, TensorView rstd, TensorView input, TensorView weight, TensorView bias, int N, int C, float eps)
+        => Time("LayerNormForward", () => inner.LayerNormForward(output, mean, rstd, input, weight, bias, N, C, eps));
+
+    /// <inheritdoc />
+    public void LayerNormBackward(TensorView dinp, TensorView dweight, TensorView dbias, TensorView dout, TensorView input, TensorView weight, TensorView mean, TensorView rstd, int N, int C)
+        => Time("LayerNormBackward", () => inner.LayerNormBackward(dinp, dweight, dbias, dout, input, weight, mean, rstd, N, C));
+
+    /// <inheritdoc />
+    public void MatmulForward(TensorView output, TensorView input, TensorView weight, TensorView bias, int N, int C, int OC)
+        => Time("MatmulForward", () => inner.MatmulForward(output, input, weight, bias, N, C, OC));
+
+    /// <inheritdoc />
+    public void MatmulBackward(TensorView dinp, TensorView dweight, TensorView dbias, TensorView dout, TensorView input, TensorView weight, int N, int C, int OC)
+        => Time("MatmulBackward", () => inner.MatmulBackward(dinp, dweight, dbias, dout, input, weight, N, C, OC));
+
+    /// <inheritdoc />
+    public void AttentionForward(TensorView output, TensorView lse, TensorView qkv, int B, int T, int C, int NH, bool causal)
+        => Time("AttentionForward", () => inner.AttentionForward(output, lse, qkv, B, T, C, NH, causal));
+
+    /// <inheritdoc />
+    public void AttentionBackward(TensorView dqkv, TensorView dout, TensorView qkv, TensorView output, TensorView lse, int B, int T, int C, int NH, bool causal)
+        => Time("AttentionBackward", () => inner.AttentionBackward(dqkv, dout, qkv, output, lse, B, T, C, NH, causal));
+
+    /// <inheritdoc />
+    public void AttentionKvForward(TensorView output, TensorView kCache, TensorView vCache, TensorView qkv, int B, int Tq, int pos, int maxT, int C, int NH)
+        => Time("AttentionKvForward", () => inner.AttentionKvForward(output, kCache, vCache, qkv, B, Tq, pos, maxT, C, NH));
+
+    /// <inheritdoc />
+    public void GeluForward(TensorView output, TensorView input, int N) => Time("GeluForward", () => inner.GeluForward(output, input, N));
+
+    /// <inheritdoc />
+    public void GeluBackward(TensorView dinp, TensorView input, TensorView dout, int N) => Time("GeluBackward", () => inner.GeluBackward(dinp, input, dout, N));
+
+    /// <inheritdoc />
+    public void ResidualForward(TensorView output, TensorView a, TensorView b, int N) => Time("ResidualForward", () => inner.ResidualForward(output, a, b, N));
+
+    /// <inheritdoc />
+    public void ResidualBackward(TensorView da, TensorView db, TensorView dout, int N) => Time("ResidualBackward", () => inner.ResidualBackward(da, db, dout, N));
+
+    /// <inheritdoc />
+    public void SoftmaxCrossEntropyForward(TensorView losses, TensorView probs, TensorView logits, ReadOnlySpan<int> targets, int N, int V)
+    {
+        var t = targets.ToArray();
+        Time("SoftmaxCrossEntropyForward", () => inner.SoftmaxCrossEntropyForward(losses, probs, logits, t, N, V));
+    }
+
+    /// <inheritdoc />
+    public void SoftmaxCrossEntropyBackward(TensorView dlogits, TensorView probs, ReadOnlySpan<int> targets, float dloss, int N, int V)
+    {
+        var t = targets.ToArray();
+        Time("SoftmaxCrossEntropyBackward", () => inner.SoftmaxCrossEntropyBackward(dlogits, probs, t, dloss, N, V));
+    }
+
+    /// <inheritdoc />
+    public void AdamWUpdate(TensorView parameters, TensorView m, TensorView v, TensorView grads, float lr, float beta1, float beta2, float eps, float weightDecay, int step, float gradScale)
+        => Time("AdamWUpdate", () => inner.AdamWUpdate(parameters, m, v, grads, lr, beta1, beta2, eps, weightDecay, step, gradScale));
+
+    /// <inheritdoc />
+    public void Dispose() => inner.Dispose();
+}
