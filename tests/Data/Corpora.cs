@@ -3,15 +3,18 @@ namespace Hyper.Tests.Data;
 /// <summary>Locates the shared corpora (shared/data beside or above the checkout) and makes scratch folders.</summary>
 public static class Corpora
 {
-    /// <summary>Full path of shared/data/<paramref name="name"/>, or ignores the test when no checkout has it.</summary>
+    /// <summary>
+    /// Full path of a corpus: the repository's bundled data/ first (Moby-Dick ships with the
+    /// repo), then shared/data beside or above the checkout; ignores the test when neither has it.
+    /// </summary>
     public static string Require(string name)
     {
         for (var dir = new DirectoryInfo(TestContext.CurrentContext.TestDirectory); dir is not null; dir = dir.Parent)
         {
-            string candidate = Path.Combine(dir.FullName, "shared", "data", name);
-            if (File.Exists(candidate)) return candidate;
+            foreach (string candidate in new[] { Path.Combine(dir.FullName, "data", name), Path.Combine(dir.FullName, "shared", "data", name) })
+                if (File.Exists(candidate)) return candidate;
         }
-        Assert.Ignore($"corpus shared/data/{name} not found above {TestContext.CurrentContext.TestDirectory}");
+        Assert.Ignore($"corpus data/{name} or shared/data/{name} not found above {TestContext.CurrentContext.TestDirectory}");
         return null!; // unreachable: Assert.Ignore throws
     }
 
