@@ -81,16 +81,17 @@ public class AttentionKvTests
     /// <summary>
     /// (B, Tq, pos, maxT, C, NH): hs = 1, 7, 16, 24 (a vector and a tail), 64 (the model's head
     /// size), 80 (five vectors), 100 (tails everywhere); single steps and prefills; fewer than 8
-    /// query rows over more than 32 keys (split into 32-key chunks, merged; the last shape's first
-    /// query ends before its last chunk, which is then empty) and 8 or more (one item per row);
-    /// shapes big enough to go parallel; pos = 0 (the empty cache) and a last position = maxT − 1.
+    /// query rows over more than 64 keys (split into 64-key chunks, merged; in the (1, 4, 62) shape
+    /// the first two queries end before the last chunk, which is empty for them) and 8 or more (one
+    /// item per row); shapes big enough to go parallel; pos = 0 (the empty cache) and a last
+    /// position = maxT − 1.
     /// </summary>
     private static readonly (int B, int Tq, int Pos, int MaxT, int C, int NH)[] Shapes =
     [
         (1, 1, 0, 1, 3, 3), (1, 1, 0, 5, 7, 1), (2, 3, 4, 9, 14, 2), (1, 7, 0, 7, 16, 1), (3, 1, 30, 40, 48, 2),
         (1, 1, 63, 64, 128, 2), (2, 5, 17, 33, 160, 2), (1, 2, 37, 40, 100, 1), (1, 33, 0, 40, 192, 3),
         (1, 1, 700, 701, 64, 1), (1, 1, 1000, 1100, 256, 4), (1, 3, 600, 700, 80, 1), (2, 1, 1023, 1024, 256, 4),
-        (1, 16, 520, 600, 64, 1), (1, 4, 30, 40, 48, 2),
+        (1, 16, 520, 600, 64, 1), (1, 4, 62, 80, 48, 2), (1, 1, 100, 128, 100, 1),
     ];
 
     private static IEnumerable<TestCaseData> Cases() =>

@@ -15,6 +15,7 @@ public static class BenchCommand
         var bench = new Command("bench", "Measure throughput (median of timed runs after a warm-up).");
         bench.Subcommands.Add(CreateTrain());
         bench.Subcommands.Add(BenchAttentionCommand.Create());
+        bench.Subcommands.Add(BenchGenerateCommand.Create());
         return bench;
     }
 
@@ -27,12 +28,13 @@ public static class BenchCommand
         var warmup = new Option<int>("--warmup") { Description = "Untimed steps first (JIT tiering and caches settle).", DefaultValueFactory = _ => 3 };
         var device = new Option<string>("--device") { Description = $"Backend: {string.Join(", ", BackendRegistry.Names)}.", DefaultValueFactory = _ => "cpu" };
         var json = new Option<bool>("--json") { Description = "Print one JSON object instead of a table." };
+        var profile = new Option<bool>("--profile") { Description = "Also time every op and print where a step's time goes." };
         var cmd = new Command("train",
             "Time GPT-2 training steps (forward, backward, gradient clipping, AdamW) on random tokens.\n" +
             "gflops_per_s counts model FLOPs per token as 6*P_mm + 12*L*T*C (PaLM appendix B; P_mm = the weights of " +
             "every matmul, the tied output projection included; attention not halved for the causal mask).")
         {
-            model, batch, seq, steps, warmup, device, json,
+            model, batch, seq, steps, warmup, device, json, profile,
         };
         cmd.SetAction(r =>
         {
@@ -52,7 +54,7 @@ public static class BenchCommand
             {
                 if (!Console.IsErrorRedirected || !asJson)
                     Console.Error.Write($"\rstep {s}/{total}  {ms:F1} ms{(s <= w ? " (warm-up)" : "")}   ");
-            });
+            }, r.GetValue(profile));
             Console.Error.WriteLine();
             if (asJson)
             {
@@ -73,6 +75,7 @@ public static class BenchCommand
                     flops_per_step = result.FlopsPerStep,
                     gflops_per_s = Math.Round(result.GflopsPerS, 2),
                     final_loss = result.FinalLoss,
+                    profile = result.Profile?.Select(o => new { op = o.Op, ms_per_step = Math.Round(o.MsPerStep, 3), calls_per_step = o.CallsPerStep }),
                     config = new { n_layer = config.NLayer, n_head = config.NHead, n_embd = config.NEmbd, n_positions = config.NPositions, vocab_size = config.VocabSize },
                 }));
             }
@@ -82,6 +85,13 @@ public static class BenchCommand
                 Console.WriteLine($"  median step   {result.MsPerStep,10:F1} ms   (min {result.MsMin:F1} ms over {n} steps)");
                 Console.WriteLine($"  throughput    {result.TokensPerS,10:F0} tokens/s");
                 Console.WriteLine($"  model FLOPs   {result.GflopsPerS,10:F1} GFLOP/s");
+                if (result.Profile is { } ops)
+                {
+                    Console.WriteLine("  per step, by op:");
+                    double total = ops.Sum(o => o.MsPerStep);
+                    foreach (var (op, ms, calls) in ops)
+                        Console.WriteLine($"    {op,-28} {ms,9:F2} ms {100 * ms / total,6:F1}%  {calls,4} calls");
+                }
             }
             return 0;
         });

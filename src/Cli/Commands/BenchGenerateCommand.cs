@@ -1,0 +1,110 @@
+using System.CommandLine;
+using System.Text.Json;
+using Hyper.Runtime.Backends;
+using Hyper.Runtime.Benchmarks;
+using Hyper.Runtime.IO;
+using Hyper.Runtime.Models;
+
+namespace Hyper.Cli.Commands;
+
+/// <summary>`hyper bench generate`: greedy decoding with the KV cache, prefill and per-token times.</summary>
+public static class BenchGenerateCommand
+{
+    /// <summary>Builds the command.</summary>
+    public static Command Create()
+    {
+        var model = new Option<string>("--model")
+        {
+            Description = $"Model preset with random weights ({string.Join(", ", Gpt2Config.PresetNames)}) or a checkpoint folder.",
+            DefaultValueFactory = _ => "small",
+        };
+        var prompt = new Option<int>("--prompt-tokens") { Description = "Random prompt tokens per row (P), run as one prefill.", DefaultValueFactory = _ => 32 };
+        var newTokens = new Option<int>("--new-tokens") { Description = "Decode steps (N): one new token per row each.", DefaultValueFactory = _ => 256 };
+        var batch = new Option<int>("--batch") { Description = "Rows decoded together (B).", DefaultValueFactory = _ => 1 };
+        var warmup = new Option<int>("--warmup") { Description = "Untimed generations first (the JIT settles).", DefaultValueFactory = _ => 1 };
+        var repeat = new Option<int>("--repeat") { Description = "Timed generations.", DefaultValueFactory = _ => 3 };
+        var seed = new Option<ulong>("--seed") { Description = "Seed of the random weights and prompt.", DefaultValueFactory = _ => 1337UL };
+        var threads = new Option<int>("--threads") { Description = "Kernel threads (default: every core)." };
+        var device = new Option<string>("--device") { Description = $"Backend: {string.Join(", ", BackendRegistry.Names)}.", DefaultValueFactory = _ => "cpu" };
+        var json = new Option<bool>("--json") { Description = "Print one JSON object instead of a summary." };
+        var cmd = new Command("generate",
+            "Time greedy decoding with the KV cache: a prefill of P random prompt tokens, then N decode steps that each feed the " +
+            "last picked token of every row and pick the next by argmax. tokens_per_s = N*B / decode seconds (all timed " +
+            "generations), ms_per_token = the median decode step, prefill_ms = the median prefill. A preset whose n_positions " +
+            "is below P+N gets n_positions = P+N (its weights are random anyway); a checkpoint must hold P+N positions. " +
+            "bench/compare/bench_generate.py measures PyTorch the same way.")
+        {
+            model, prompt, newTokens, batch, warmup, repeat, seed, threads, device, json,
+        };
+        cmd.SetAction(r =>
+        {
+            int P = r.GetValue(prompt), N = r.GetValue(newTokens), B = r.GetValue(batch), W = r.GetValue(warmup), R = r.GetValue(repeat);
+            if (P < 1) throw new CliException("--prompt-tokens must be at least 1");
+            if (N < 1) throw new CliException("--new-tokens must be at least 1");
+            if (B < 1) throw new CliException("--batch must be at least 1");
+            if (W < 0) throw new CliException("--warmup must not be negative");
+            if (R < 1) throw new CliException("--repeat must be at least 1");
+            if (r.GetValue(threads) < 0) throw new CliException("--threads must not be negative");
+            if (r.GetValue(threads) > 0) Hyper.Kernels.Cpu.CpuParallel.Threads = r.GetValue(threads);
+            IBackend backend;
+            try { backend = BackendRegistry.Create(r.GetValue(device)!); }
+            catch (ArgumentException e) { throw new CliException($"--device: {e.Message}"); }
+            using var _ = backend;
+            string name = r.GetValue(model)!;
+            using var m = Load(name, backend, P + N, r.GetValue(seed));
+            if ((long)P + N > m.Config.NPositions)
+                throw new CliException($"--prompt-tokens {P} + --new-tokens {N} exceed the context of {name} ({m.Config.NPositions} tokens)");
+            bool asJson = r.GetValue(json);
+            var result = GenerateBenchmark.Run(m, B, P, N, W, R, r.GetValue(seed), msg =>
+            {
+                if (!asJson) Console.Error.Write($"\r{msg}   ");
+            });
+            if (!asJson) Console.Error.WriteLine();
+            var c = result.Config;
+            if (asJson)
+            {
+                Console.WriteLine(JsonSerializer.Serialize(new
+                {
+                    impl = "hyper",
+                    backend = result.Backend,
+                    model = name,
+                    batch = B,
+                    prompt_tokens = P,
+                    new_tokens = N,
+                    warmup = W,
+                    repeat = R,
+                    threads = Hyper.Kernels.Cpu.CpuParallel.Threads,
+                    n_params = result.Parameters,
+                    tokens_per_s = Math.Round(result.TokensPerS, 1),
+                    ms_per_token = Math.Round(result.MsPerToken, 4),
+                    ms_min = Math.Round(result.MsMin, 4),
+                    prefill_ms = Math.Round(result.PrefillMs, 3),
+                    config = new { n_layer = c.NLayer, n_head = c.NHead, n_embd = c.NEmbd, n_positions = c.NPositions, vocab_size = c.VocabSize },
+                }));
+            }
+            else
+            {
+                Console.WriteLine($"model {name} ({result.Parameters:N0} parameters), backend {result.Backend}, B={B}, prompt {P}, new {N}");
+                Console.WriteLine($"  prefill       {result.PrefillMs,10:F2} ms   (median of {R})");
+                Console.WriteLine($"  decode step   {result.MsPerToken,10:F3} ms   (median, min {result.MsMin:F3} ms over {R * N} steps)");
+                Console.WriteLine($"  throughput    {result.TokensPerS,10:F1} tokens/s");
+            }
+            return 0;
+        });
+        return cmd;
+    }
+
+    /// <summary>A preset with seeded random weights (n_positions raised to <paramref name="positions"/> when short), or a checkpoint folder.</summary>
+    private static Gpt2 Load(string name, IBackend backend, int positions, ulong seed)
+    {
+        if (Gpt2Config.Preset(name) is { } preset)
+        {
+            var model = new Gpt2(preset with { NPositions = Math.Max(preset.NPositions, positions) }, backend);
+            model.InitializeWeights(seed);
+            return model;
+        }
+        if (!Checkpoint.IsCheckpoint(name))
+            throw new CliException($"--model: '{name}' is neither a preset ({string.Join(", ", Gpt2Config.PresetNames)}) nor a checkpoint folder (no config.json)");
+        return Checkpoint.Load(name, backend).Model;
+    }
+}

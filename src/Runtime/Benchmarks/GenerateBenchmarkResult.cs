@@ -1,0 +1,22 @@
+using Hyper.Runtime.Models;
+
+namespace Hyper.Runtime.Benchmarks;
+
+/// <summary>What one <see cref="GenerateBenchmark.Run"/> measured (times in milliseconds).</summary>
+/// <param name="Backend">Backend name.</param>
+/// <param name="Config">The model's hyperparameters.</param>
+/// <param name="Parameters">Parameter count.</param>
+/// <param name="Batch">Rows decoded together (B).</param>
+/// <param name="PromptTokens">Prompt tokens per row (P), run as one prefill.</param>
+/// <param name="NewTokens">Decode steps per generation (N), each one new token per row.</param>
+/// <param name="Warmup">Untimed generations first.</param>
+/// <param name="Repeat">Timed generations.</param>
+/// <param name="TokensPerS">New tokens · B over the total decode time of the timed generations.</param>
+/// <param name="MsPerToken">Median decode step.</param>
+/// <param name="MsMin">Fastest decode step.</param>
+/// <param name="PrefillMs">Median prefill (the prompt's forward and the first argmax).</param>
+/// <param name="Prompt">The prompt tokens [B,P] (random from the seed; the same for every generation).</param>
+/// <param name="Generated">The tokens [B,N] the last timed generation picked (greedy: every generation picks the same).</param>
+public sealed record GenerateBenchmarkResult(
+    string Backend, Gpt2Config Config, long Parameters, int Batch, int PromptTokens, int NewTokens, int Warmup, int Repeat,
+    double TokensPerS, double MsPerToken, double MsMin, double PrefillMs, int[] Prompt, int[] Generated);

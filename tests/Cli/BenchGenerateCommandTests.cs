@@ -1,0 +1,124 @@
+using System.Text.Json;
+using Hyper.Runtime.Backends;
+using Hyper.Runtime.Benchmarks;
+using Hyper.Runtime.Models;
+using Hyper.Tests.Support;
+
+namespace Hyper.Tests.Cli;
+
+/// <summary>`hyper bench generate` end to end, in process, on the tiny preset; and the benchmark's greedy tokens against a full recompute.</summary>
+[NonParallelizable]
+public class BenchGenerateCommandTests
+{
+    [Test]
+    public void JsonHasTheKeysAndSaneValues()
+    {
+        var (code, output, err) = CliRunner.Run("bench", "generate", "--model", "tiny", "--prompt-tokens", "5", "--new-tokens", "7",
+            "--batch", "2", "--warmup", "1", "--repeat", "2", "--json");
+        Assert.That(code, Is.EqualTo(0), err);
+        string[] lines = output.Trim().Split('\n');
+        Assert.That(lines, Has.Length.EqualTo(1), "one JSON object and nothing else on stdout");
+        using var doc = JsonDocument.Parse(lines[0]);
+        var root = doc.RootElement;
+        Assert.That(root.GetProperty("impl").GetString(), Is.EqualTo("hyper"));
+        Assert.That(root.GetProperty("backend").GetString(), Is.EqualTo("cpu"));
+        Assert.That(root.GetProperty("model").GetString(), Is.EqualTo("tiny"));
+        Assert.That(root.GetProperty("batch").GetInt32(), Is.EqualTo(2));
+        Assert.That(root.GetProperty("prompt_tokens").GetInt32(), Is.EqualTo(5));
+        Assert.That(root.GetProperty("new_tokens").GetInt32(), Is.EqualTo(7));
+        Assert.That(root.GetProperty("repeat").GetInt32(), Is.EqualTo(2));
+        // tiny: V·C + maxT·C + L·(12C² + 13C) + 2C = 16384 + 4096 + 2·(49152 + 832) + 128.
+        Assert.That(root.GetProperty("n_params").GetInt64(), Is.EqualTo(16384 + 4096 + 2 * (49152 + 832) + 128));
+        double ms = root.GetProperty("ms_per_token").GetDouble(), min = root.GetProperty("ms_min").GetDouble();
+        double tps = root.GetProperty("tokens_per_s").GetDouble(), prefill = root.GetProperty("prefill_ms").GetDouble();
+        Assert.That(min, Is.GreaterThan(0).And.LessThanOrEqualTo(ms));
+        Assert.That(prefill, Is.GreaterThan(0));
+        // tokens_per_s is new tokens·B over the total decode time: between the rates of the slowest
+        // and the fastest step, and no faster than the fastest step allows (2 rows per step).
+        Assert.That(tps, Is.GreaterThan(0).And.LessThanOrEqualTo(2 * 1000.0 / min * 1.001));
+        Assert.That(root.GetProperty("config").GetProperty("n_layer").GetInt32(), Is.EqualTo(2));
+        Assert.That(root.GetProperty("config").GetProperty("n_positions").GetInt32(), Is.EqualTo(64), "5 + 7 tokens fit tiny's 64 positions");
+    }
+
+    [Test]
+    public void PresetsGrowTheirContextToFitTheRun()
+    {
+        var (code, output, err) = CliRunner.Run("bench", "generate", "--model", "tiny", "--prompt-tokens", "60", "--new-tokens", "10",
+            "--warmup", "0", "--repeat", "1", "--json");
+        Assert.That(code, Is.EqualTo(0), err);
+        using var doc = JsonDocument.Parse(output.Trim());
+        Assert.That(doc.RootElement.GetProperty("config").GetProperty("n_positions").GetInt32(), Is.EqualTo(70));
+    }
+
+    [Test]
+    public void TableNamesTheNumbers()
+    {
+        var (code, output, err) = CliRunner.Run("bench", "generate", "--model", "tiny", "--prompt-tokens", "3", "--new-tokens", "4",
+            "--warmup", "0", "--repeat", "1", "--device", "reference");
+        Assert.That(code, Is.EqualTo(0), err);
+        Assert.That(output, Does.Contain("backend reference"));
+        Assert.That(output, Does.Contain("prefill"));
+        Assert.That(output, Does.Contain("tokens/s"));
+    }
+
+    [Test]
+    public void GreedyTokensMatchAFullRecompute()
+    {
+        // The benchmark's decoding is real: every picked token is the argmax of Gpt2.Forward over the
+        // whole prefix (prompt + tokens picked so far).
+        using var model = new Gpt2(Gpt2Config.Tiny, new ReferenceBackend());
+        model.InitializeWeights(3);
+        const int B = 2, P = 4, N = 6;
+        var result = GenerateBenchmark.Run(model, B, P, N, warmup: 0, repeat: 1, seed: 9);
+        Assert.That(result.Generated, Has.Length.EqualTo(B * N));
+        int V = model.Config.VocabSize;
+        for (int b = 0; b < B; b++)
+        {
+            var sequence = result.Prompt.AsSpan(b * P, P).ToArray().ToList();
+            for (int s = 0; s < N; s++)
+            {
+                int T = sequence.Count;
+                model.Forward(sequence.ToArray(), [], 1, T);
+                var logits = new float[T * V];
+                model.Backend.Download(model.Activations!.Logits, logits);
+                var last = logits.AsSpan((T - 1) * V, V);
+                int best = 0;
+                for (int j = 1; j < V; j++)
+                    if (last[j] > last[best]) best = j;
+                Assert.That(result.Generated[b * N + s], Is.EqualTo(best), $"row {b}, new token {s}");
+                sequence.Add(best);
+            }
+        }
+    }
+
+    [TestCase("--prompt-tokens", "0", "--prompt-tokens")]
+    [TestCase("--new-tokens", "0", "--new-tokens")]
+    [TestCase("--batch", "0", "--batch")]
+    [TestCase("--repeat", "0", "--repeat")]
+    [TestCase("--warmup", "-1", "--warmup")]
+    [TestCase("--model", "nope", "nope")]
+    [TestCase("--device", "gpu", "--device")]
+    public void BadFlagsAreUserErrors(string flag, string value, string named)
+    {
+        // Small valid values for every other flag, so each run fails on the one bad flag only.
+        var args = new List<string> { "bench", "generate" };
+        foreach (var (f, v) in new[] { ("--model", "tiny"), ("--prompt-tokens", "2"), ("--new-tokens", "2"), ("--warmup", "0"), ("--repeat", "1") })
+            if (f != flag) args.AddRange([f, v]);
+        args.AddRange([flag, value]);
+        CliRunner.RunExpectingUserError([.. args], named);
+    }
+
+    [Test]
+    public void ACheckpointMustHoldTheTokens()
+    {
+        string dir = Fixtures.Path("hf_tiny");
+        var config = Hyper.Runtime.IO.Checkpoint.ReadConfig(dir);
+        CliRunner.RunExpectingUserError(["bench", "generate", "--model", dir, "--prompt-tokens", $"{config.NPositions}", "--new-tokens", "1"],
+            "exceed the context", $"{config.NPositions} tokens");
+        var (code, output, err) = CliRunner.Run("bench", "generate", "--model", dir, "--prompt-tokens", "3", "--new-tokens", "2",
+            "--warmup", "0", "--repeat", "1", "--json");
+        Assert.That(code, Is.EqualTo(0), err);
+        using var doc = JsonDocument.Parse(output.Trim());
+        Assert.That(doc.RootElement.GetProperty("config").GetProperty("n_positions").GetInt32(), Is.EqualTo(config.NPositions));
+    }
+}
