@@ -72,7 +72,7 @@ public static class Gelu
             {
                 var x = Vector512.Load(input + i);
                 var z = x * Vector512.FusedMultiplyAdd(Vector512.Create(MinusTwoKA), x * x, Vector512.Create(MinusTwoK));
-                var e = Exp(Vector512.Min(z, Vector512.Create(ClampZ)));
+                var e = VectorMath.Exp(Vector512.Min(z, Vector512.Create(ClampZ)));
                 Vector512.AndNot(x / (Vector512<float>.One + e), Vector512.GreaterThan(z, Vector512.Create(ClampZ))).Store(output + i);
             }
         }
@@ -82,7 +82,7 @@ public static class Gelu
             {
                 var x = Vector256.Load(input + i);
                 var z = x * Vector256.FusedMultiplyAdd(Vector256.Create(MinusTwoKA), x * x, Vector256.Create(MinusTwoK));
-                var e = Exp(Vector256.Min(z, Vector256.Create(ClampZ)));
+                var e = VectorMath.Exp(Vector256.Min(z, Vector256.Create(ClampZ)));
                 Vector256.AndNot(x / (Vector256<float>.One + e), Vector256.GreaterThan(z, Vector256.Create(ClampZ))).Store(output + i);
             }
         }
@@ -104,7 +104,7 @@ public static class Gelu
                 var x = Vector512.Min(Vector512.Load(input + i), Vector512.Create(MaxX));
                 var x2 = x * x;
                 var z = x * Vector512.FusedMultiplyAdd(Vector512.Create(MinusTwoKA), x2, Vector512.Create(MinusTwoK));
-                var e = Exp(Vector512.Min(z, Vector512.Create(ClampZ)));
+                var e = VectorMath.Exp(Vector512.Min(z, Vector512.Create(ClampZ)));
                 var s = Vector512<float>.One / (Vector512<float>.One + e);
                 var slope = x * Vector512.FusedMultiplyAdd(Vector512.Create(TwoK3A), x2, Vector512.Create(TwoK));
                 var grad = Vector512.AndNot(Vector512.FusedMultiplyAdd(slope, (e * s) * s, s), Vector512.GreaterThan(z, Vector512.Create(ClampZ)));
@@ -118,7 +118,7 @@ public static class Gelu
                 var x = Vector256.Min(Vector256.Load(input + i), Vector256.Create(MaxX));
                 var x2 = x * x;
                 var z = x * Vector256.FusedMultiplyAdd(Vector256.Create(MinusTwoKA), x2, Vector256.Create(MinusTwoK));
-                var e = Exp(Vector256.Min(z, Vector256.Create(ClampZ)));
+                var e = VectorMath.Exp(Vector256.Min(z, Vector256.Create(ClampZ)));
                 var s = Vector256<float>.One / (Vector256<float>.One + e);
                 var slope = x * Vector256.FusedMultiplyAdd(Vector256.Create(TwoK3A), x2, Vector256.Create(TwoK));
                 var grad = Vector256.AndNot(Vector256.FusedMultiplyAdd(slope, (e * s) * s, s), Vector256.GreaterThan(z, Vector256.Create(ClampZ)));
@@ -138,43 +138,5 @@ public static class Gelu
             }
             dinp[i] += grad * dout[i];
         }
-    }
-
-    // e^x for x ≤ 88 (Cephes expf): x = n·ln2 + r with |r| ≤ ½ln2, e^r by a degree-6 polynomial,
-    // 2^n put straight into the exponent bits. ln2 is split in two (hi has few mantissa bits, so
-    // n·hi is exact) to keep r accurate. x < −87.3 (2^n below the normal range) is clamped and
-    // gives ≈1.2e-38 instead of a subnormal; NaN propagates through the IEEE Min/Max.
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> Exp(Vector512<float> x)
-    {
-        x = Vector512.Max(Vector512.Min(x, Vector512.Create(88f)), Vector512.Create(-87.33654f));
-        var n = Vector512.Round(x * Vector512.Create(1.442695040888963f));
-        var r = Vector512.FusedMultiplyAdd(n, Vector512.Create(-0.693359375f), x);
-        r = Vector512.FusedMultiplyAdd(n, Vector512.Create(2.12194440e-4f), r);
-        var p = Vector512.FusedMultiplyAdd(Vector512.Create(1.9875691500e-4f), r, Vector512.Create(1.3981999507e-3f));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(8.3334519073e-3f));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(4.1665795894e-2f));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.6666665459e-1f));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(5.0000001201e-1f));
-        p = Vector512.FusedMultiplyAdd(p, r * r, r + Vector512<float>.One);
-        var pow2n = (Vector512.ConvertToInt32Native(n) + Vector512.Create(127)) << 23;
-        return p * pow2n.AsSingle();
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Exp(Vector256<float> x)
-    {
-        x = Vector256.Max(Vector256.Min(x, Vector256.Create(88f)), Vector256.Create(-87.33654f));
-        var n = Vector256.Round(x * Vector256.Create(1.442695040888963f));
-        var r = Vector256.FusedMultiplyAdd(n, Vector256.Create(-0.693359375f), x);
-        r = Vector256.FusedMultiplyAdd(n, Vector256.Create(2.12194440e-4f), r);
-        var p = Vector256.FusedMultiplyAdd(Vector256.Create(1.9875691500e-4f), r, Vector256.Create(1.3981999507e-3f));
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(8.3334519073e-3f));
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(4.1665795894e-2f));
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1.6666665459e-1f));
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(5.0000001201e-1f));
-        p = Vector256.FusedMultiplyAdd(p, r * r, r + Vector256<float>.One);
-        var pow2n = (Vector256.ConvertToInt32Native(n) + Vector256.Create(127)) << 23;
-        return p * pow2n.AsSingle();
     }
 }

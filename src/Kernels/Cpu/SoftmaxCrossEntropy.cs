@@ -127,43 +127,15 @@ public static class SoftmaxCrossEntropy
         return target >= 0 ? (float)(max + Math.Log(sum) - targetLogit) : 0f;
     }
 
-    // e^x (Cephes expf), as in Gelu; see there. Arguments below −87.3 give 0 here, the true
-    // value rounded to float's normal range.
+    // e^x (VectorMath.Exp, Cephes expf). Arguments below −87.3 give 0 here, the true value
+    // rounded to float's normal range (VectorMath clamps them to ≈1.2e-38 instead).
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> Exp(Vector512<float> x)
-    {
-        var underflow = Vector512.LessThan(x, Vector512.Create(-87.33654f));
-        x = Vector512.Max(Vector512.Min(x, Vector512.Create(88f)), Vector512.Create(-87.33654f));
-        var n = Vector512.Round(x * Vector512.Create(1.442695040888963f));
-        var r = Vector512.FusedMultiplyAdd(n, Vector512.Create(-0.693359375f), x);
-        r = Vector512.FusedMultiplyAdd(n, Vector512.Create(2.12194440e-4f), r);
-        var p = Vector512.FusedMultiplyAdd(Vector512.Create(1.9875691500e-4f), r, Vector512.Create(1.3981999507e-3f));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(8.3334519073e-3f));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(4.1665795894e-2f));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.6666665459e-1f));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(5.0000001201e-1f));
-        p = Vector512.FusedMultiplyAdd(p, r * r, r + Vector512<float>.One);
-        var pow2n = (Vector512.ConvertToInt32Native(n) + Vector512.Create(127)) << 23;
-        return Vector512.AndNot(p * pow2n.AsSingle(), underflow);
-    }
+    private static Vector512<float> Exp(Vector512<float> x) =>
+        Vector512.AndNot(VectorMath.Exp(x), Vector512.LessThan(x, Vector512.Create(-87.33654f)));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Exp(Vector256<float> x)
-    {
-        var underflow = Vector256.LessThan(x, Vector256.Create(-87.33654f));
-        x = Vector256.Max(Vector256.Min(x, Vector256.Create(88f)), Vector256.Create(-87.33654f));
-        var n = Vector256.Round(x * Vector256.Create(1.442695040888963f));
-        var r = Vector256.FusedMultiplyAdd(n, Vector256.Create(-0.693359375f), x);
-        r = Vector256.FusedMultiplyAdd(n, Vector256.Create(2.12194440e-4f), r);
-        var p = Vector256.FusedMultiplyAdd(Vector256.Create(1.9875691500e-4f), r, Vector256.Create(1.3981999507e-3f));
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(8.3334519073e-3f));
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(4.1665795894e-2f));
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1.6666665459e-1f));
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(5.0000001201e-1f));
-        p = Vector256.FusedMultiplyAdd(p, r * r, r + Vector256<float>.One);
-        var pow2n = (Vector256.ConvertToInt32Native(n) + Vector256.Create(127)) << 23;
-        return Vector256.AndNot(p * pow2n.AsSingle(), underflow);
-    }
+    private static Vector256<float> Exp(Vector256<float> x) =>
+        Vector256.AndNot(VectorMath.Exp(x), Vector256.LessThan(x, Vector256.Create(-87.33654f)));
 
     // The kernels index through pointers, so every length and target is checked up front.
     private static void CheckShapes(int written, int read, ReadOnlySpan<int> targets, int N, int V)
