@@ -3,7 +3,7 @@ using Hyper.Runtime.Data;
 namespace Hyper.Tests.Support;
 
 /// <summary>
-/// Points <c>HYPER_CACHE</c> at a scratch folder for a namespace's tests, so text corpora are
+/// Points <c>HYPER_CACHE</c> at a scratch folder for the test run, so text corpora are
 /// tokenized into it and not into the user's ~/.cache (Trainer and the CLI take no cache argument).
 /// </summary>
 internal sealed class TempTokenCache : IDisposable
