@@ -15,6 +15,7 @@ public sealed class Gpt2 : IDisposable
     private Gpt2Activations? _acts;
     private int[] _tokens = [];
     private int[] _targets = [];
+    private float[] _losses = [];
     private int _validTargets;
 
     /// <summary>Hyperparameters.</summary>
@@ -123,8 +124,9 @@ public sealed class Gpt2 : IDisposable
             _acts?.Dispose();
             _acts = new Gpt2Activations(Backend, Config, B, T);
         }
-        _tokens = tokens.ToArray();
-        _targets = targets.ToArray();
+        // Kept for the backward; reused across steps of the same shape (no per-step allocation).
+        CopyInto(ref _tokens, tokens);
+        CopyInto(ref _targets, targets);
 
         var be = Backend;
         var p = Parameters;
@@ -159,7 +161,8 @@ public sealed class Gpt2 : IDisposable
             return float.NaN;
         }
         be.SoftmaxCrossEntropyForward(a.Losses, a.Logits, a.Logits, targets, N, V);
-        var losses = new float[N];
+        if (_losses.Length != N) _losses = new float[N];
+        var losses = _losses;
         be.Download(a.Losses, losses);
         double sum = 0;
         _validTargets = 0;
@@ -170,6 +173,12 @@ public sealed class Gpt2 : IDisposable
             _validTargets++;
         }
         return _validTargets == 0 ? 0f : (float)(sum / _validTargets);
+    }
+
+    private static void CopyInto(ref int[] keep, ReadOnlySpan<int> values)
+    {
+        if (keep.Length != values.Length) keep = new int[values.Length];
+        values.CopyTo(keep);
     }
 
     /// <summary>Sets every gradient to zero (before a backward that starts a new accumulation).</summary>
