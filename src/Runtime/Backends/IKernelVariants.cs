@@ -1,0 +1,19 @@
+namespace Hyper.Runtime.Backends;
+
+/// <summary>
+/// A backend with more than one kernel for some ops (the kernel lab: naive, tiled,
+/// register-blocked, ...). Variants are numbered in the order listed and named for what they do;
+/// every variant of an op computes the same function, so the lab checks each one against the
+/// reference before timing it.
+/// </summary>
+public interface IKernelVariants
+{
+    /// <summary>The variants of <paramref name="op"/>, first is variant 0; empty when the op has one kernel.</summary>
+    IReadOnlyList<string> VariantsOf(Op op);
+
+    /// <summary>The variant the backend uses for <paramref name="op"/> now.</summary>
+    string VariantOf(Op op);
+
+    /// <summary>Makes the backend use the named variant for <paramref name="op"/> from now on.</summary>
+    void UseVariant(Op op, string variant);
+}
