@@ -23,8 +23,12 @@ namespace Hyper.Kernels.Cpu;
 /// </para>
 /// <para>
 /// When the workers stop paying (their measured speedup over the caller alone averages below
-/// <see cref="MinSpeedup"/>: the other cores are busy), the next <see cref="InlineJobs"/> jobs run
-/// on the caller alone, then the workers are tried again.
+/// <see cref="WorkerPolicy.MinSpeedup"/>: the other cores are busy), the next jobs run on the caller alone, then
+/// the workers are tried again. How many run inline backs off: <see cref="WorkerPolicy.MinInlineJobs"/> after a
+/// trip that follows a long healthy stretch (on an idle machine a stray process or a GC pause trips
+/// the average about once per 256-token generation, and a fixed 2,048-job pause then cost ~66 steps
+/// at one-thread speed: the decode tail), doubling with each trip that comes soon after the last, up
+/// to <see cref="WorkerPolicy.MaxInlineJobs"/> (a machine that stays loaded settles on long inline stretches).
 /// </para>
 /// <para>
 /// Chunks are independent and fixed by the caller's shape, never by timing, so results are
@@ -39,16 +43,8 @@ internal static class CpuWorkers
     private static Job? s_job;
     private static int s_busy; // 1 while a job is published
 
-    // Adaptivity (touched only by the thread holding s_busy): the measured speedup of recent jobs
-    // over running them alone, and how many jobs are left to run inline after it fell too low.
-    private static double s_speedup = 2;
-    private static int s_inlineJobs;
-
-    /// <summary>Below this average speedup the workers are not worth their wake-ups: the next <see cref="InlineJobs"/> jobs run on the caller.</summary>
-    private const double MinSpeedup = 1.1;
-
-    /// <summary>Jobs run inline after the workers stopped paying (about 60 tokens of the 10M model), before they are tried again.</summary>
-    private const int InlineJobs = 2048;
+    // Adaptivity, touched only by the thread holding s_busy.
+    private static readonly WorkerPolicy Policy = new();
 
     /// <summary>One published job: chunks [0, Count) of Body, claimed through Next.</summary>
     private sealed class Job(Action<int> body, int count, int workers)
@@ -77,9 +73,8 @@ internal static class CpuWorkers
         }
         try
         {
-            if (s_inlineJobs > 0)
+            if (Policy.TakeInline())
             {
-                s_inlineJobs--;
                 for (int i = 0; i < count; i++) body(i);
                 return;
             }
@@ -137,21 +132,16 @@ internal static class CpuWorkers
     }
 
     /// <summary>
-    /// Tracks the speedup of the last jobs: the caller's own pace (its chunks over its time) says how
-    /// long the job would have taken alone. On a machine whose other cores are busy the workers wake
-    /// late or are preempted mid-chunk, and waiting for them made decode steps up to 30% slower than
-    /// one thread; then the jobs run inline for a while. Only speed depends on this, never results.
+    /// Measures a job's speedup — the caller's own pace (its chunks over its time) says how long the
+    /// job would have taken alone — and hands it to the policy. On a machine whose other cores are
+    /// busy the workers wake late or are preempted mid-chunk, and waiting for them made decode steps
+    /// up to 30% slower than one thread. Only speed depends on this, never results.
     /// </summary>
     private static void Adapt(int count, int mine, long callerTicks, long totalTicks)
     {
         if (mine == 0 || totalTicks <= 0) return;
         double alone = (double)callerTicks / mine * count;
-        s_speedup = 0.95 * s_speedup + 0.05 * Math.Min(alone / totalTicks, 4);
-        if (s_speedup < MinSpeedup)
-        {
-            s_inlineJobs = InlineJobs;
-            s_speedup = 2;
-        }
+        Policy.Record(alone / totalTicks);
     }
 
     private static void Start()
