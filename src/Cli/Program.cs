@@ -27,7 +27,7 @@ public static class Program
             // keeps its stack trace.
             return root.Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
         }
-        catch (Exception e) when (e is CliException or ArgumentException or IOException or InvalidDataException or UnauthorizedAccessException)
+        catch (Exception e) when (e is CliException or ArgumentException or IOException or InvalidDataException or UnauthorizedAccessException or NotSupportedException)
         {
             // User errors (bad flags, missing or malformed files): one line naming the problem.
             Console.Error.WriteLine($"hyper: {e.Message}");

@@ -27,6 +27,8 @@ public static class EvalCommand
         {
             model, data, seq, maxWindows, batch, device, json,
         };
+        var attention = new HyperAttentionOptions();
+        attention.AddTo(cmd);
         cmd.SetAction(r =>
         {
             string dir = r.GetValue(model)!;
@@ -34,6 +36,7 @@ public static class EvalCommand
             using var backend = BackendRegistry.Create(r.GetValue(device)!);
             var (m, state) = Checkpoint.Load(dir, backend);
             using var _ = m;
+            attention.Read(r)?.Apply(m);
             string dataPath = r.GetValue(data)!;
             var tokens = TokenCorpus.Load(dataPath, Tokenizers.Create(state.Tokenizer));
             int T = r.GetValue(seq) == 0 ? m.Config.NPositions : r.GetValue(seq);

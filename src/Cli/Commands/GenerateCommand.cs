@@ -80,6 +80,8 @@ public static class GenerateCommand
         foreach (var o in d.All) cmd.Options.Add(o);
         foreach (Option o in new Option[] { stop, seed, sliding, ignoreEos, batch, device, json }) cmd.Options.Add(o);
 
+        var attention = new HyperAttentionOptions();
+        attention.AddTo(cmd);
         cmd.SetAction(r =>
         {
             var flags = d.Read(r);
@@ -94,6 +96,7 @@ public static class GenerateCommand
             using var backend = BackendRegistry.Create(r.GetValue(device)!);
             var (m, state) = LoadModel(dir, backend);
             using var _ = m;
+            attention.Read(r, r.GetValue(seed))?.Apply(m);
             var tokenizer = Tokenizers.Create(state.Tokenizer);
             var sampling = flags.Resolve(CitationLoader(tokenizer, new Dictionary<string, TokenIndex>()));
             bool asJson = r.GetValue(json);

@@ -41,6 +41,8 @@ public static class TrainCommand
             data, valData, valFraction, outDir, model, tokenizer, steps, batch, seq, lr, warmup, schedule, weightDecay, gradClip,
             evalEvery, evalWindows, saveEvery, seed, resume, device, json,
         };
+        var attention = new HyperAttentionOptions();
+        attention.AddTo(cmd);
         cmd.SetAction(r =>
         {
             var o = new TrainOptions
@@ -50,6 +52,7 @@ public static class TrainCommand
                 Lr = r.GetValue(lr), Warmup = r.GetValue(warmup), Schedule = r.GetValue(schedule)!, WeightDecay = r.GetValue(weightDecay),
                 GradClip = r.GetValue(gradClip), EvalEvery = r.GetValue(evalEvery), EvalWindows = r.GetValue(evalWindows), SaveEvery = r.GetValue(saveEvery),
                 Seed = r.GetValue(seed), Resume = r.GetValue(resume), Device = r.GetValue(device)!,
+                Attention = attention.Read(r, r.GetValue(seed)),
             };
             using var cts = new CancellationTokenSource();
             ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cts.Cancel(); };

@@ -3,7 +3,7 @@ using K = Hyper.Kernels.Cpu;
 namespace Hyper.Runtime.Backends;
 
 /// <summary>The fast CPU backend: SIMD kernels (Vector512/Vector256 with FMA) on every core.</summary>
-public sealed class CpuBackend : HostBackend
+public sealed class CpuBackend : HostBackend, IHyperAttentionBackend
 {
     /// <inheritdoc />
     public override string Name => "cpu";
@@ -77,4 +77,16 @@ public sealed class CpuBackend : HostBackend
     /// <inheritdoc />
     public override void AdamWUpdate(TensorView parameters, TensorView m, TensorView v, TensorView grads, float lr, float beta1, float beta2, float eps, float weightDecay, int step, float gradScale)
         => K.AdamW.Update(S(parameters), S(m), S(v), S(grads), lr, beta1, beta2, eps, weightDecay, step, gradScale);
+
+    /// <inheritdoc />
+    public void HyperAttentionForward(TensorView output, TensorView lse, TensorView qkv, Hyper.Kernels.Reference.HyperAttentionPlan plan, int B, int T, int C, int NH)
+        => K.HyperAttention.Forward(S(output), S(lse), S(qkv), plan, B, T, C, NH);
+
+    /// <inheritdoc />
+    public void HyperAttentionBackward(TensorView dqkv, TensorView dout, TensorView qkv, TensorView output, TensorView lse, Hyper.Kernels.Reference.HyperAttentionPlan plan, int B, int T, int C, int NH)
+        => K.HyperAttention.Backward(S(dqkv), S(dout), S(qkv), S(output), S(lse), plan, B, T, C, NH);
+
+    /// <inheritdoc />
+    public void HyperAttentionKvForward(TensorView output, TensorView kCache, TensorView vCache, TensorView qkv, Hyper.Kernels.Reference.HyperAttentionKvState state, int B, int Tq, int pos, int maxT, int C, int NH)
+        => K.HyperAttentionKv.Forward(S(output), S(kCache), S(vCache), S(qkv), state, B, Tq, pos, maxT, C, NH);
 }

@@ -6,7 +6,7 @@ namespace Hyper.Runtime.Backends;
 /// The reference kernels (plain scalar loops, one thread) behind the backend interface: the
 /// oracle other backends are tested against, and a model run that trusts nothing fast.
 /// </summary>
-public sealed class ReferenceBackend : HostBackend
+public sealed class ReferenceBackend : HostBackend, IHyperAttentionBackend
 {
     /// <inheritdoc />
     public override string Name => "reference";
@@ -76,4 +76,16 @@ public sealed class ReferenceBackend : HostBackend
     /// <inheritdoc />
     public override void AdamWUpdate(TensorView parameters, TensorView m, TensorView v, TensorView grads, float lr, float beta1, float beta2, float eps, float weightDecay, int step, float gradScale)
         => K.AdamW.Update(S(parameters), S(m), S(v), S(grads), lr, beta1, beta2, eps, weightDecay, step, gradScale);
+
+    /// <inheritdoc />
+    public void HyperAttentionForward(TensorView output, TensorView lse, TensorView qkv, K.HyperAttentionPlan plan, int B, int T, int C, int NH)
+        => K.HyperAttention.Forward<float>(S(output), S(lse), S(qkv), plan, B, T, C, NH);
+
+    /// <inheritdoc />
+    public void HyperAttentionBackward(TensorView dqkv, TensorView dout, TensorView qkv, TensorView output, TensorView lse, K.HyperAttentionPlan plan, int B, int T, int C, int NH)
+        => K.HyperAttention.Backward<float>(S(dqkv), S(dout), S(qkv), S(output), S(lse), plan, B, T, C, NH);
+
+    /// <inheritdoc />
+    public void HyperAttentionKvForward(TensorView output, TensorView kCache, TensorView vCache, TensorView qkv, K.HyperAttentionKvState state, int B, int Tq, int pos, int maxT, int C, int NH)
+        => K.HyperAttentionKv.Forward<float>(S(output), S(kCache), S(vCache), S(qkv), state, B, Tq, pos, maxT, C, NH);
 }

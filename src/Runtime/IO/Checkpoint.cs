@@ -9,7 +9,8 @@ namespace Hyper.Runtime.IO;
 /// <summary>
 /// A checkpoint is a folder: config.json (Hugging Face GPT2Config keys), model.safetensors (HF
 /// GPT-2 names and layouts), hyper.json (<see cref="TrainingState"/>) and, for resuming,
-/// optimizer.safetensors (AdamW's m and v). A GPT-2 folder from Hugging Face loads as it is.
+/// optimizer.safetensors (AdamW's m and v), and hyperattention.safetensors when some layers use
+/// HyperAttention (<see cref="HyperAttentionFile"/>). A GPT-2 folder from Hugging Face loads as it is.
 /// <para>
 /// Every file is written aside and renamed into place; hyper.json goes last and the step is
 /// stamped into both safetensors files, so a crash between files is detected on resume instead
@@ -119,6 +120,7 @@ public static class Checkpoint
         {
             model.LoadParameters(arena);
             model.Step = state.Step;
+            model.HyperAttention = HyperAttentionFile.Load(dir, config);
             if (withOptimizer && state.HasOptimizer)
             {
                 string path = Path.Combine(dir, OptimizerFile);
@@ -165,6 +167,7 @@ public static class Checkpoint
             model.Backend.Download(v, hv);
             SafeTensors.Write(Path.Combine(dir, OptimizerFile), [("m", [hm.Length], hm), ("v", [hv.Length], hv)], meta);
         }
+        HyperAttentionFile.Save(dir, model, state.Step);
         AtomicFile.WriteAllText(Path.Combine(dir, StateFile), JsonSerializer.Serialize(state with { HasOptimizer = withOptimizer }, Json));
     }
 }

@@ -27,6 +27,22 @@ public sealed class Gpt2 : IDisposable
     /// <summary>Optimizer steps taken (AdamW's bias correction uses it).</summary>
     public int Step { get; set; }
 
+    /// <summary>The layers that use HyperAttention and its settings; null: exact attention everywhere.</summary>
+    public HyperAttentionSettings? HyperAttention
+    {
+        get => _hyper;
+        set
+        {
+            if (value is not null && (value.LayerCount != Config.NLayer || value.HeadSize != Config.NEmbd / Config.NHead))
+                throw new ArgumentException($"hyper attention settings for {value.LayerCount} layers of head size {value.HeadSize} do not fit this model ({Config.NLayer} layers, head size {Config.NEmbd / Config.NHead})");
+            if (value is not null && Backend is not IHyperAttentionBackend)
+                throw new NotSupportedException($"the {Backend.Name} backend does not run HyperAttention (use --device cpu or reference)");
+            _hyper = value;
+        }
+    }
+
+    private HyperAttentionSettings? _hyper;
+
     /// <summary>The parameter arena.</summary>
     public TensorView Parameters => _params.All;
     /// <summary>The gradient arena (same layout as <see cref="Parameters"/>).</summary>
@@ -141,7 +157,10 @@ public sealed class Gpt2 : IDisposable
             var x = a[l];
             be.LayerNormForward(x.Ln1, x.Ln1Mean, x.Ln1Rstd, residual, LayerTensor(p, "ln1w", l), LayerTensor(p, "ln1b", l), N, C, eps);
             be.MatmulForward(x.Qkv, x.Ln1, LayerTensor(p, "qkvw", l), LayerTensor(p, "qkvb", l), N, C, 3 * C);
-            be.AttentionForward(x.Atty, x.Lse, x.Qkv, B, T, C, NH, causal: true);
+            if (_hyper is not null && _hyper.Uses(l))
+                ((IHyperAttentionBackend)be).HyperAttentionForward(x.Atty, x.Lse, x.Qkv, _hyper.Plan(l, T, NH), B, T, C, NH);
+            else
+                be.AttentionForward(x.Atty, x.Lse, x.Qkv, B, T, C, NH, causal: true);
             be.MatmulForward(x.AttProj, x.Atty, LayerTensor(p, "attprojw", l), LayerTensor(p, "attprojb", l), N, C, C);
             be.ResidualForward(x.Residual2, residual, x.AttProj, N * C);
             be.LayerNormForward(x.Ln2, x.Ln2Mean, x.Ln2Rstd, x.Residual2, LayerTensor(p, "ln2w", l), LayerTensor(p, "ln2b", l), N, C, eps);
@@ -229,7 +248,10 @@ public sealed class Gpt2 : IDisposable
             be.Zero(a.DAtty);
             be.MatmulBackward(a.DAtty, LayerTensor(g, "attprojw", l), LayerTensor(g, "attprojb", l), a.DResidual, x.Atty, LayerTensor(p, "attprojw", l), N, C, C);
             be.Zero(a.DQkv);
-            be.AttentionBackward(a.DQkv, a.DAtty, x.Qkv, x.Atty, x.Lse, B, T, C, NH, causal: true);
+            if (_hyper is not null && _hyper.Uses(l))
+                ((IHyperAttentionBackend)be).HyperAttentionBackward(a.DQkv, a.DAtty, x.Qkv, x.Atty, x.Lse, _hyper.Plan(l, T, NH), B, T, C, NH);
+            else
+                be.AttentionBackward(a.DQkv, a.DAtty, x.Qkv, x.Atty, x.Lse, B, T, C, NH, causal: true);
             be.Zero(a.DLn);
             be.MatmulBackward(a.DLn, LayerTensor(g, "qkvw", l), LayerTensor(g, "qkvb", l), a.DQkv, x.Ln1, LayerTensor(p, "qkvw", l), N, C, 3 * C);
             be.LayerNormBackward(a.DResidual, LayerTensor(g, "ln1w", l), LayerTensor(g, "ln1b", l), a.DLn, residualIn, LayerTensor(p, "ln1w", l), x.Ln1Mean, x.Ln1Rstd, N, C);

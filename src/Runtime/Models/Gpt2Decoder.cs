@@ -14,6 +14,12 @@ namespace Hyper.Runtime.Models;
 /// advance together: every row gets Tq tokens per feed, so prompts of different lengths are run
 /// as separate decoders (or padded by the caller).
 /// </para>
+/// <para>
+/// Layers that use HyperAttention decode under its decode rule (an exact window of min_seq_len
+/// keys, the query's LSH block among the older keys kept in bucket order, and sampled keys; see
+/// <see cref="Kernels.Reference.HyperAttentionKv"/>), prefill included, with the settings the
+/// model had when the decoder was made.
+/// </para>
 /// </summary>
 public sealed class Gpt2Decoder : IDisposable
 {
@@ -22,6 +28,7 @@ public sealed class Gpt2Decoder : IDisposable
     private readonly LayerWeights[] _layers;
     private readonly TensorView _wte, _wpe, _lnfw, _lnfb;
     private Gpt2DecoderActivations? _acts;       // sized for the most rows fed so far
+    private readonly Kernels.Reference.HyperAttentionKvState?[] _hyper; // per layer: bucket-ordered keys of HyperAttention layers
 
     /// <summary>Rows decoded together (B).</summary>
     public int Batch { get; }
@@ -70,6 +77,10 @@ public sealed class Gpt2Decoder : IDisposable
         // prefetcher restarts of 4 KiB ones (see HugePages; a hint, contents are untouched).
         HugePages.Advise(p);
         HugePages.Advise(_cache.All);
+        _hyper = new Kernels.Reference.HyperAttentionKvState?[L];
+        if (model.HyperAttention is { } h)
+            for (int l = 0; l < L; l++)
+                if (h.Uses(l)) _hyper[l] = h.KvState(l, batch, cfg.NHead, maxT);
         _wte = model.Tensor(p, "wte");
         _wpe = model.Tensor(p, "wpe");
         _lnfw = model.Tensor(p, "lnfw");
@@ -77,7 +88,11 @@ public sealed class Gpt2Decoder : IDisposable
     }
 
     /// <summary>Empties the cache (the next token takes position 0). Nothing is cleared: cached rows are only read after being written.</summary>
-    public void Reset() => Position = 0;
+    public void Reset()
+    {
+        Position = 0;
+        foreach (var h in _hyper) h?.Reset();
+    }
 
     /// <summary>Whether <paramref name="extraTokens"/> more tokens per row fit in the cache.</summary>
     public bool Fits(int extraTokens) => extraTokens >= 0 && (long)Position + extraTokens <= MaxT;
@@ -127,7 +142,10 @@ public sealed class Gpt2Decoder : IDisposable
             TensorView kCache = _cache.Slice(2 * l * cacheLen, cacheLen), vCache = _cache.Slice((2 * l + 1) * cacheLen, cacheLen);
             be.LayerNormForward(ln, mean, rstd, x, w.Ln1w, w.Ln1b, N, C, eps);
             be.MatmulForward(qkv, ln, w.Qkvw, w.Qkvb, N, C, 3 * C);
-            be.AttentionKvForward(atty, kCache, vCache, qkv, B, Tq, pos, MaxT, C, NH);
+            if (_hyper[l] is { } hyper)
+                ((IHyperAttentionBackend)be).HyperAttentionKvForward(atty, kCache, vCache, qkv, hyper, B, Tq, pos, MaxT, C, NH);
+            else
+                be.AttentionKvForward(atty, kCache, vCache, qkv, B, Tq, pos, MaxT, C, NH);
             be.MatmulForward(proj, atty, w.AttProjw, w.AttProjb, N, C, C);
             be.ResidualForward(x2, x, proj, (int)NC);
             be.LayerNormForward(ln, mean, rstd, x2, w.Ln2w, w.Ln2b, N, C, eps);

@@ -43,4 +43,6 @@ public sealed record TrainOptions
     public bool Resume { get; init; }
     /// <summary>Backend name.</summary>
     public string Device { get; init; } = "cpu";
+    /// <summary>Attention per layer (exact or HyperAttention); null keeps what the model has.</summary>
+    public Models.HyperAttentionRequest? Attention { get; init; }
 }

@@ -31,6 +31,7 @@ public static class Trainer
         using var backend = BackendRegistry.Create(o.Device);
         var (model, state) = o.Resume ? LoadForResume(o, backend) : Create(o, backend);
         using var _ = model;
+        o.Attention?.Apply(model);
         var config = model.Config;
         var tokenizer = Tokenizers.Create(o.Tokenizer ?? state.Tokenizer);
         if (tokenizer.VocabSize > config.VocabSize)
