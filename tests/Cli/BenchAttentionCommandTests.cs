@@ -36,6 +36,28 @@ public class BenchAttentionCommandTests
     }
 
     [Test]
+    public void ModelDataTakesQkvFromACheckpoint()
+    {
+        string dir = Data.Corpora.TempDir();
+        try
+        {
+            string model = Path.Combine(dir, "m");
+            Generation.TinyModel.Save(model);
+            string text = Data.Corpora.Require("moby-dick.txt");
+            // Three windows of the tiny model's 64-token context laid end to end (the last in part).
+            var (code, output, err) = CliRunner.Run("bench", "attention", "--n", "150", "--heads", "2", "--dim", "32", "--causal",
+                "--data", $"model:{model}", "--text", text, "--block", "16", "--samples", "8", "--min-seq", "32", "--repeats", "1", "--json");
+            Assert.That(code, Is.EqualTo(0), err);
+            using var doc = JsonDocument.Parse(output.Trim());
+            Assert.That(doc.RootElement.GetProperty("n").GetInt32(), Is.EqualTo(150));
+            Assert.That(doc.RootElement.GetProperty("rel_error").GetDouble(), Is.GreaterThan(0).And.LessThan(10));
+            CliRunner.RunExpectingUserError(["bench", "attention", "--n", "64", "--heads", "1", "--dim", "16", "--data", $"model:{model}", "--text", text], "head size 32");
+            CliRunner.RunExpectingUserError(["bench", "attention", "--n", "64", "--data", $"model:{dir}/none"], "not a checkpoint");
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
+    [Test]
     public void OneBlockOfEveryKeyHasNoError()
     {
         // Block ≥ n makes HyperAttention exact: only fp32 rounding separates it from flash.

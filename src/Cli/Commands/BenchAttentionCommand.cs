@@ -18,7 +18,8 @@ public static class BenchAttentionCommand
         var dim = new Option<int>("--dim") { Description = "Head size.", DefaultValueFactory = _ => 64 };
         var causal = new Option<bool>("--causal") { Description = "Causal mask (HyperAttention's Algorithm 4 recursion)." };
         var backward = new Option<bool>("--backward") { Description = "Also time forward + backward and report the errors of dQ, dK, dV." };
-        var data = new Option<string>("--data") { Description = "Inputs: random (standard normal) or clustered (q, k around a few centres: peaked attention).", DefaultValueFactory = _ => "random" };
+        var data = new Option<string>("--data") { Description = "Inputs: random (standard normal), clustered (q, k around a few centres: peaked attention), or model:DIR (q, k, v of a trained model's last layer on --text, in windows of its context laid end to end).", DefaultValueFactory = _ => "random" };
+        var text = new Option<string>("--text") { Description = "Text the model reads for --data model:DIR.", DefaultValueFactory = _ => "data/moby-dick.txt" };
         var clusters = new Option<int>("--clusters") { Description = "Cluster centres for --data clustered.", DefaultValueFactory = _ => 16 };
         var block = new Option<int>("--block") { Description = "HyperAttention block size b.", DefaultValueFactory = _ => defaults.BlockSize };
         var samples = new Option<int>("--samples") { Description = "Sampled keys m.", DefaultValueFactory = _ => defaults.SampleSize };
@@ -33,7 +34,7 @@ public static class BenchAttentionCommand
             "rel_error = ||O_hyper - O||_F / ||O||_F. spectral_error = max over heads of ||O_hyper - O||_2 / ||V||_2, an upper bound on the " +
             "paper's ||O_hyper - O||_2 / (||softmax(QK^T)||_2 ||V||_2) since a row-stochastic matrix has spectral norm >= 1.")
         {
-            lengths, heads, dim, causal, backward, data, clusters, block, samples, projs, minSeq, order, seed, repeats, json,
+            lengths, heads, dim, causal, backward, data, text, clusters, block, samples, projs, minSeq, order, seed, repeats, json,
         };
         cmd.SetAction(r =>
         {
@@ -48,8 +49,11 @@ public static class BenchAttentionCommand
                 {
                     "random" => AttentionData.Random,
                     "clustered" => AttentionData.Clustered,
-                    var other => throw new CliException($"--data: unknown '{other}' (random, clustered)"),
+                    { } m when m.StartsWith("model:", StringComparison.Ordinal) => AttentionData.Model,
+                    var other => throw new CliException($"--data: unknown '{other}' (random, clustered, model:DIR)"),
                 },
+                ModelDir = r.GetValue(data)!.StartsWith("model:", StringComparison.Ordinal) ? ModelFolder(r.GetValue(data)![6..]) : null,
+                ModelText = r.GetValue(text)!,
                 Clusters = Positive(r.GetValue(clusters), "--clusters"),
                 Hyper = new HyperAttentionConfig
                 {
@@ -67,6 +71,12 @@ public static class BenchAttentionCommand
                 Seed = r.GetValue(seed),
                 Repeats = Positive(r.GetValue(repeats), "--repeats"),
             };
+            if (options.ModelDir is { } md)
+            {
+                var mc = Runtime.IO.Checkpoint.ReadConfig(md);
+                if (mc.NEmbd / mc.NHead != options.HeadSize) throw new CliException($"--dim {options.HeadSize}: the model in {md} has head size {mc.NEmbd / mc.NHead}");
+                if (options.Heads > mc.NHead) throw new CliException($"--heads {options.Heads}: the model in {md} has {mc.NHead} heads");
+            }
             bool asJson = r.GetValue(json);
             if (!asJson)
             {
@@ -128,6 +138,9 @@ public static class BenchAttentionCommand
         if (list.Count == 0) throw new CliException("--n: give at least one length");
         return list;
     }
+
+    private static string ModelFolder(string dir) =>
+        Runtime.IO.Checkpoint.IsCheckpoint(dir) ? dir : throw new CliException($"--data model:{dir}: not a checkpoint folder (no config.json)");
 
     private static int Positive(int value, string flag) => value >= 1 ? value : throw new CliException($"{flag} must be at least 1");
 }

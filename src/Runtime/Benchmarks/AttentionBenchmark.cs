@@ -112,6 +112,8 @@ public static class AttentionBenchmark
     /// <summary>qkv[1,n,3C] drawn from the seed.</summary>
     internal static float[] Inputs(AttentionBenchmarkOptions o, int n)
     {
+        if (o.Data == AttentionData.Model)
+            return ModelAttentionInputs.Take(o.ModelDir ?? throw new ArgumentException("--data model:DIR needs a folder"), o.ModelText, o.ModelLayer, o.Heads, o.HeadSize, n);
         int C = o.Heads * o.HeadSize;
         var rng = new Rng(o.Seed);
         var qkv = new float[n * 3 * C];

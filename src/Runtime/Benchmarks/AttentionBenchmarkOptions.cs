@@ -26,6 +26,15 @@ public sealed record AttentionBenchmarkOptions
     /// <summary>Cluster centres of <see cref="AttentionData.Clustered"/>.</summary>
     public int Clusters { get; init; } = 16;
 
+    /// <summary>Checkpoint folder of <see cref="AttentionData.Model"/>.</summary>
+    public string? ModelDir { get; init; }
+
+    /// <summary>Text the model reads for <see cref="AttentionData.Model"/>.</summary>
+    public string ModelText { get; init; } = "data/moby-dick.txt";
+
+    /// <summary>Layer whose q, k, v are taken for <see cref="AttentionData.Model"/> (−1: the last).</summary>
+    public int ModelLayer { get; init; } = -1;
+
     /// <summary>HyperAttention settings (its <see cref="HyperAttentionConfig.Causal"/> is taken from <see cref="Causal"/>).</summary>
     public HyperAttentionConfig Hyper { get; init; } = new();
 

@@ -12,4 +12,7 @@ public enum AttentionData
     /// real large entries), noise 0.3 per entry; v standard normal.
     /// </summary>
     Clustered = 1,
+
+    /// <summary>q, k and v of a trained model's layer on real text (<see cref="ModelAttentionInputs"/>).</summary>
+    Model = 2,
 }
