@@ -21,7 +21,7 @@ public static class HypernetCommand
         "A hypernetwork conditioned on gamma in [0, 1] that generates every weight of a GPT-2, trained on gamma * loss(A) + (1 - gamma) * loss(B): " +
         "one trained network, a dial between two corpora. Magnitude Invariant Parametrization (Ortiz et al., ICLR 2024) and its ablations are switches.")
     {
-        Train(), Eval(), Export(),
+        Train(), Eval(), Export(), Compare(),
     };
 
     private static Command Train()
@@ -178,6 +178,35 @@ public static class HypernetCommand
             using var _ = m;
             Checkpoint.Save(dir, m, state, withOptimizer: false);
             Console.Error.WriteLine($"wrote {Path.GetFullPath(dir)} (gamma {r.GetValue(gamma)})");
+            return 0;
+        });
+        return cmd;
+    }
+
+    private static Command Compare()
+    {
+        var runs = new Argument<string[]>("runs") { Description = "Folders of finished hyper hypernet train runs.", Arity = ArgumentArity.OneOrMore };
+        var targetLoss = new Option<double>("--target-loss") { Description = "Held-out loss for the steps-to-target column.", DefaultValueFactory = _ => new HyperTrainOptions { DataA = "", DataB = "", OutDir = "" }.TargetLoss };
+        var plot = new Option<string?>("--plot") { Description = "Write the held-out curves (one panel per learning rate) to this PNG." };
+        var cmd = new Command("compare", "Table of steps to --target-loss and final held-out loss per parametrization and learning rate (mean ± sd over seeds), from run folders.")
+        {
+            runs, targetLoss, plot,
+        };
+        cmd.SetAction(r =>
+        {
+            var list = new List<HyperComparison.Run>();
+            foreach (string dir in r.GetValue(runs)!)
+            {
+                if (!HyperCheckpoint.IsHyperCheckpoint(dir)) throw new CliException($"{dir}: not a hypernetwork run folder (no {HyperCheckpoint.StateFile})");
+                list.Add(HyperComparison.Load(dir));
+            }
+            double target = r.GetValue(targetLoss);
+            Console.Write(HyperComparison.Table(list, target));
+            if (r.GetValue(plot) is { } png)
+            {
+                HyperComparison.Plot(png, list, target);
+                Console.Error.WriteLine($"wrote {png}");
+            }
             return 0;
         });
         return cmd;
