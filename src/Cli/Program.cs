@@ -14,6 +14,7 @@ public static class Program
             "Trains, evaluates, converts and benchmarks GPT-2-style models on the CPU (SIMD, both cores).")
         {
             TrainCommand.Create(),
+            HypernetCommand.Create(),
             EvalCommand.Create(),
             GenerateCommand.Create(),
             EvalGenCommand.Create(),

@@ -45,7 +45,9 @@ public static class GenerateCommand
     /// <summary>Builds the command.</summary>
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = "Checkpoint folder (ours or a Hugging Face GPT-2 folder).", Required = true };
+        var model = new Option<string?>("--model") { Description = "Checkpoint folder (ours or a Hugging Face GPT-2 folder); or give --hypernet." };
+        var hypernet = new Option<string?>("--hypernet") { Description = "Generate with the model a hypernetwork folder produces at --gamma (instead of --model)." };
+        var gamma = new Option<float?>("--gamma") { Description = "With --hypernet: the gamma in [0, 1] to generate the weights at." };
         var prompt = new Option<string?>("--prompt") { Description = "The prompt. Without --prompt or --prompt-file, prompts are read from stdin (as a prompt file)." };
         var promptFile = new Option<string?>("--prompt-file")
         {
@@ -75,7 +77,7 @@ public static class GenerateCommand
         var cmd = new Command("generate",
             "Continue prompts with a checkpoint, streaming the text to the terminal as it is produced. Decoding controls apply in this order: " + LogitsPipeline.Order)
         {
-            model, prompt, promptFile, maxNew,
+            model, hypernet, gamma, prompt, promptFile, maxNew,
         };
         foreach (var o in d.All) cmd.Options.Add(o);
         foreach (Option o in new Option[] { stop, seed, sliding, ignoreEos, batch, device, json }) cmd.Options.Add(o);
@@ -92,9 +94,15 @@ public static class GenerateCommand
             // Contradictory or out-of-range flags fail before the model is loaded.
             flags.Resolve(_ => new TokenIndex([]));
 
-            string dir = r.GetValue(model)!;
             using var backend = BackendRegistry.Create(r.GetValue(device)!);
-            var (m, state) = LoadModel(dir, backend);
+            var (m, state) = (r.GetValue(model), r.GetValue(hypernet), r.GetValue(gamma)) switch
+            {
+                ({ } dir, null, null) => LoadModel(dir, backend),
+                (null, { } h, { } g) => HypernetCommand.LoadAt(h, g, backend),
+                (null, { }, null) => throw new CliException("--hypernet needs --gamma G (0 <= G <= 1)"),
+                (null, null, _) => throw new CliException("no model: give --model DIR, or --hypernet DIR --gamma G"),
+                _ => throw new CliException("--model excludes --hypernet and --gamma: give one model"),
+            };
             using var _ = m;
             attention.Read(r, r.GetValue(seed))?.Apply(m);
             var tokenizer = Tokenizers.Create(state.Tokenizer);

@@ -61,6 +61,13 @@ public sealed class CpuBackend : HostBackend, IHyperAttentionBackend
     public override void GeluBackward(TensorView dinp, TensorView input, TensorView dout, int N) => K.Gelu.Backward(S(dinp), S(input), S(dout), N);
 
     /// <inheritdoc />
+    public override void LeakyReluForward(TensorView output, TensorView input, float slope, int N) => K.LeakyRelu.Forward(S(output), S(input), slope, N);
+
+    /// <inheritdoc />
+    public override void LeakyReluBackward(TensorView dinp, TensorView input, TensorView dout, float slope, int N)
+        => K.LeakyRelu.Backward(S(dinp), S(input), S(dout), slope, N);
+
+    /// <inheritdoc />
     public override void ResidualForward(TensorView output, TensorView a, TensorView b, int N) => K.Residual.Forward(S(output), S(a), S(b), N);
 
     /// <inheritdoc />

@@ -80,6 +80,15 @@ public abstract class HostBackend : IBackend
     /// <inheritdoc />
     public abstract void GeluBackward(TensorView dinp, TensorView input, TensorView dout, int N);
     /// <inheritdoc />
+    public abstract void LeakyReluForward(TensorView output, TensorView input, float slope, int N);
+    /// <inheritdoc />
+    public abstract void LeakyReluBackward(TensorView dinp, TensorView input, TensorView dout, float slope, int N);
+
+    /// <inheritdoc />
+    public void HyperEncodingForward(TensorView output, ReadOnlySpan<float> gamma, Hyper.Kernels.Reference.HyperEncodingKind kind, int N, int D)
+        => Hyper.Kernels.Reference.HyperEncoding.Forward(S(output), gamma, kind, N, D);
+
+    /// <inheritdoc />
     public abstract void ResidualForward(TensorView output, TensorView a, TensorView b, int N);
     /// <inheritdoc />
     public abstract void ResidualBackward(TensorView da, TensorView db, TensorView dout, int N);

@@ -100,4 +100,40 @@ public interface IBackend : IDisposable
     /// gradient scaled by <paramref name="gradScale"/> (for norm clipping); step is 1-based.
     /// </summary>
     void AdamWUpdate(TensorView parameters, TensorView m, TensorView v, TensorView grads, float lr, float beta1, float beta2, float eps, float weightDecay, int step, float gradScale);
+    /// <summary>out[n] = inp[n] &gt; 0 ? inp[n] : slope·inp[n] (the hypernetwork's activation).</summary>
+    /// <remarks>The default runs the reference kernel on a host copy: correct on any backend, fast on none.</remarks>
+    void LeakyReluForward(TensorView output, TensorView input, float slope, int N)
+    {
+        var x = new float[N];
+        var y = new float[N];
+        Download(input.Slice(0, N), x);
+        Hyper.Kernels.Reference.LeakyRelu.Forward<float>(y, x, slope, N);
+        Upload(y, output.Slice(0, N));
+    }
+
+    /// <summary>dinp[n] += (inp[n] &gt; 0 ? 1 : slope)·dout[n].</summary>
+    /// <remarks>The default runs the reference kernel on a host copy.</remarks>
+    void LeakyReluBackward(TensorView dinp, TensorView input, TensorView dout, float slope, int N)
+    {
+        var x = new float[N];
+        var g = new float[N];
+        var d = new float[N];
+        Download(input.Slice(0, N), x);
+        Download(dout.Slice(0, N), g);
+        Download(dinp.Slice(0, N), d);
+        Hyper.Kernels.Reference.LeakyRelu.Backward<float>(d, x, g, slope, N);
+        Upload(d, dinp.Slice(0, N));
+    }
+
+    /// <summary>
+    /// out[N,W] = E(gamma[N,D]), the hypernetwork's input encoding (W = 2D for cos|sin and z|1−z,
+    /// D for raw). Gamma lives in host memory, like token ids: it is a few floats per sample.
+    /// </summary>
+    /// <remarks>The default encodes on the host and uploads, which is also what the host backends do.</remarks>
+    void HyperEncodingForward(TensorView output, ReadOnlySpan<float> gamma, Hyper.Kernels.Reference.HyperEncodingKind kind, int N, int D)
+    {
+        var y = new float[N * Hyper.Kernels.Reference.HyperEncoding.Width(kind, D)];
+        Hyper.Kernels.Reference.HyperEncoding.Forward<float>(y, gamma, kind, N, D);
+        Upload(y, output);
+    }
 }

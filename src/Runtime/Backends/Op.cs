@@ -24,4 +24,8 @@ public enum Op
     SoftmaxCrossEntropy,
     /// <summary>AdamW update with decoupled weight decay.</summary>
     AdamW,
+    /// <summary>Leaky ReLU (the hypernetwork's activation).</summary>
+    LeakyRelu,
+    /// <summary>The hypernetwork's input encoding of gamma (cos|sin, z|1−z or raw).</summary>
+    HyperEncoding,
 }

@@ -94,6 +94,21 @@ public sealed class ProfilingBackend(IBackend inner) : IBackend
         => Time("AttentionKvForward", () => inner.AttentionKvForward(output, kCache, vCache, qkv, B, Tq, pos, maxT, C, NH));
 
     /// <inheritdoc />
+    public void LeakyReluForward(TensorView output, TensorView input, float slope, int N)
+        => Time("LeakyReluForward", () => inner.LeakyReluForward(output, input, slope, N));
+
+    /// <inheritdoc />
+    public void LeakyReluBackward(TensorView dinp, TensorView input, TensorView dout, float slope, int N)
+        => Time("LeakyReluBackward", () => inner.LeakyReluBackward(dinp, input, dout, slope, N));
+
+    /// <inheritdoc />
+    public void HyperEncodingForward(TensorView output, ReadOnlySpan<float> gamma, Hyper.Kernels.Reference.HyperEncodingKind kind, int N, int D)
+    {
+        var g = gamma.ToArray();
+        Time("HyperEncodingForward", () => inner.HyperEncodingForward(output, g, kind, N, D));
+    }
+
+    /// <inheritdoc />
     public void GeluForward(TensorView output, TensorView input, int N) => Time("GeluForward", () => inner.GeluForward(output, input, N));
 
     /// <inheritdoc />

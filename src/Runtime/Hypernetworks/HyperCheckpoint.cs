@@ -1,0 +1,110 @@
+using System.Globalization;
+using System.Text.Json;
+using Hyper.Runtime.Backends;
+using Hyper.Runtime.IO;
+using Hyper.Runtime.Models;
+
+namespace Hyper.Runtime.Hypernetworks;
+
+/// <summary>
+/// A hypernetwork checkpoint is a folder: hypernet.safetensors (tensors layers.{l}.weight and
+/// layers.{l}.bias; with the residual switch the last bias is θ0) and hypernet.json
+/// (<see cref="HyperState"/>). Both are written aside and renamed; hypernet.json goes last and the
+/// step is stamped into the tensors file, so an interrupted save is detected on load.
+/// </summary>
+public static class HyperCheckpoint
+{
+    /// <summary>File names inside the folder.</summary>
+    public const string WeightsFile = "hypernet.safetensors", StateFile = "hypernet.json";
+
+    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
+
+    /// <summary>True when <paramref name="dir"/> holds a hypernetwork checkpoint.</summary>
+    public static bool IsHyperCheckpoint(string dir) => File.Exists(Path.Combine(dir, StateFile));
+
+    /// <summary>Saves the hypernetwork and what is needed to rebuild its target.</summary>
+    public static void Save(string dir, HyperNetwork hyper, HyperState state)
+    {
+        Directory.CreateDirectory(dir);
+        var host = hyper.ReadParameters();
+        var tensors = hyper.Tensors.Select(t =>
+        {
+            long n = t.Shape.Aggregate(1L, (a, d) => a * d);
+            return (t.Name, t.Shape, host.AsSpan((int)t.Offset, (int)n).ToArray());
+        });
+        string step = state.Step.ToString(CultureInfo.InvariantCulture);
+        SafeTensors.Write(Path.Combine(dir, WeightsFile), tensors, new Dictionary<string, string> { ["format"] = "hyper-hypernet", ["step"] = step });
+        AtomicFile.WriteAllText(Path.Combine(dir, StateFile), JsonSerializer.Serialize(state, Json));
+    }
+
+    /// <summary>Reads hypernet.json.</summary>
+    public static HyperState ReadState(string dir)
+    {
+        string path = Path.Combine(dir, StateFile);
+        if (!Directory.Exists(dir)) throw new DirectoryNotFoundException($"{dir}: no such hypernetwork folder");
+        if (!File.Exists(path)) throw new FileNotFoundException($"{dir}: not a hypernetwork folder (no {StateFile})", path);
+        HyperState? state;
+        try { state = JsonSerializer.Deserialize<HyperState>(File.ReadAllText(path)); }
+        catch (JsonException e) { throw new InvalidDataException($"{path}: not valid JSON ({e.Message})"); }
+        if (state is null) throw new InvalidDataException($"{path}: empty");
+        try
+        {
+            state.Target.Validate();
+            state.Options.Validate();
+        }
+        catch (ArgumentException e) { throw new InvalidDataException($"{path}: {e.Message}"); }
+        return state;
+    }
+
+    /// <summary>Loads the hypernetwork and a target GPT-2 for it on a backend; the caller disposes both.</summary>
+    public static (HyperNetwork Hyper, Gpt2Target Target, HyperState State) Load(string dir, IBackend backend)
+    {
+        var state = ReadState(dir);
+        string path = Path.Combine(dir, WeightsFile);
+        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such file", path);
+        var model = new Gpt2(state.Target, backend);
+        var target = new Gpt2Target(model);
+        HyperNetwork? hyper = null;
+        try
+        {
+            hyper = new HyperNetwork(target, state.Options);
+            using var st = SafeTensors.Open(path);
+            if (st.Metadata.TryGetValue("step", out var s) && s != state.Step.ToString(CultureInfo.InvariantCulture))
+                throw new InvalidDataException($"{path}: written at step {s}, but {StateFile} says step {state.Step} (a save was interrupted)");
+            var host = new float[hyper.Parameters.Length];
+            foreach (var (name, shape, offset) in hyper.Tensors)
+            {
+                if (!st.Contains(name) || !st.Info(name).Shape.SequenceEqual(shape))
+                    throw new InvalidDataException($"{path}: tensor '{name}' is missing or not of shape [{string.Join(", ", shape)}] as {StateFile} implies");
+                st.ReadFloats(name, host.AsSpan((int)offset, (int)st.Info(name).Count));
+            }
+            hyper.LoadParameters(host);
+            hyper.Step = state.Step;
+            return (hyper, target, state);
+        }
+        catch
+        {
+            hyper?.Dispose();
+            model.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// The target GPT-2 with the weights the hypernetwork generates at <paramref name="gamma"/>, and a
+    /// <see cref="TrainingState"/> for it (tokenizer, step): an ordinary model from then on.
+    /// </summary>
+    public static (Gpt2 Model, TrainingState State) LoadAt(string dir, float gamma, IBackend backend)
+    {
+        if (!(gamma >= 0f && gamma <= 1f)) throw new ArgumentException($"--gamma {gamma} is outside [0, 1]");
+        var (hyper, target, state) = Load(dir, backend);
+        using (hyper) hyper.Generate([gamma]);
+        return (target.Model, new TrainingState
+        {
+            Tokenizer = state.Tokenizer,
+            Step = state.Step,
+            Seed = state.Seed,
+            Train = new Dictionary<string, string> { ["hypernet"] = Path.GetFullPath(dir), ["gamma"] = gamma.ToString("R", CultureInfo.InvariantCulture) },
+        });
+    }
+}

@@ -1,0 +1,184 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Hyper.Runtime.Backends;
+using Hyper.Runtime.Data;
+using Hyper.Runtime.IO;
+using Hyper.Runtime.Models;
+using Hyper.Runtime.Plotting;
+using Hyper.Runtime.Text;
+using Hyper.Runtime.Training;
+
+namespace Hyper.Runtime.Hypernetworks;
+
+/// <summary>
+/// `hyper hypernet train`: one hypernetwork conditioned on γ ∈ [0, 1] generating a GPT-2
+/// trained on γ·loss(A) + (1 − γ)·loss(B), γ drawn uniformly per sample. Held-out loss (the
+/// mixture loss at γ = 0, ½ and 1, averaged) every --eval-every steps; the first evaluation at
+/// or below the target loss is steps_to_target. Writes the checkpoint, log.jsonl and loss.png.
+/// </summary>
+public static class HyperTrainer
+{
+    /// <summary>The γ values of every held-out evaluation.</summary>
+    public static readonly float[] EvalGammas = [0f, 0.5f, 1f];
+
+    /// <summary>Runs a training; stops early, saving, when <paramref name="cancel"/> fires.</summary>
+    public static HyperTrainResult Run(HyperTrainOptions o, Action<TrainProgress>? progress = null, Action<string>? info = null, CancellationToken cancel = default)
+    {
+        Validate(o);
+        var config = (File.Exists(o.Model) ? Checkpoint.ReadConfig(o.Model) : Gpt2Config.Preset(o.Model))
+            ?? throw new ArgumentException($"--model '{o.Model}' is not a preset ({string.Join(", ", Gpt2Config.PresetNames)}) or a config.json");
+        int B = o.Batch, T = o.Seq == 0 ? config.NPositions : o.Seq;
+        if (T > config.NPositions) throw new ArgumentException($"--seq {T} exceeds the model's n_positions ({config.NPositions})");
+        var tokenizer = Tokenizers.Create(config.VocabSize == 256 ? "byte" : "gpt2");
+        var (trainA, valA) = LoadSplit(o.DataA, "--data-a", tokenizer, o.ValFraction, T, info);
+        var (trainB, valB) = LoadSplit(o.DataB, "--data-b", tokenizer, o.ValFraction, T, info);
+
+        using var backend = BackendRegistry.Create(o.Device);
+        using var model = new Gpt2(config, backend);
+        var target = new Gpt2Target(model);
+        using var hyper = new HyperNetwork(target, o.Network);
+        hyper.Initialize(o.Seed);
+        var objective = new MixtureObjective(target, T);
+        var samplerA = new BatchSampler(trainA, B, T, o.Seed);
+        var samplerB = new BatchSampler(trainB, B, T, o.Seed + 1);
+        var gammaRng = new Rng(o.Seed ^ 0xD1B54A32D192ED03UL);
+        info?.Invoke($"target: {config.NLayer} layers, {config.NEmbd} channels, {model.Layout.Total:N0} parameters; hypernetwork: " +
+                     $"{o.Network.Encoding} encoding, residual {(o.Network.Residual ? "on" : "off")}, hidden [{string.Join(", ", o.Network.Hidden)}], " +
+                     $"{hyper.Parameters.Length:N0} parameters; B={B}, T={T}, {o.Steps} steps");
+
+        var schedule = new LearningRateSchedule(o.Lr, o.Warmup, o.Steps, o.Schedule == "cosine");
+        var adam = new AdamWSettings { WeightDecay = o.WeightDecay, GradClip = o.GradClip };
+        var settings = Settings(o, T);
+        Directory.CreateDirectory(o.OutDir);
+        string logPath = Path.Combine(o.OutDir, Trainer.LogFile);
+        var inA = new int[B * T];
+        var tgA = new int[B * T];
+        var inB = new int[B * T];
+        var tgB = new int[B * T];
+        var gammas = new float[B];
+        var trainLosses = new List<double>();
+        var evalSteps = new List<double>();
+        var evalLosses = new List<double>();
+        double[] byGamma = [];
+        int? stepsToTarget = null;
+        bool interrupted = false;
+        var clock = Stopwatch.StartNew();
+
+        double Evaluate(JsonObject line)
+        {
+            byGamma = EvalGammas.Select(g => objective.Evaluate(hyper, g, valA, valB, o.EvalWindows, B)).ToArray();
+            double mean = byGamma.Average();
+            line["eval_loss"] = mean;
+            for (int i = 0; i < EvalGammas.Length; i++) line[$"eval_gamma_{EvalGammas[i].ToString(CultureInfo.InvariantCulture)}"] = byGamma[i];
+            evalSteps.Add(hyper.Step);
+            evalLosses.Add(mean);
+            if (stepsToTarget is null && mean <= o.TargetLoss) stepsToTarget = hyper.Step;
+            return mean;
+        }
+
+        using (var log = new StreamWriter(logPath, append: false) { AutoFlush = true })
+        {
+            var first = new JsonObject { ["step"] = 0 };
+            info?.Invoke($"held-out loss before training: {Evaluate(first):F4}");
+            log.WriteLine(first.ToJsonString());
+            while (hyper.Step < o.Steps)
+            {
+                if (cancel.IsCancellationRequested) { interrupted = true; break; }
+                long t0 = Stopwatch.GetTimestamp();
+                samplerA.Next(inA, tgA);
+                samplerB.Next(inB, tgB);
+                for (int i = 0; i < B; i++) gammas[i] = (float)gammaRng.NextDouble();
+                hyper.ZeroGradients();
+                double loss = objective.Accumulate(hyper, gammas, inA, tgA, inB, tgB, 1f / B);
+                float lr = schedule.At(hyper.Step);
+                double norm = hyper.Update(lr, adam);
+                double ms = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+                trainLosses.Add(loss);
+                var line = new JsonObject { ["step"] = hyper.Step, ["loss"] = loss, ["lr"] = lr, ["grad_norm"] = Math.Round(norm, 6), ["ms"] = Math.Round(ms, 2) };
+                double? eval = null;
+                if ((o.EvalEvery > 0 && hyper.Step % o.EvalEvery == 0) || hyper.Step == o.Steps) eval = Evaluate(line);
+                log.WriteLine(line.ToJsonString());
+                double tps = hyper.Step * 2.0 * B * T / clock.Elapsed.TotalSeconds;
+                var eta = TimeSpan.FromSeconds((o.Steps - hyper.Step) * clock.Elapsed.TotalSeconds / hyper.Step);
+                progress?.Invoke(new TrainProgress(hyper.Step, o.Steps, (float)loss, lr, norm, ms, tps, eta, eval));
+            }
+        }
+        if (interrupted && (evalSteps.Count == 0 || evalSteps[^1] != hyper.Step))
+        {
+            var line = new JsonObject { ["step"] = hyper.Step };
+            Evaluate(line);
+            File.AppendAllText(logPath, line.ToJsonString() + "\n");
+        }
+        HyperCheckpoint.Save(o.OutDir, hyper, new HyperState
+        {
+            Options = o.Network, Target = config, Tokenizer = tokenizer.Name, Step = hyper.Step, Seed = o.Seed, Train = settings,
+        });
+        string plot = Path.Combine(o.OutDir, Trainer.PlotFile);
+        LinePlot.Save(plot, "hypernetwork: mixture loss", "step", "loss (nats/token)",
+        [
+            Series.Indexed("train", trainLosses, x0: 1),
+            new Series("held-out", evalSteps, evalLosses),
+        ]);
+        double finalTrain = trainLosses.Count == 0 ? double.NaN : trainLosses.TakeLast(20).Average();
+        return new HyperTrainResult(Path.GetFullPath(o.OutDir), hyper.Step, evalLosses[^1], finalTrain, stepsToTarget, o.TargetLoss, byGamma,
+            clock.Elapsed.TotalSeconds, hyper.Parameters.Length, model.Layout.Total, interrupted, logPath, plot, settings);
+    }
+
+    private static (int[] Train, int[] Val) LoadSplit(string path, string flag, ITokenizer tokenizer, double valFraction, int T, Action<string>? info)
+    {
+        info?.Invoke($"tokenizing {path} ({tokenizer.Name})");
+        var all = TokenCorpus.Load(path, tokenizer);
+        try
+        {
+            var (train, val) = DataSplit.Split(all, valFraction, T + 1);
+            if (train.Length < T + 1 || val.Length < T + 1) throw new ArgumentException($"too short to hold out {valFraction} and keep a window of {T + 1} tokens on each side");
+            return (train, val);
+        }
+        catch (ArgumentException e)
+        {
+            throw new InvalidDataException($"{flag} {path}: {all.Length} tokens: {e.Message.Replace($" (Parameter '{e.ParamName}')", "")}");
+        }
+    }
+
+    private static void Validate(HyperTrainOptions o)
+    {
+        if (o.Batch < 1) throw new ArgumentException("--batch must be at least 1");
+        if (o.Steps < 1) throw new ArgumentException("--steps must be at least 1");
+        if (o.Seq < 0) throw new ArgumentException("--seq must be positive");
+        if (o.Lr <= 0 || !float.IsFinite(o.Lr)) throw new ArgumentException("--lr must be a positive number");
+        if (o.Warmup < 0) throw new ArgumentException("--warmup must not be negative");
+        if (o.WeightDecay < 0) throw new ArgumentException("--weight-decay must not be negative");
+        if (o.EvalWindows < 1) throw new ArgumentException("--eval-windows must be at least 1");
+        if (o.ValFraction <= 0 || o.ValFraction >= 1) throw new ArgumentException("--val-fraction must be in (0, 1)");
+        if (!double.IsFinite(o.TargetLoss)) throw new ArgumentException("--target-loss must be a number");
+        if (o.Schedule is not ("cosine" or "constant")) throw new ArgumentException($"--schedule must be cosine or constant, not '{o.Schedule}'");
+        if (!File.Exists(o.DataA)) throw new FileNotFoundException($"--data-a {o.DataA}: no such file", o.DataA);
+        if (!File.Exists(o.DataB)) throw new FileNotFoundException($"--data-b {o.DataB}: no such file", o.DataB);
+        if (HyperCheckpoint.IsHyperCheckpoint(o.OutDir)) throw new ArgumentException($"--out {o.OutDir} already holds a hypernetwork; choose another folder");
+        try { o.Network.Validate(); }
+        catch (ArgumentException e) { throw new ArgumentException($"--hidden: {e.Message}"); }
+    }
+
+    private static Dictionary<string, string> Settings(HyperTrainOptions o, int T) => new()
+    {
+        ["data_a"] = Path.GetFullPath(o.DataA),
+        ["data_b"] = Path.GetFullPath(o.DataB),
+        ["model"] = o.Model,
+        ["steps"] = o.Steps.ToString(CultureInfo.InvariantCulture),
+        ["batch"] = o.Batch.ToString(CultureInfo.InvariantCulture),
+        ["seq"] = T.ToString(CultureInfo.InvariantCulture),
+        ["lr"] = o.Lr.ToString(CultureInfo.InvariantCulture),
+        ["warmup"] = o.Warmup.ToString(CultureInfo.InvariantCulture),
+        ["schedule"] = o.Schedule,
+        ["weight_decay"] = o.WeightDecay.ToString(CultureInfo.InvariantCulture),
+        ["grad_clip"] = o.GradClip.ToString(CultureInfo.InvariantCulture),
+        ["target_loss"] = o.TargetLoss.ToString(CultureInfo.InvariantCulture),
+        ["seed"] = o.Seed.ToString(CultureInfo.InvariantCulture),
+        ["encoding"] = o.Network.Encoding.ToString(),
+        ["residual"] = o.Network.Residual ? "on" : "off",
+        ["init"] = o.Network.Init.ToString(),
+        ["per_tensor_init"] = o.Network.PerTensorInit ? "on" : "off",
+        ["hidden"] = string.Join(",", o.Network.Hidden),
+    };
+}
