@@ -2,6 +2,7 @@
 //   Build  compile the solution (Release, warnings as errors)
 //   Test   run the NUnit suite (the same command as the README's)
 //   Bench  run `hyper bench train` on the benchmark model and the BenchmarkDotNet kernel benchmarks
+//   Native build native/cuda (libhypercuda.so) with CMake where nvcc is on PATH; skipped elsewhere
 var target = Argument("target", "Test");
 var configuration = Argument("configuration", "Release");
 var benchFilter = Argument("filter", "*");
@@ -12,7 +13,25 @@ Task("Clean")
     DotNetClean("Hyper.sln", new DotNetCleanSettings { Configuration = configuration });
 });
 
+Task("Native")
+    .Does(() =>
+{
+    // Machines without nvcc (most CI and laptops) build and test everything else; the cuda
+    // backend then reports "not available" with the reason.
+    var nvcc = (EnvironmentVariable("PATH") ?? "").Split(System.IO.Path.PathSeparator)
+        .Select(dir => System.IO.Path.Combine(dir, "nvcc")).FirstOrDefault(System.IO.File.Exists);
+    if (nvcc == null)
+    {
+        Information("Native: skipping native/cuda, nvcc is not on PATH (install the CUDA toolkit to build libhypercuda.so)");
+        return;
+    }
+    Information($"Native: building native/cuda with {nvcc}");
+    foreach (var args in new[] { "-S native/cuda -B native/cuda/build -DCMAKE_BUILD_TYPE=Release", "--build native/cuda/build -j" })
+        if (StartProcess("cmake", args) != 0) throw new Exception($"cmake {args} failed");
+});
+
 Task("Build")
+    .IsDependentOn("Native")
     .Does(() =>
 {
     DotNetBuild("Hyper.sln", new DotNetBuildSettings { Configuration = configuration });

@@ -93,7 +93,7 @@ class Gpt2(nn.Module):
 
     def forward(self, idx, targets):
         B, T = idx.shape
-        x = self.wte(idx) + self.wpe(torch.arange(T))
+        x = self.wte(idx) + self.wpe(torch.arange(T, device=idx.device))
         for block in self.h:
             x = block(x)
         logits = F.linear(self.ln_f(x), self.wte.weight)  # tied output projection
@@ -109,17 +109,17 @@ def flops_per_step(cfg, B, T):
     return B * T * (6 * p_mm + 12 * L * T * C)
 
 
-def run(cfg, B, T, steps, warmup, variant, seed):
+def run(cfg, B, T, steps, warmup, variant, seed, device):
     torch.manual_seed(seed)
-    model = Gpt2(**cfg, variant=variant)
+    model = Gpt2(**cfg, variant=variant).to(device)
     decay = [p for p in model.parameters() if p.dim() >= 2]
     no_decay = [p for p in model.parameters() if p.dim() < 2]
     opt = torch.optim.AdamW(
         [{"params": decay, "weight_decay": 0.1}, {"params": no_decay, "weight_decay": 0.0}],
         lr=1e-3, betas=(0.9, 0.999), eps=1e-8)
     g = torch.Generator().manual_seed(seed)
-    x = torch.randint(cfg["vocab_size"], (B, T), generator=g)
-    y = torch.randint(cfg["vocab_size"], (B, T), generator=g)
+    x = torch.randint(cfg["vocab_size"], (B, T), generator=g).to(device)
+    y = torch.randint(cfg["vocab_size"], (B, T), generator=g).to(device)
     times, losses = [], []
     for i in range(warmup + steps):
         t0 = time.perf_counter()
@@ -128,7 +128,7 @@ def run(cfg, B, T, steps, warmup, variant, seed):
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
-        lv = loss.item()
+        lv = loss.item()  # waits for the device, so the step is timed whole
         t1 = time.perf_counter()
         if i >= warmup:
             times.append((t1 - t0) * 1000.0)
@@ -146,6 +146,8 @@ def main():
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=1337)
+    ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"],
+                    help="cuda: fp32 on the GPU, TF32 off (the engine's kernels are plain fp32), eager mode")
     ap.add_argument("--attn", default="permute", choices=["permute", "baddbmm", "masked_fill"],
                     help="attention formulation: permute = q, k, v to heads in one copy, then baddbmm "
                          "(measured fastest here, by a few percent); baddbmm = three copies; "
@@ -157,8 +159,11 @@ def main():
     if T > cfg["n_positions"]:
         raise SystemExit(f"--seq {T} exceeds n_positions {cfg['n_positions']} of {args.model}")
     torch.set_num_threads(args.threads)
+    if args.device == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
 
-    times, losses, n_params = run(cfg, B, T, args.steps, args.warmup, args.attn, args.seed)
+    times, losses, n_params = run(cfg, B, T, args.steps, args.warmup, args.attn, args.seed, args.device)
     ms = statistics.median(times)
     flops = flops_per_step(cfg, B, T)
     print(f"steps (ms): {' '.join(f'{t:.1f}' for t in times)}")
@@ -178,6 +183,7 @@ def main():
         "threads": args.threads,
         "n_params": n_params,
         "attn": args.attn,
+        "device": args.device if args.device == "cpu" else torch.cuda.get_device_name(),
     }))
 
 

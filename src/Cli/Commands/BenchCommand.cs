@@ -16,6 +16,7 @@ public static class BenchCommand
         bench.Subcommands.Add(CreateTrain());
         bench.Subcommands.Add(BenchAttentionCommand.Create());
         bench.Subcommands.Add(BenchGenerateCommand.Create());
+        bench.Subcommands.Add(BenchKernelsCommand.Create());
         return bench;
     }
 

@@ -2,9 +2,18 @@ using K = Hyper.Kernels.Cpu;
 
 namespace Hyper.Runtime.Backends;
 
-/// <summary>The fast CPU backend: SIMD kernels (Vector512/Vector256 with FMA) on every core.</summary>
-public sealed class CpuBackend : HostBackend, IHyperAttentionBackend
+/// <summary>
+/// The fast CPU backend: SIMD kernels (Vector512/Vector256 with FMA) on every core. Kernel lab:
+/// matmul (forward and backward) runs naive, tiled or packed, attention's forward naive or flash;
+/// the defaults (packed, flash) are the fast paths.
+/// </summary>
+public sealed class CpuBackend : HostBackend, IKernelVariants, IHyperAttentionBackend
 {
+    private static readonly string[] MatmulVariants = ["naive", "tiled", "packed"];
+    private static readonly string[] AttentionVariants = ["naive", "flash"];
+    private K.MatmulVariant _matmul = K.MatmulVariant.Packed;
+    private K.AttentionVariant _attention = K.AttentionVariant.Flash;
+
     /// <inheritdoc />
     public override string Name => "cpu";
 
@@ -36,15 +45,19 @@ public sealed class CpuBackend : HostBackend, IHyperAttentionBackend
 
     /// <inheritdoc />
     public override void MatmulForward(TensorView output, TensorView input, TensorView weight, TensorView bias, int N, int C, int OC)
-        => K.Matmul.Forward(S(output), S(input), S(weight), S(bias), N, C, OC);
+    {
+        // The default keeps its matrix-vector path for a few rows (decoding); the lab's picks run as named.
+        if (_matmul == K.MatmulVariant.Packed) K.Matmul.Forward(S(output), S(input), S(weight), S(bias), N, C, OC);
+        else K.Matmul.Forward(_matmul, S(output), S(input), S(weight), S(bias), N, C, OC);
+    }
 
     /// <inheritdoc />
     public override void MatmulBackward(TensorView dinp, TensorView dweight, TensorView dbias, TensorView dout, TensorView input, TensorView weight, int N, int C, int OC)
-        => K.Matmul.Backward(S(dinp), S(dweight), S(dbias), S(dout), S(input), S(weight), N, C, OC);
+        => K.Matmul.Backward(_matmul, S(dinp), S(dweight), S(dbias), S(dout), S(input), S(weight), N, C, OC);
 
     /// <inheritdoc />
     public override void AttentionForward(TensorView output, TensorView lse, TensorView qkv, int B, int T, int C, int NH, bool causal)
-        => K.Attention.Forward(S(output), S(lse), S(qkv), B, T, C, NH, causal);
+        => K.Attention.Forward(_attention, S(output), S(lse), S(qkv), B, T, C, NH, causal);
 
     /// <inheritdoc />
     public override void AttentionBackward(TensorView dqkv, TensorView dout, TensorView qkv, TensorView output, TensorView lse, int B, int T, int C, int NH, bool causal)
@@ -96,4 +109,30 @@ public sealed class CpuBackend : HostBackend, IHyperAttentionBackend
     /// <inheritdoc />
     public void HyperAttentionKvForward(TensorView output, TensorView kCache, TensorView vCache, TensorView qkv, Hyper.Kernels.Reference.HyperAttentionKvState state, int B, int Tq, int pos, int maxT, int C, int NH)
         => K.HyperAttentionKv.Forward(S(output), S(kCache), S(vCache), S(qkv), state, B, Tq, pos, maxT, C, NH);
+
+    /// <inheritdoc />
+    public IReadOnlyList<string> VariantsOf(Op op) => op switch
+    {
+        Op.Matmul => MatmulVariants,
+        Op.Attention => AttentionVariants,
+        _ => [],
+    };
+
+    /// <inheritdoc />
+    public string VariantOf(Op op) => op switch
+    {
+        Op.Matmul => MatmulVariants[(int)_matmul],
+        Op.Attention => AttentionVariants[(int)_attention],
+        _ => "default",
+    };
+
+    /// <inheritdoc />
+    public void UseVariant(Op op, string variant)
+    {
+        int index = VariantsOf(op).ToList().IndexOf(variant);
+        if (index < 0)
+            throw new ArgumentException($"cpu has no {op} variant '{variant}' (known: {(VariantsOf(op).Count > 0 ? string.Join(", ", VariantsOf(op)) : "none")})");
+        if (op == Op.Matmul) _matmul = (K.MatmulVariant)index;
+        else _attention = (K.AttentionVariant)index;
+    }
 }

@@ -1,0 +1,65 @@
+// Softmax over the vocabulary fused with the cross-entropy loss. logits/probs/dlogits[N,V], one
+// block per row (V is ~50k for GPT-2, too long for a warp). probs may be the logits memory and
+// dlogits the probs memory: each element is read and written by the same thread, and the
+// target's logit is read before any barrier, so before anything is overwritten.
+#include "common.cuh"
+
+namespace {
+
+constexpr int kThreads = 512;
+
+__global__ void softmax_crossentropy_forward(float* losses, float* probs, const float* logits, const int* targets, int V) {
+    __shared__ float shared[32];
+    long long row = blockIdx.x;
+    const float* x = logits + row * V;
+    float* p = probs + row * V;
+    int target = targets[row];
+    float target_logit = (threadIdx.x == 0 && target >= 0) ? x[target] : 0.0f;
+    float mx = -INFINITY;
+    for (int i = threadIdx.x; i < V; i += blockDim.x) mx = fmaxf(mx, x[i]);
+    mx = hyper::block_max(mx, shared);
+    float sum = 0.0f;
+    for (int i = threadIdx.x; i < V; i += blockDim.x) sum += expf(x[i] - mx);
+    sum = hyper::block_sum(sum, shared);
+    for (int i = threadIdx.x; i < V; i += blockDim.x) p[i] = expf(x[i] - mx) / sum;
+    // logsumexp - logit stays accurate where the target's probability underflows.
+    if (threadIdx.x == 0) losses[row] = target >= 0 ? mx + logf(sum) - target_logit : 0.0f;
+}
+
+__global__ void softmax_crossentropy_backward(float* dlogits, const float* probs, const int* targets, float dloss, int V) {
+    long long row = blockIdx.x;
+    int target = targets[row];
+    for (int i = threadIdx.x; i < V; i += blockDim.x) {
+        long long e = row * V + i;
+        dlogits[e] = target >= 0 ? (probs[e] - (i == target ? 1.0f : 0.0f)) * dloss : 0.0f;
+    }
+}
+
+int upload_targets(const char* op, const int* targets, int N, int V, const int** device) {
+    if (N < 0 || V <= 0) return hyper::fail(HYPER_CUDA_BAD_ARGUMENT, "%s: bad dimensions (N=%d, V=%d)", op, N, V);
+    for (int n = 0; n < N; n++)
+        if (targets[n] >= V) return hyper::fail(HYPER_CUDA_BAD_ARGUMENT, "%s: target %d of row %d is not below V=%d", op, targets[n], n, V);
+    return hyper::upload_ints(targets, N, device);
+}
+
+}  // namespace
+
+extern "C" {
+
+int hyper_cuda_softmax_crossentropy_forward(float* losses, float* probs, const float* logits, const int* targets, int N, int V) {
+    const int* d_targets = nullptr;
+    HYPER_TRY(upload_targets("softmax cross-entropy", targets, N, V, &d_targets));
+    if (N == 0) return 0;
+    softmax_crossentropy_forward<<<(unsigned)N, kThreads>>>(losses, probs, logits, d_targets, V);
+    return hyper::launched("softmax cross-entropy forward");
+}
+
+int hyper_cuda_softmax_crossentropy_backward(float* dlogits, const float* probs, const int* targets, float dloss, int N, int V) {
+    const int* d_targets = nullptr;
+    HYPER_TRY(upload_targets("softmax cross-entropy backward", targets, N, V, &d_targets));
+    if (N == 0) return 0;
+    softmax_crossentropy_backward<<<(unsigned)N, kThreads>>>(dlogits, probs, d_targets, dloss, V);
+    return hyper::launched("softmax cross-entropy backward");
+}
+
+}  // extern "C"

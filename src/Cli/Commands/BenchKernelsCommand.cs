@@ -1,0 +1,111 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using Hyper.Runtime.Backends;
+using Hyper.Runtime.Benchmarks;
+
+namespace Hyper.Cli.Commands;
+
+/// <summary>`hyper bench kernels`: the kernel lab, every variant of one op checked against the reference, then timed.</summary>
+public static class BenchKernelsCommand
+{
+    /// <summary>Builds the command.</summary>
+    public static Command Create()
+    {
+        string ops = string.Join(", ", KernelLab.Ops.Select(o => $"{o.Name} ({o.Dims}, default {o.Default})"));
+        var op = new Option<string>("--op") { Description = $"Op: {ops}.", DefaultValueFactory = _ => "matmul" };
+        var variant = new Option<string>("--variant") { Description = "Variant name, or all (those `hyper info` lists for the backend).", DefaultValueFactory = _ => "all" };
+        var backend = new Option<string>("--backend") { Description = $"Backend: {string.Join(", ", BackendRegistry.Names)}.", DefaultValueFactory = _ => "cpu" };
+        var sizes = new Option<string?>("--sizes") { Description = "Shapes, comma-separated, dimensions joined by x (e.g. 4096x4096x4096 for matmul)." };
+        var repeats = new Option<int>("--repeats") { Description = "Timed calls per variant (median reported).", DefaultValueFactory = _ => 5 };
+        var warmup = new Option<int>("--warmup") { Description = "Untimed calls first.", DefaultValueFactory = _ => 1 };
+        var json = new Option<bool>("--json") { Description = "One JSON object per variant and shape instead of a table." };
+        var cmd = new Command("kernels",
+            "The kernel lab: run every variant of an op on seeded inputs, check it against the reference backend " +
+            $"(relative error <= {KernelLab.Tolerance:E0}; a matmul is checked on its first {KernelLab.MatmulCheckRows} rows), then time it. " +
+            "A variant that fails the check is reported FAILED and not timed (exit code 1). GFLOP/s counts 2*N*C*OC for matmul " +
+            "and 2*B*T^2*C for causal attention; other ops report time only.")
+        {
+            op, variant, backend, sizes, repeats, warmup, json,
+        };
+        cmd.SetAction(r =>
+        {
+            string opName = r.GetValue(op)!;
+            var spec = KernelLab.Ops.FirstOrDefault(o => o.Name == opName);
+            if (spec.Name is null) throw new CliException($"--op: unknown '{opName}' (known: {string.Join(", ", KernelLab.Ops.Select(o => o.Name))})");
+            var shapes = ParseShapes(r.GetValue(sizes) ?? spec.Default, spec.Dims, opName);
+            int n = r.GetValue(repeats), w = r.GetValue(warmup);
+            if (n < 1) throw new CliException("--repeats must be at least 1");
+            if (w < 0) throw new CliException("--warmup must not be negative");
+            IBackend be;
+            try { be = BackendRegistry.Create(r.GetValue(backend)!); }
+            catch (ArgumentException e) { throw new CliException($"--backend: {e.Message}"); }
+            using var _ = be;
+            var variants = KernelLab.VariantsToRun(be, spec.Op, r.GetValue(variant)!);
+            bool asJson = r.GetValue(json);
+            var results = new List<KernelLabResult>();
+            foreach (int[] dims in shapes)
+                foreach (var x in KernelLab.Run(be, opName, dims, variants, n, w))
+                {
+                    results.Add(x);
+                    if (asJson) Console.WriteLine(Json(x));
+                    else if (!Console.IsErrorRedirected) Console.Error.Write($"\r{x.Variant} {x.Shape} done   ");
+                }
+            if (!asJson) PrintTable(be, results);
+            return results.All(x => x.Ok) ? 0 : 1;
+        });
+        return cmd;
+    }
+
+    private static void PrintTable(IBackend be, List<KernelLabResult> results)
+    {
+        if (!Console.IsErrorRedirected) Console.Error.WriteLine();
+        Console.WriteLine($"backend {be.Name}: {be.Description}");
+        Console.WriteLine($"{"variant",-18} {"shape",-28} {"median ms",10} {"GFLOP/s",9} {"rel error",10} {"vs best",8}");
+        foreach (var shape in results.GroupBy(x => x.Shape))
+        {
+            double best = shape.Where(x => x.Ms is not null).Select(x => x.Ms!.Value).DefaultIfEmpty(double.NaN).Min();
+            foreach (var x in shape)
+            {
+                if (!x.Ok)
+                {
+                    Console.WriteLine($"{x.Variant,-18} {x.Shape,-28} FAILED: {x.Error}");
+                    continue;
+                }
+                string gflops = x.Gflops is double g ? g.ToString("F1", CultureInfo.InvariantCulture) : "-";
+                Console.WriteLine($"{x.Variant,-18} {x.Shape,-28} {x.Ms,10:F3} {gflops,9} {x.RelError,10:E2} {best / x.Ms,8:F2}");
+            }
+        }
+    }
+
+    private static string Json(KernelLabResult x) => JsonSerializer.Serialize(new Dictionary<string, object?>
+    {
+        ["op"] = x.Op,
+        ["backend"] = x.Backend,
+        ["variant"] = x.Variant,
+        ["shape"] = x.Shape,
+        ["ms"] = x.Ms,
+        ["gflops"] = x.Gflops,
+        ["rel_error"] = double.IsNaN(x.RelError) ? null : x.RelError,
+        ["ok"] = x.Ok,
+        ["error"] = x.Error,
+    });
+
+    private static List<int[]> ParseShapes(string text, string dims, string op)
+    {
+        int count = dims.Split(' ')[0].Split('x').Length;
+        var shapes = new List<int[]>();
+        foreach (string part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var values = part.Split('x');
+            if (values.Length != count || values.Any(v => !int.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out int d) || d < 1))
+                throw new CliException($"--sizes: '{part}' is not {dims.Split(' ')[0]} for {op} ({count} positive integers joined by x)");
+            int[] shape = values.Select(v => int.Parse(v, CultureInfo.InvariantCulture)).ToArray();
+            if (op == "attention" && shape[2] % shape[3] != 0)
+                throw new CliException($"--sizes: attention C={shape[2]} is not divisible by NH={shape[3]}");
+            shapes.Add(shape);
+        }
+        if (shapes.Count == 0) throw new CliException("--sizes: give at least one shape");
+        return shapes;
+    }
+}

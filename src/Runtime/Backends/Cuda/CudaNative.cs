@@ -1,0 +1,173 @@
+using System.Reflection;
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace Hyper.Runtime.Backends.Cuda;
+
+/// <summary>
+/// The entry points of libhypercuda (native/cuda/hyper_cuda.h), one function pointer per
+/// <c>hyper_cuda_*</c> function. A field named <c>MatmulForward</c> binds
+/// <c>hyper_cuda_matmul_forward</c>; device pointers are <see cref="nint"/>, host arrays typed
+/// pointers. Every function but <see cref="LastError"/> returns 0 or an error code.
+/// A test parses the header and checks it against these fields, name by name and argument by argument.
+/// </summary>
+internal sealed unsafe class CudaNative
+{
+    /// <summary>The library's file name.</summary>
+    public const string LibraryFile = "libhypercuda.so";
+
+    /// <summary>The environment variable that names the library's full path.</summary>
+    public const string PathVariable = "HYPER_CUDA_LIB";
+
+    public readonly delegate* unmanaged<int, int> Init;
+    public readonly delegate* unmanaged<int*, int> DeviceCount;
+    public readonly delegate* unmanaged<byte*, int, int*, int*, long*, int*, int> DeviceInfo;
+    public readonly delegate* unmanaged<byte*> LastError;
+    public readonly delegate* unmanaged<nint*, long, int> Malloc;
+    public readonly delegate* unmanaged<nint, int> Free;
+    public readonly delegate* unmanaged<nint, void*, long, int> Upload;
+    public readonly delegate* unmanaged<void*, nint, long, int> Download;
+    public readonly delegate* unmanaged<nint, long, int> Zero;
+    public readonly delegate* unmanaged<nint, nint, long, int> Copy;
+    public readonly delegate* unmanaged<int> Synchronize;
+    public readonly delegate* unmanaged<double*, nint, long, int> SumOfSquares;
+    public readonly delegate* unmanaged<nint, int*, nint, nint, int, int, int, int, int> EncoderForward;
+    public readonly delegate* unmanaged<nint, nint, nint, int*, int, int, int, int, int> EncoderBackward;
+    public readonly delegate* unmanaged<nint, nint, nint, nint, nint, nint, int, int, float, int> LayernormForward;
+    public readonly delegate* unmanaged<nint, nint, nint, nint, nint, nint, nint, nint, int, int, int> LayernormBackward;
+    public readonly delegate* unmanaged<nint, nint, nint, nint, int, int, int, int, int> MatmulForward;
+    public readonly delegate* unmanaged<nint, nint, nint, nint, nint, nint, int, int, int, int, int> MatmulBackward;
+    public readonly delegate* unmanaged<nint, nint, nint, int, int, int, int, int, int, int> AttentionForward;
+    public readonly delegate* unmanaged<nint, nint, nint, nint, nint, int, int, int, int, int, int> AttentionBackward;
+    public readonly delegate* unmanaged<nint, nint, nint, nint, int, int, int, int, int, int, int> AttentionKvForward;
+    public readonly delegate* unmanaged<nint, nint, long, int> GeluForward;
+    public readonly delegate* unmanaged<nint, nint, nint, long, int> GeluBackward;
+    public readonly delegate* unmanaged<nint, nint, nint, long, int> ResidualForward;
+    public readonly delegate* unmanaged<nint, nint, nint, long, int> ResidualBackward;
+    public readonly delegate* unmanaged<nint, nint, nint, int*, int, int, int> SoftmaxCrossentropyForward;
+    public readonly delegate* unmanaged<nint, nint, int*, float, int, int, int> SoftmaxCrossentropyBackward;
+    public readonly delegate* unmanaged<nint, nint, nint, nint, long, float, float, float, float, float, int, float, int> AdamwUpdate;
+
+    private static readonly Lock Gate = new();
+    private static CudaNative? _loaded;
+
+    private CudaNative(nint handle, string path)
+    {
+        Path = path;
+        nint Bind(string field)
+        {
+            string export = ExportName(field);
+            return NativeLibrary.TryGetExport(handle, export, out nint address)
+                ? address
+                : throw new BackendUnavailableException($"{path} has no {export} (an older build? rebuild native/cuda: dotnet cake --target=Native)");
+        }
+        Init = (delegate* unmanaged<int, int>)Bind(nameof(Init));
+        DeviceCount = (delegate* unmanaged<int*, int>)Bind(nameof(DeviceCount));
+        DeviceInfo = (delegate* unmanaged<byte*, int, int*, int*, long*, int*, int>)Bind(nameof(DeviceInfo));
+        LastError = (delegate* unmanaged<byte*>)Bind(nameof(LastError));
+        Malloc = (delegate* unmanaged<nint*, long, int>)Bind(nameof(Malloc));
+        Free = (delegate* unmanaged<nint, int>)Bind(nameof(Free));
+        Upload = (delegate* unmanaged<nint, void*, long, int>)Bind(nameof(Upload));
+        Download = (delegate* unmanaged<void*, nint, long, int>)Bind(nameof(Download));
+        Zero = (delegate* unmanaged<nint, long, int>)Bind(nameof(Zero));
+        Copy = (delegate* unmanaged<nint, nint, long, int>)Bind(nameof(Copy));
+        Synchronize = (delegate* unmanaged<int>)Bind(nameof(Synchronize));
+        SumOfSquares = (delegate* unmanaged<double*, nint, long, int>)Bind(nameof(SumOfSquares));
+        EncoderForward = (delegate* unmanaged<nint, int*, nint, nint, int, int, int, int, int>)Bind(nameof(EncoderForward));
+        EncoderBackward = (delegate* unmanaged<nint, nint, nint, int*, int, int, int, int, int>)Bind(nameof(EncoderBackward));
+        LayernormForward = (delegate* unmanaged<nint, nint, nint, nint, nint, nint, int, int, float, int>)Bind(nameof(LayernormForward));
+        LayernormBackward = (delegate* unmanaged<nint, nint, nint, nint, nint, nint, nint, nint, int, int, int>)Bind(nameof(LayernormBackward));
+        MatmulForward = (delegate* unmanaged<nint, nint, nint, nint, int, int, int, int, int>)Bind(nameof(MatmulForward));
+        MatmulBackward = (delegate* unmanaged<nint, nint, nint, nint, nint, nint, int, int, int, int, int>)Bind(nameof(MatmulBackward));
+        AttentionForward = (delegate* unmanaged<nint, nint, nint, int, int, int, int, int, int, int>)Bind(nameof(AttentionForward));
+        AttentionBackward = (delegate* unmanaged<nint, nint, nint, nint, nint, int, int, int, int, int, int>)Bind(nameof(AttentionBackward));
+        AttentionKvForward = (delegate* unmanaged<nint, nint, nint, nint, int, int, int, int, int, int, int>)Bind(nameof(AttentionKvForward));
+        GeluForward = (delegate* unmanaged<nint, nint, long, int>)Bind(nameof(GeluForward));
+        GeluBackward = (delegate* unmanaged<nint, nint, nint, long, int>)Bind(nameof(GeluBackward));
+        ResidualForward = (delegate* unmanaged<nint, nint, nint, long, int>)Bind(nameof(ResidualForward));
+        ResidualBackward = (delegate* unmanaged<nint, nint, nint, long, int>)Bind(nameof(ResidualBackward));
+        SoftmaxCrossentropyForward = (delegate* unmanaged<nint, nint, nint, int*, int, int, int>)Bind(nameof(SoftmaxCrossentropyForward));
+        SoftmaxCrossentropyBackward = (delegate* unmanaged<nint, nint, int*, float, int, int, int>)Bind(nameof(SoftmaxCrossentropyBackward));
+        AdamwUpdate = (delegate* unmanaged<nint, nint, nint, nint, long, float, float, float, float, float, int, float, int>)Bind(nameof(AdamwUpdate));
+    }
+
+    /// <summary>Whether this process has loaded the library already (it stays loaded).</summary>
+    public static bool IsLoaded
+    {
+        get { lock (Gate) return _loaded is not null; }
+    }
+
+    /// <summary>Where the library was loaded from.</summary>
+    public string Path { get; }
+
+    /// <summary>The C name of the binding field <paramref name="field"/>: MatmulForward → hyper_cuda_matmul_forward.</summary>
+    public static string ExportName(string field)
+    {
+        var s = new StringBuilder("hyper_cuda");
+        foreach (char c in field)
+        {
+            if (char.IsUpper(c)) s.Append('_').Append(char.ToLowerInvariant(c));
+            else s.Append(c);
+        }
+        return s.ToString();
+    }
+
+    /// <summary>The binding fields (for the header check).</summary>
+    public static IEnumerable<FieldInfo> BindingFields =>
+        typeof(CudaNative).GetFields(BindingFlags.Public | BindingFlags.Instance).Where(f => f.FieldType.IsFunctionPointer);
+
+    /// <summary>
+    /// The library, loaded once per process from the first of: $HYPER_CUDA_LIB, the application's
+    /// folder, native/cuda/build under the current folder or any folder above it (or above the
+    /// application's folder). Throws <see cref="BackendUnavailableException"/> with what was tried.
+    /// </summary>
+    public static CudaNative Load()
+    {
+        lock (Gate)
+        {
+            if (_loaded is not null) return _loaded;
+            var tried = new List<string>();
+            foreach (string path in Candidates())
+            {
+                if (!File.Exists(path)) { tried.Add(path); continue; }
+                if (!NativeLibrary.TryLoad(path, out nint handle))
+                    throw new BackendUnavailableException($"{path} exists but does not load (missing CUDA runtime or driver libraries? try: ldd {path})");
+                return _loaded = new CudaNative(handle, path);
+            }
+            throw new BackendUnavailableException(
+                $"{LibraryFile} not found (build native/cuda with nvcc: dotnet cake --target=Native, or set {PathVariable}); looked in {string.Join(", ", tried.Distinct())}");
+        }
+    }
+
+    private static IEnumerable<string> Candidates()
+    {
+        string? fromEnv = Environment.GetEnvironmentVariable(PathVariable);
+        if (!string.IsNullOrEmpty(fromEnv))
+        {
+            // An explicit path is the only one tried: a silent fallback would hide a typo.
+            yield return System.IO.Path.GetFullPath(fromEnv);
+            yield break;
+        }
+        yield return System.IO.Path.Combine(AppContext.BaseDirectory, LibraryFile);
+        foreach (string start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
+            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+                if (Directory.Exists(System.IO.Path.Combine(dir.FullName, "native", "cuda")))
+                {
+                    yield return System.IO.Path.Combine(dir.FullName, "native", "cuda", "build", LibraryFile);
+                    break;
+                }
+    }
+
+    /// <summary>The message of the library's last failure.</summary>
+    public string LastErrorMessage() => Marshal.PtrToStringUTF8((nint)LastError()) ?? "";
+
+    /// <summary>Throws unless <paramref name="code"/> is 0, with the library's message.</summary>
+    public void Check(int code, string op)
+    {
+        if (code == 0) return;
+        string message = $"cuda {op}: {LastErrorMessage()} (code {code})";
+        // The library rejects bad arguments before launching anything; the rest are device errors.
+        if (code == -1) throw new ArgumentException(message);
+        throw new InvalidOperationException(message);
+    }
+}

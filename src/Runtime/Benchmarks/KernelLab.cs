@@ -1,0 +1,207 @@
+using System.Diagnostics;
+using Hyper.Runtime.Backends;
+
+namespace Hyper.Runtime.Benchmarks;
+
+/// <summary>
+/// The kernel lab (llm.c's dev/cuda): every variant a backend offers for an op is first run on
+/// seeded inputs and checked against the reference backend, and only then timed (median of
+/// repeats after a warm-up). The reference runs on at most <see cref="MatmulCheckRows"/> rows of
+/// a matmul (rows are independent, and 4096³ in scalar loops would take minutes).
+/// </summary>
+public static class KernelLab
+{
+    /// <summary>Largest relative error a variant may have: fp32 sums in another order differ by
+    /// ~1e-6 relative even at K = 4096; an indexing or masking bug gives an error of order 1.</summary>
+    public const double Tolerance = 1e-4;
+
+    /// <summary>Rows of a matmul the reference computes for the check.</summary>
+    public const int MatmulCheckRows = 64;
+
+    /// <summary>The ops the lab can run, with the meaning of their dimensions and default sizes.</summary>
+    public static IReadOnlyList<(string Name, Op Op, string Dims, string Default)> Ops { get; } =
+    [
+        ("matmul", Op.Matmul, "NxCxOC", "512x512x512"),
+        ("attention", Op.Attention, "BxTxCxNH (causal)", "4x256x256x4"),
+        ("layernorm", Op.LayerNorm, "NxC", "4096x768"),
+        ("gelu", Op.Gelu, "N", "1048576"),
+        ("residual", Op.Residual, "N", "1048576"),
+        ("crossentropy", Op.SoftmaxCrossEntropy, "NxV", "64x50257"),
+        ("adamw", Op.AdamW, "N", "1048576"),
+    ];
+
+    /// <summary>Variants to run: those the backend offers for the op (or "default"), all or the one named.</summary>
+    public static IReadOnlyList<string> VariantsToRun(IBackend backend, Op op, string variant)
+    {
+        var offered = backend is IKernelVariants lab && lab.VariantsOf(op).Count > 0 ? lab.VariantsOf(op) : ["default"];
+        if (variant == "all") return offered;
+        return offered.Contains(variant) ? [variant]
+            : throw new ArgumentException($"--variant: {backend.Name} has no {op} variant '{variant}' (known: {string.Join(", ", offered)}, all)");
+    }
+
+    /// <summary>Checks then times each variant of <paramref name="opName"/> at <paramref name="dims"/>, yielding results as they come.</summary>
+    public static IEnumerable<KernelLabResult> Run(IBackend backend, string opName, int[] dims, IReadOnlyList<string> variants, int repeats, int warmup)
+    {
+        var op = Ops.First(o => o.Name == opName).Op;
+        var full = Build(opName, dims, checkOnly: false);
+        var check = Build(opName, dims, checkOnly: true);
+        float[][] expected;
+        using (var reference = new ReferenceBackend()) expected = Execute(reference, check);
+        var lab = backend as IKernelVariants;
+        string? initial = lab is not null && lab.VariantsOf(op).Count > 0 ? lab.VariantOf(op) : null;
+        try
+        {
+            foreach (string variant in variants)
+            {
+                if (initial is not null) lab!.UseVariant(op, variant);
+                yield return Measure(backend, opName, variant, full, expected, repeats, warmup);
+            }
+        }
+        finally
+        {
+            if (initial is not null) lab!.UseVariant(op, initial);
+        }
+    }
+
+    private static KernelLabResult Measure(IBackend backend, string opName, string variant, Case c, float[][] expected, int repeats, int warmup)
+    {
+        var buffers = c.Arrays.Select(a => backend.Allocate(a.Length)).ToArray();
+        try
+        {
+            var views = buffers.Select(b => b.All).ToArray();
+            for (int i = 0; i < buffers.Length; i++) backend.Upload(c.Arrays[i], views[i]);
+            double error;
+            try
+            {
+                c.Run(backend, views);
+                error = 0;
+                for (int k = 0; k < c.Outputs.Length; k++)
+                {
+                    var actual = new float[expected[k].Length]; // the checked prefix (first rows of a matmul)
+                    backend.Download(views[c.Outputs[k]].Slice(0, actual.Length), actual);
+                    error = Math.Max(error, RelativeError(actual, expected[k]));
+                }
+            }
+            catch (Exception e) when (e is InvalidOperationException or ArgumentException)
+            {
+                return new KernelLabResult(opName, backend.Name, variant, c.Shape, null, null, double.NaN, false, e.Message);
+            }
+            if (!(error <= Tolerance))
+                return new KernelLabResult(opName, backend.Name, variant, c.Shape, null, null, error, false, $"relative error {error:E2} is over {Tolerance:E0}");
+
+            // A one-float download after each call waits for an asynchronous device to finish.
+            Span<float> one = stackalloc float[1];
+            var sync = views[c.Outputs[0]].Slice(0, 1);
+            for (int i = 0; i < warmup; i++) { c.Run(backend, views); backend.Download(sync, one); }
+            var times = new double[repeats];
+            for (int i = 0; i < repeats; i++)
+            {
+                long start = Stopwatch.GetTimestamp();
+                c.Run(backend, views);
+                backend.Download(sync, one);
+                times[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+            }
+            Array.Sort(times);
+            double ms = times[repeats / 2];
+            double? gflops = c.Flops > 0 ? c.Flops / (ms * 1e6) : null;
+            return new KernelLabResult(opName, backend.Name, variant, c.Shape, ms, gflops, error, true, null);
+        }
+        finally
+        {
+            foreach (var b in buffers) b.Dispose();
+        }
+    }
+
+    private static float[][] Execute(IBackend backend, Case c)
+    {
+        var buffers = c.Arrays.Select(a => backend.Allocate(a.Length)).ToArray();
+        try
+        {
+            var views = buffers.Select(b => b.All).ToArray();
+            for (int i = 0; i < buffers.Length; i++) backend.Upload(c.Arrays[i], views[i]);
+            c.Run(backend, views);
+            return c.Outputs.Select(k =>
+            {
+                var host = new float[views[k].Length];
+                backend.Download(views[k], host);
+                return host;
+            }).ToArray();
+        }
+        finally
+        {
+            foreach (var b in buffers) b.Dispose();
+        }
+    }
+
+    private static double RelativeError(float[] actual, float[] expected)
+    {
+        double diff = 0, norm = 0;
+        for (int i = 0; i < expected.Length; i++)
+        {
+            double d = (double)actual[i] - expected[i];
+            diff += d * d;
+            norm += (double)expected[i] * expected[i];
+        }
+        return Math.Sqrt(diff) / Math.Max(Math.Sqrt(norm), 1e-30);
+    }
+
+    /// <summary>One op call: its arrays (inputs and outputs, uploaded before the call), which of them it writes, and its FLOPs.</summary>
+    private sealed record Case(string Shape, float[][] Arrays, int[] Outputs, Action<IBackend, TensorView[]> Run, double Flops);
+
+    // checkOnly: the inputs for the reference check, a matmul cut to its first rows. Arrays come
+    // from one seeded stream each, so the cut rows equal the first rows of the full case.
+    private static Case Build(string op, int[] d, bool checkOnly)
+    {
+        switch (op)
+        {
+            case "matmul":
+            {
+                int N = checkOnly ? Math.Min(d[0], MatmulCheckRows) : d[0], C = d[1], OC = d[2];
+                return new Case($"N={d[0]} C={C} OC={OC}", [new float[(long)N * OC], Random((long)N * C, 1), Random((long)OC * C, 2), Random(OC, 3)], [0],
+                    (be, v) => be.MatmulForward(v[0], v[1], v[2], v[3], N, C, OC), 2.0 * N * C * OC);
+            }
+            case "attention":
+            {
+                int B = d[0], T = d[1], C = d[2], NH = d[3];
+                // Causal: half of the 4·B·T²·C FLOPs of q·kᵀ and p·v.
+                return new Case($"B={B} T={T} C={C} NH={NH}", [new float[(long)B * T * C], new float[(long)B * NH * T], Random((long)B * T * 3 * C, 4)], [0, 1],
+                    (be, v) => be.AttentionForward(v[0], v[1], v[2], B, T, C, NH, causal: true), 2.0 * B * T * T * C);
+            }
+            case "layernorm":
+            {
+                int N = d[0], C = d[1];
+                return new Case($"N={N} C={C}", [new float[(long)N * C], new float[N], new float[N], Random((long)N * C, 5), Random(C, 6), Random(C, 7)], [0, 1, 2],
+                    (be, v) => be.LayerNormForward(v[0], v[1], v[2], v[3], v[4], v[5], N, C, 1e-5f), 0);
+            }
+            case "gelu":
+                return new Case($"N={d[0]}", [new float[d[0]], Random(d[0], 8)], [0], (be, v) => be.GeluForward(v[0], v[1], d[0]), 0);
+            case "residual":
+                return new Case($"N={d[0]}", [new float[d[0]], Random(d[0], 9), Random(d[0], 10)], [0], (be, v) => be.ResidualForward(v[0], v[1], v[2], d[0]), 0);
+            case "crossentropy":
+            {
+                int N = d[0], V = d[1];
+                var targets = Enumerable.Range(0, N).Select(n => n * 7919 % V).ToArray();
+                return new Case($"N={N} V={V}", [new float[N], new float[(long)N * V], Random((long)N * V, 11)], [0, 1],
+                    (be, v) => be.SoftmaxCrossEntropyForward(v[0], v[1], v[2], targets, N, V), 0);
+            }
+            case "adamw":
+            {
+                int N = d[0];
+                var second = Random(N, 13);
+                for (int i = 0; i < N; i++) second[i] *= second[i]; // v is a running mean of squares: not negative
+                return new Case($"N={N}", [Random(N, 12), Random(N, 14), second, Random(N, 15)], [0, 1, 2],
+                    (be, v) => be.AdamWUpdate(v[0], v[1], v[2], v[3], 1e-3f, 0.9f, 0.999f, 1e-8f, 0.1f, 2, 1f), 0);
+            }
+            default:
+                throw new ArgumentException($"unknown op '{op}'");
+        }
+    }
+
+    private static float[] Random(long n, int seed)
+    {
+        var rng = new Random(seed);
+        var a = new float[n];
+        for (long i = 0; i < n; i++) a[i] = (float)(rng.NextDouble() * 2 - 1);
+        return a;
+    }
+}
