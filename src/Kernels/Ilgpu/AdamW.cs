@@ -14,11 +14,16 @@ namespace Hyper.Kernels.Ilgpu;
 public readonly record struct AdamWStep(float Lr, float Beta1, float Beta2, float Eps, float WeightDecay,
     float Correction1, float Correction2, float GradScale);
 
-/// <summary>AdamW as an ILGPU kernel, one thread per parameter; the formula of <see cref="Reference.AdamW"/>.</summary>
+/// <summary>AdamW as an ILGPU kernel, a grid-stride loop over the parameters; the formula of <see cref="Reference.AdamW"/>.</summary>
 public static class AdamW
 {
-    /// <summary>One AdamW step on parameter i. Grid: the number of parameters.</summary>
-    public static void Update(Index1D i, ArrayView<float> parameters, ArrayView<float> m, ArrayView<float> v, ArrayView<float> grads, AdamWStep s)
+    /// <summary>One AdamW step on every parameter.</summary>
+    public static void Update(ArrayView<float> parameters, ArrayView<float> m, ArrayView<float> v, ArrayView<float> grads, AdamWStep s)
+    {
+        for (int i = Grid.GlobalIndex.X; i < parameters.IntLength; i += GridStride.Step) Step(i, parameters, m, v, grads, s);
+    }
+
+    private static void Step(int i, ArrayView<float> parameters, ArrayView<float> m, ArrayView<float> v, ArrayView<float> grads, AdamWStep s)
     {
         float g = grads[i] * s.GradScale;
         float p = parameters[i];

@@ -74,14 +74,17 @@ public static partial class Attention
 
     /// <summary>
     /// Decoding's cache append: kCache[b,pos+t,:] = k of new token t, vCache likewise, from
-    /// qkv[B,Tq,3C]. Grid: B·Tq·C.
+    /// qkv[B,Tq,3C]; a grid-stride loop over B·Tq·C.
     /// </summary>
-    public static void AppendKv(Index1D index, ArrayView<float> kCache, ArrayView<float> vCache, ArrayView<float> qkv, int Tq, int pos, int maxT, int C)
+    public static void AppendKv(ArrayView<float> kCache, ArrayView<float> vCache, ArrayView<float> qkv, int Tq, int pos, int maxT, int C)
     {
-        int c = index % C, bt = index / C, b = bt / Tq, t = bt % Tq;
-        int slot = (b * maxT + pos + t) * C + c, row = bt * 3 * C + c;
-        kCache[slot] = qkv[row + C];
-        vCache[slot] = qkv[row + 2 * C];
+        for (int index = Grid.GlobalIndex.X; index < qkv.IntLength / 3; index += GridStride.Step)
+        {
+            int c = index % C, bt = index / C, b = bt / Tq, t = bt % Tq;
+            int slot = (b * maxT + pos + t) * C + c, row = bt * 3 * C + c;
+            kCache[slot] = qkv[row + C];
+            vCache[slot] = qkv[row + 2 * C];
+        }
     }
 
     /// <summary>Key row j and value row j (head h of batch b) into this thread's rows of the tiles, zeros past the last key.</summary>

@@ -16,15 +16,19 @@ public static partial class Attention
 
     /// <summary>
     /// delta[b,h,i] = Dᵢ = doutᵢ·outᵢ over the head's channels (the softmax Jacobian's diagonal
-    /// term, computed once per row instead of once per key). Grid: B·NH·Rows; delta has lse's layout.
+    /// term, computed once per row instead of once per key); a grid-stride loop over delta, which
+    /// has lse's layout [B,NH,Rows].
     /// </summary>
-    public static void BackwardDelta(Index1D index, ArrayView<float> delta, ArrayView<float> dout, ArrayView<float> output, AttentionShape s)
+    public static void BackwardDelta(ArrayView<float> delta, ArrayView<float> dout, ArrayView<float> output, AttentionShape s)
     {
-        int i = index % s.Rows, bh = index / s.Rows, b = bh / s.Heads, h = bh % s.Heads;
-        int off = b * s.OBatch + i * s.ORow + h * s.HeadSize;
-        float sum = 0f;
-        for (int d = 0; d < s.HeadSize; d++) sum += dout[off + d] * output[off + d];
-        delta[index] = sum;
+        for (int index = Grid.GlobalIndex.X; index < delta.IntLength; index += GridStride.Step)
+        {
+            int i = index % s.Rows, bh = index / s.Rows, b = bh / s.Heads, h = bh % s.Heads;
+            int off = b * s.OBatch + i * s.ORow + h * s.HeadSize;
+            float sum = 0f;
+            for (int d = 0; d < s.HeadSize; d++) sum += dout[off + d] * output[off + d];
+            delta[index] = sum;
+        }
     }
 
     /// <summary>

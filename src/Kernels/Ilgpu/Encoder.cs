@@ -8,28 +8,35 @@ namespace Hyper.Kernels.Ilgpu;
 /// </summary>
 public static class Encoder
 {
-    /// <summary>out[b,t,c] = wte[tokens[b,t],c] + wpe[t,c]. Grid: B·T·C.</summary>
-    public static void Forward(Index1D i, ArrayView<float> output, ArrayView<int> tokens, ArrayView<float> wte, ArrayView<float> wpe, int T, int C)
+    /// <summary>out[b,t,c] = wte[tokens[b,t],c] + wpe[t,c], a grid-stride loop over out.</summary>
+    public static void Forward(ArrayView<float> output, ArrayView<int> tokens, ArrayView<float> wte, ArrayView<float> wpe, int T, int C)
     {
-        int bt = i / C, c = i % C;
-        output[i] = wte[tokens[bt] * C + c] + wpe[bt % T * C + c];
+        for (int i = Grid.GlobalIndex.X; i < output.IntLength; i += GridStride.Step)
+        {
+            int bt = i / C, c = i % C;
+            output[i] = wte[tokens[bt] * C + c] + wpe[bt % T * C + c];
+        }
     }
 
     /// <summary>
-    /// dwte[tokens[b,t],c] += dout[b,t,c]. Grid: B·T·C. Rows of a repeated token collide, so they
-    /// are added atomically: the sum is exact up to the order of float additions, which varies.
+    /// dwte[tokens[b,t],c] += dout[b,t,c], a grid-stride loop over dout. Rows of a repeated token
+    /// collide, so they are added atomically: the sum is exact up to the order of float additions,
+    /// which varies from run to run.
     /// </summary>
-    public static void BackwardWte(Index1D i, ArrayView<float> dwte, ArrayView<float> dout, ArrayView<int> tokens, int C)
+    public static void BackwardWte(ArrayView<float> dwte, ArrayView<float> dout, ArrayView<int> tokens, int C)
     {
-        int bt = i / C, c = i % C;
-        Atomic.Add(ref dwte[tokens[bt] * C + c], dout[i]);
+        for (int i = Grid.GlobalIndex.X; i < dout.IntLength; i += GridStride.Step)
+            Atomic.Add(ref dwte[tokens[i / C] * C + i % C], dout[i]);
     }
 
-    /// <summary>dwpe[t,c] += Σ_b dout[b,t,c], summed in batch order by one thread per (t, c). Grid: T·C.</summary>
-    public static void BackwardWpe(Index1D i, ArrayView<float> dwpe, ArrayView<float> dout, int B, int T, int C)
+    /// <summary>dwpe[t,c] += Σ_b dout[b,t,c], summed in batch order by one thread per (t, c) of a grid-stride loop over T·C.</summary>
+    public static void BackwardWpe(ArrayView<float> dwpe, ArrayView<float> dout, int B, int T, int C)
     {
-        float sum = 0;
-        for (int b = 0; b < B; b++) sum += dout[b * T * C + i];
-        dwpe[i] += sum;
+        for (int i = Grid.GlobalIndex.X; i < T * C; i += GridStride.Step)
+        {
+            float sum = 0;
+            for (int b = 0; b < B; b++) sum += dout[b * T * C + i];
+            dwpe[i] += sum;
+        }
     }
 }

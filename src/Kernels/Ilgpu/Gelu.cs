@@ -3,7 +3,7 @@ using ILGPU;
 namespace Hyper.Kernels.Ilgpu;
 
 /// <summary>
-/// GELU, tanh approximation, as ILGPU kernels (grid: N, one thread per element); same
+/// GELU, tanh approximation, as ILGPU kernels (grid-stride loops over the N elements); same
 /// constants and formula as <see cref="Reference.Gelu"/>.
 /// </summary>
 public static class Gelu
@@ -13,22 +13,28 @@ public static class Gelu
     private const float A = 0.044715f;
 
     /// <summary>out[n] = ½·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))).</summary>
-    public static void Forward(Index1D n, ArrayView<float> output, ArrayView<float> input)
+    public static void Forward(ArrayView<float> output, ArrayView<float> input)
     {
-        float x = input[n];
-        float u = K * (x + A * x * x * x);
-        output[n] = 0.5f * x * (1f + Tanh(u));
+        for (int n = Grid.GlobalIndex.X; n < output.IntLength; n += GridStride.Step)
+        {
+            float x = input[n];
+            float u = K * (x + A * x * x * x);
+            output[n] = 0.5f * x * (1f + Tanh(u));
+        }
     }
 
     /// <summary>dinp[n] += gelu'(inp[n])·dout[n].</summary>
-    public static void Backward(Index1D n, ArrayView<float> dinp, ArrayView<float> input, ArrayView<float> dout)
+    public static void Backward(ArrayView<float> dinp, ArrayView<float> input, ArrayView<float> dout)
     {
-        float x = input[n];
-        float u = K * (x + A * x * x * x);
-        float th = Tanh(u);
-        float du = K * (1f + 3f * A * x * x);
-        float grad = 0.5f * (1f + th) + 0.5f * x * (1f - th * th) * du;
-        dinp[n] += grad * dout[n];
+        for (int n = Grid.GlobalIndex.X; n < dinp.IntLength; n += GridStride.Step)
+        {
+            float x = input[n];
+            float u = K * (x + A * x * x * x);
+            float th = Tanh(u);
+            float du = K * (1f + 3f * A * x * x);
+            float grad = 0.5f * (1f + th) + 0.5f * x * (1f - th * th) * du;
+            dinp[n] += grad * dout[n];
+        }
     }
 
     /// <summary>

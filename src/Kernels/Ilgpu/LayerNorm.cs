@@ -68,19 +68,22 @@ public static class LayerNorm
 
     /// <summary>
     /// dweight[c] += Σₙ dout[n,c]·x̂[n,c]; dbias[c] += Σₙ dout[n,c]: one thread per channel walking
-    /// the rows in order (neighbouring threads read neighbouring floats of a row). Grid: C.
+    /// the rows in order (neighbouring threads read neighbouring floats of a row); a grid-stride loop over C.
     /// </summary>
-    public static void BackwardParameters(Index1D c, ArrayView<float> dweight, ArrayView<float> dbias, ArrayView<float> dout,
+    public static void BackwardParameters(ArrayView<float> dweight, ArrayView<float> dbias, ArrayView<float> dout,
         ArrayView<float> input, ArrayView<float> mean, ArrayView<float> rstd, int N, int C)
     {
-        float dw = 0, db = 0;
-        for (int n = 0; n < N; n++)
+        for (int c = Grid.GlobalIndex.X; c < C; c += GridStride.Step)
         {
-            float dy = dout[n * C + c];
-            dw += (input[n * C + c] - mean[n]) * rstd[n] * dy;
-            db += dy;
+            float dw = 0, db = 0;
+            for (int n = 0; n < N; n++)
+            {
+                float dy = dout[n * C + c];
+                dw += (input[n * C + c] - mean[n]) * rstd[n] * dy;
+                db += dy;
+            }
+            dweight[c] += dw;
+            dbias[c] += db;
         }
-        dweight[c] += dw;
-        dbias[c] += db;
     }
 }

@@ -14,13 +14,16 @@ public static class Matmul
     /// <summary>Side of the square tiles of <see cref="Tiled"/>; its group is Tile×Tile threads.</summary>
     public const int Tile = 16;
 
-    /// <summary>Variant 0: out(i,j) from a dot product over global memory. Grid: (N, M) as (X, Y).</summary>
-    public static void Naive(Index2D index, ArrayView<float> output, ArrayView<float> a, ArrayView<float> b, ArrayView<float> bias, GemmShape s)
+    /// <summary>Variant 0: each out(i,j) from a dot product over global memory, a grid-stride loop over M·N (no barriers).</summary>
+    public static void Naive(ArrayView<float> output, ArrayView<float> a, ArrayView<float> b, ArrayView<float> bias, GemmShape s)
     {
-        int j = index.X, i = index.Y;
-        float sum = 0;
-        for (int k = 0; k < s.K; k++) sum += a[i * s.ARow + k * s.ACol] * b[k * s.BRow + j * s.BCol];
-        Store(output, bias, s, i, j, sum);
+        for (int index = Grid.GlobalIndex.X; index < s.M * s.N; index += GridStride.Step)
+        {
+            int i = index / s.N, j = index % s.N;
+            float sum = 0;
+            for (int k = 0; k < s.K; k++) sum += a[i * s.ARow + k * s.ACol] * b[k * s.BRow + j * s.BCol];
+            Store(output, bias, s, i, j, sum);
+        }
     }
 
     /// <summary>
@@ -48,12 +51,15 @@ public static class Matmul
         if (i < s.M && j < s.N) Store(output, bias, s, i, j, sum);
     }
 
-    /// <summary>dbias[o] += Σₙ dout[n,o], one thread per output channel. Grid: OC.</summary>
-    public static void BackwardBias(Index1D o, ArrayView<float> dbias, ArrayView<float> dout, int N, int OC)
+    /// <summary>dbias[o] += Σₙ dout[n,o], one thread per output channel of a grid-stride loop over OC.</summary>
+    public static void BackwardBias(ArrayView<float> dbias, ArrayView<float> dout, int N, int OC)
     {
-        float sum = 0;
-        for (int n = 0; n < N; n++) sum += dout[n * OC + o];
-        dbias[o] += sum;
+        for (int o = Grid.GlobalIndex.X; o < OC; o += GridStride.Step)
+        {
+            float sum = 0;
+            for (int n = 0; n < N; n++) sum += dout[n * OC + o];
+            dbias[o] += sum;
+        }
     }
 
     private static void Store(ArrayView<float> output, ArrayView<float> bias, GemmShape s, int i, int j, float sum)

@@ -36,11 +36,14 @@ public static class SoftmaxCrossEntropy
         if (Group.IsFirstThread) losses[n] = target >= 0 ? max + MathF.Log(sum) - targetLogit : 0f;
     }
 
-    /// <summary>dlogits[n,i] = (probs[n,i] − [i = target])·dloss, or 0 for an ignored row (overwrites). Grid: N·V.</summary>
-    public static void Backward(Index1D index, ArrayView<float> dlogits, ArrayView<float> probs, ArrayView<int> targets, float dloss, int V)
+    /// <summary>dlogits[n,i] = (probs[n,i] − [i = target])·dloss, or 0 for an ignored row (overwrites); a grid-stride loop over N·V.</summary>
+    public static void Backward(ArrayView<float> dlogits, ArrayView<float> probs, ArrayView<int> targets, float dloss, int V)
     {
-        int target = targets[index / V];
-        float onehot = index % V == target ? 1f : 0f;
-        dlogits[index] = target >= 0 ? (probs[index] - onehot) * dloss : 0f;
+        for (int index = Grid.GlobalIndex.X; index < dlogits.IntLength; index += GridStride.Step)
+        {
+            int target = targets[index / V];
+            float onehot = index % V == target ? 1f : 0f;
+            dlogits[index] = target >= 0 ? (probs[index] - onehot) * dloss : 0f;
+        }
     }
 }

@@ -36,7 +36,7 @@ public sealed partial class IlgpuBackend
         Expect(output, (long)B * T * C, nameof(output), "encoder");
         CheckTokens(tokens, B * T, (int)(wte.Length / C));
         if (B * T * C == 0) return;
-        _kernels.EncoderForward(B * T * C, V(output), UploadInts(tokens[..(B * T)]), V(wte), V(wpe), T, C);
+        _kernels.EncoderForward(Spread(B * T * C), V(output), UploadInts(tokens[..(B * T)]), V(wte), V(wpe), T, C);
     }
 
     /// <inheritdoc />
@@ -45,8 +45,8 @@ public sealed partial class IlgpuBackend
         Expect(dout, (long)B * T * C, nameof(dout), "encoder");
         CheckTokens(tokens, B * T, (int)(dwte.Length / C));
         if (B * T * C == 0) return;
-        _kernels.EncoderBackwardWte(B * T * C, V(dwte), V(dout), UploadInts(tokens[..(B * T)]), C);
-        _kernels.EncoderBackwardWpe(T * C, V(dwpe), V(dout), B, T, C);
+        _kernels.EncoderBackwardWte(Spread(B * T * C), V(dwte), V(dout), UploadInts(tokens[..(B * T)]), C);
+        _kernels.EncoderBackwardWpe(Spread(T * C), V(dwpe), V(dout), B, T, C);
     }
 
     /// <inheritdoc />
@@ -68,7 +68,7 @@ public sealed partial class IlgpuBackend
         Expect(dweight, C, nameof(dweight), "layernorm");
         if (N == 0 || C == 0) return;
         _kernels.LayerNormBackwardInput(new KernelConfig(N, _rowGroup), V(dinp), V(dout), V(input), V(weight), V(mean), V(rstd), C);
-        _kernels.LayerNormBackwardParameters(C, V(dweight), V(dbias), V(dout), V(input), V(mean), V(rstd), N, C);
+        _kernels.LayerNormBackwardParameters(Spread(C), V(dweight), V(dbias), V(dout), V(input), V(mean), V(rstd), N, C);
     }
 
     /// <inheritdoc />
@@ -92,7 +92,7 @@ public sealed partial class IlgpuBackend
         Expect(weight, (long)OC * C, nameof(weight), "matmul");
         if (!dinp.IsEmpty) Gemm(dinp, dout, weight, TensorView.Empty, GemmShape.BackwardInput(N, C, OC));
         Gemm(dweight, dout, input, TensorView.Empty, GemmShape.BackwardWeight(N, C, OC));
-        if (!dbias.IsEmpty && OC > 0) _kernels.MatmulBackwardBias(OC, V(dbias), V(dout), N, OC);
+        if (!dbias.IsEmpty && OC > 0) _kernels.MatmulBackwardBias(Spread(OC), V(dbias), V(dout), N, OC);
     }
 
     /// <summary>out (+)= A·B (+ bias) with the variant in use.</summary>
@@ -100,7 +100,7 @@ public sealed partial class IlgpuBackend
     {
         if (s.M == 0 || s.N == 0) return;
         if (_matmulVariant == "naive")
-            _kernels.MatmulNaive(new Index2D(s.N, s.M), V(output), V(a), V(b), V(bias), s);
+            _kernels.MatmulNaive(Spread(s.M * s.N), V(output), V(a), V(b), V(bias), s);
         else
             _kernels.MatmulTiled(new KernelConfig(new Index2D(Groups(s.N, K.Matmul.Tile), Groups(s.M, K.Matmul.Tile)), new Index2D(K.Matmul.Tile, K.Matmul.Tile)),
                 V(output), V(a), V(b), V(bias), s);
@@ -126,7 +126,7 @@ public sealed partial class IlgpuBackend
         var s = AttentionShape.SelfAttention(T, C, NH, causal);
         int rows = B * NH * T;
         var delta = Grow(ref _delta, rows).View.SubView(0, rows);
-        _kernels.AttentionBackwardDelta(rows, delta, V(dout), V(output), s);
+        _kernels.AttentionBackwardDelta(Spread(rows), delta, V(dout), V(output), s);
         var q = Dense(qkv);
         var d = Dense(dqkv);
         ArrayView<float> k = q.SubView(C, q.Length - C), v = q.SubView(2 * C, q.Length - 2 * C);
@@ -150,7 +150,7 @@ public sealed partial class IlgpuBackend
         Expect(vCache, (long)B * maxT * C, nameof(vCache), "attention (kv)");
         Expect(qkv, (long)B * Tq * 3 * C, nameof(qkv), "attention (kv)");
         if (B * Tq == 0) return;
-        _kernels.AttentionAppendKv(B * Tq * C, V(kCache), V(vCache), V(qkv), Tq, pos, maxT, C);
+        _kernels.AttentionAppendKv(Spread(B * Tq * C), V(kCache), V(vCache), V(qkv), Tq, pos, maxT, C);
         LaunchForward(V(output), _dummy.View, V(qkv), V(kCache), V(vCache), AttentionShape.KvCache(Tq, pos, maxT, C, NH), B);
     }
 
@@ -170,6 +170,14 @@ public sealed partial class IlgpuBackend
         return br;
     }
 
+    /// <summary>
+    /// The launch of a grid-stride kernel over n elements: on CUDA enough groups of 256 to fill
+    /// the device (each thread then takes a few elements); on the CPU accelerator two groups of
+    /// two threads, since every group and thread launched there is a host-thread hand-off.
+    /// </summary>
+    private KernelConfig Spread(int n)
+        => _cuda ? new KernelConfig(Math.Clamp(Groups(n, 256), 1, 16 * 1024), 256) : new KernelConfig(2, 2);
+
     private static KernelConfig Config(int groupsX, int groupsY, int groupSize, int sharedFloats)
         => new(new Index2D(groupsX, groupsY), new Index2D(groupSize, 1), SharedMemoryConfig.RequestDynamic<float>(sharedFloats));
 
@@ -178,7 +186,7 @@ public sealed partial class IlgpuBackend
     {
         Expect(output, N, nameof(output), "gelu");
         Expect(input, N, nameof(input), "gelu");
-        if (N > 0) _kernels.GeluForward(N, V(output), V(input));
+        if (N > 0) _kernels.GeluForward(Spread(N), V(output), V(input));
     }
 
     /// <inheritdoc />
@@ -187,7 +195,7 @@ public sealed partial class IlgpuBackend
         Expect(dinp, N, nameof(dinp), "gelu");
         Expect(input, N, nameof(input), "gelu");
         Expect(dout, N, nameof(dout), "gelu");
-        if (N > 0) _kernels.GeluBackward(N, V(dinp), V(input), V(dout));
+        if (N > 0) _kernels.GeluBackward(Spread(N), V(dinp), V(input), V(dout));
     }
 
     /// <inheritdoc />
@@ -196,7 +204,7 @@ public sealed partial class IlgpuBackend
         Expect(output, N, nameof(output), "residual");
         Expect(a, N, nameof(a), "residual");
         Expect(b, N, nameof(b), "residual");
-        if (N > 0) _kernels.ResidualForward(N, V(output), V(a), V(b));
+        if (N > 0) _kernels.ResidualForward(Spread(N), V(output), V(a), V(b));
     }
 
     /// <inheritdoc />
@@ -205,7 +213,7 @@ public sealed partial class IlgpuBackend
         Expect(da, N, nameof(da), "residual");
         Expect(db, N, nameof(db), "residual");
         Expect(dout, N, nameof(dout), "residual");
-        if (N > 0) _kernels.ResidualBackward(N, V(da), V(db), V(dout));
+        if (N > 0) _kernels.ResidualBackward(Spread(N), V(da), V(db), V(dout));
     }
 
     /// <inheritdoc />
@@ -226,7 +234,7 @@ public sealed partial class IlgpuBackend
         Expect(probs, (long)N * V, nameof(probs), "softmax");
         CheckTargets(targets, N, V);
         if (N == 0 || V == 0) return;
-        _kernels.SoftmaxCrossEntropyBackward(N * V, this.V(dlogits), this.V(probs), UploadInts(targets[..N]), dloss, V);
+        _kernels.SoftmaxCrossEntropyBackward(Spread(N * V), this.V(dlogits), this.V(probs), UploadInts(targets[..N]), dloss, V);
     }
 
     /// <inheritdoc />
@@ -240,7 +248,7 @@ public sealed partial class IlgpuBackend
         // Bias corrections in double, rounded to float, exactly as the reference computes them.
         var args = new AdamWStep(lr, beta1, beta2, eps, weightDecay,
             (float)(1 - Math.Pow(beta1, step)), (float)(1 - Math.Pow(beta2, step)), gradScale);
-        _kernels.AdamW(checked((int)parameters.Length), V(parameters), V(m), V(v), V(grads), args);
+        _kernels.AdamW(Spread(checked((int)parameters.Length)), V(parameters), V(m), V(v), V(grads), args);
     }
 
     private static void CheckAttention(TensorView output, TensorView lse, TensorView qkv, int B, int T, int C, int NH)

@@ -48,9 +48,10 @@ public sealed partial class IlgpuBackend : IBackend, IKernelVariants
         string forced = (Environment.GetEnvironmentVariable(DeviceVariable) ?? "").Trim().ToLowerInvariant();
         if (forced is not ("" or "cpu" or "cuda"))
             throw new BackendUnavailableException($"{DeviceVariable}={forced} is neither cpu nor cuda");
-        // Groups of up to 256 threads (16 warps of 16) so that the 16×16 matmul
-        // tiles fit; ILGPU's default CPU device allows only 16 threads per group.
-        var cpuDevice = new CPUDevice(numThreadsPerWarp: 16, numWarpsPerMultiprocessor: 16, numMultiprocessors: 1);
+        // Groups of up to 256 threads so that the 16×16 matmul tiles fit (ILGPU's default CPU
+        // device allows 16). Warps of 4: launches cost less with small simulated warps (measured:
+        // an elementwise kernel over 4096 floats took 285 ms with warps of 4, 1100 ms with 16).
+        var cpuDevice = new CPUDevice(numThreadsPerWarp: 4, numWarpsPerMultiprocessor: 64, numMultiprocessors: 1);
         _context = Context.Create(b => b.Cuda().CPU(cpuDevice).EnableAlgorithms().Optimize(OptimizationLevel.O1));
         var cudaDevices = _context.GetCudaDevices();
         _cuda = forced == "cuda" || (forced == "" && cudaDevices.Count > 0);
