@@ -7,9 +7,9 @@ namespace Hyper.Kernels.Ilgpu;
 /// lab (every variant computes the same <see cref="GemmShape"/> product): a naive kernel, one
 /// thread per output reading straight from global memory, and a tiled kernel that stages 16×16
 /// tiles of A and B in shared memory so each global float is read once per tile instead of once
-/// per output. Empty bias views are passed as a one-float dummy with <see cref="GemmShape.HasBias"/> 0.
+/// per output, and a register-blocked kernel (<see cref="Blocked"/>). Empty bias views are passed as a one-float dummy with <see cref="GemmShape.HasBias"/> 0.
 /// </summary>
-public static class Matmul
+public static partial class Matmul
 {
     /// <summary>Side of the square tiles of <see cref="Tiled"/>; its group is Tile×Tile threads.</summary>
     public const int Tile = 16;

@@ -13,7 +13,7 @@ public sealed partial class IlgpuBackend
     // kernels' rows per group are lowered until their tiles fit.
     private const int SharedBytes = 48 * 1024;
 
-    private static readonly string[] MatmulVariants = ["naive", "tiled"];
+    private static readonly string[] MatmulVariants = ["naive", "tiled", "blocked"];
     private string _matmulVariant;
 
     /// <inheritdoc />
@@ -99,11 +99,21 @@ public sealed partial class IlgpuBackend
     private void Gemm(TensorView output, TensorView a, TensorView b, TensorView bias, GemmShape s)
     {
         if (s.M == 0 || s.N == 0) return;
-        if (_matmulVariant == "naive")
-            _kernels.MatmulNaive(Spread(s.M * s.N), V(output), V(a), V(b), V(bias), s);
-        else
-            _kernels.MatmulTiled(new KernelConfig(new Index2D(Groups(s.N, K.Matmul.Tile), Groups(s.M, K.Matmul.Tile)), new Index2D(K.Matmul.Tile, K.Matmul.Tile)),
-                V(output), V(a), V(b), V(bias), s);
+        var group = new Index2D(K.Matmul.Tile, K.Matmul.Tile);
+        switch (_matmulVariant)
+        {
+            case "naive":
+                _kernels.MatmulNaive(Spread(s.M * s.N), V(output), V(a), V(b), V(bias), s);
+                break;
+            case "tiled":
+                _kernels.MatmulTiled(new KernelConfig(new Index2D(Groups(s.N, K.Matmul.Tile), Groups(s.M, K.Matmul.Tile)), group),
+                    V(output), V(a), V(b), V(bias), s);
+                break;
+            default:
+                _kernels.MatmulBlocked(new KernelConfig(new Index2D(Groups(s.N, K.Matmul.Block), Groups(s.M, K.Matmul.Block)), group),
+                    V(output), V(a), V(b), V(bias), s);
+                break;
+        }
     }
 
     /// <inheritdoc />

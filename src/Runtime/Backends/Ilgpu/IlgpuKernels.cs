@@ -22,6 +22,7 @@ internal sealed class IlgpuKernels(Accelerator a)
     private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>? _layerNormBackwardParameters;
     private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape>? _matmulNaive;
     private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape>? _matmulTiled;
+    private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape>? _matmulBlocked;
     private Action<KernelConfig, ArrayView<float>, ArrayView<float>, int, int>? _matmulBackwardBias;
     private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape>? _attentionForward;
     private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int>? _attentionAppendKv;
@@ -62,6 +63,9 @@ internal sealed class IlgpuKernels(Accelerator a)
 
     public Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape> MatmulTiled =>
         _matmulTiled ??= a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape>(K.Matmul.Tiled);
+
+    public Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape> MatmulBlocked =>
+        _matmulBlocked ??= a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape>(K.Matmul.Blocked);
 
     public Action<KernelConfig, ArrayView<float>, ArrayView<float>, int, int> MatmulBackwardBias =>
         _matmulBackwardBias ??= a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, int, int>(K.Matmul.BackwardBias);
