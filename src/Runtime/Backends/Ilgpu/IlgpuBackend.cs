@@ -1,8 +1,6 @@
 using Hyper.Kernels.Ilgpu;
 using ILGPU;
 using ILGPU.Runtime;
-using ILGPU.Runtime.CPU;
-using ILGPU.Runtime.Cuda;
 using K = Hyper.Kernels.Ilgpu;
 
 namespace Hyper.Runtime.Backends.Ilgpu;
@@ -13,8 +11,8 @@ namespace Hyper.Runtime.Backends.Ilgpu;
 /// host threads: right answers, roughly a thousand times slower than <see cref="CpuBackend"/>,
 /// for tests on tiny shapes). <c>HYPER_ILGPU_DEVICE=cpu|cuda</c> forces one.
 /// <para>
-/// Every kernel is compiled on first use and its launcher kept (compilation takes tens to
-/// hundreds of milliseconds per kernel). Ops are queued on the accelerator's default stream;
+/// Every kernel is compiled on first use and its launcher kept for the whole process (about
+/// 150 ms per kernel on the CPU accelerator), shared by all instances with the accelerator. Ops are queued on the accelerator's default stream;
 /// the host waits only where it reads results (downloads, sum of squares). Token ids and
 /// targets are uploaded per call into one reusable int buffer.
 /// </para>
@@ -24,7 +22,6 @@ public sealed partial class IlgpuBackend : IBackend, IKernelVariants
     /// <summary>The environment variable that forces the device: <c>cpu</c> or <c>cuda</c>.</summary>
     public const string DeviceVariable = "HYPER_ILGPU_DEVICE";
 
-    private readonly Context _context;
     private readonly Accelerator _accelerator;
     private readonly AcceleratorStream _stream;
     private readonly bool _cuda;
@@ -48,29 +45,19 @@ public sealed partial class IlgpuBackend : IBackend, IKernelVariants
         string forced = (Environment.GetEnvironmentVariable(DeviceVariable) ?? "").Trim().ToLowerInvariant();
         if (forced is not ("" or "cpu" or "cuda"))
             throw new BackendUnavailableException($"{DeviceVariable}={forced} is neither cpu nor cuda");
-        // Groups of up to 256 threads so that the 16×16 matmul tiles fit (ILGPU's default CPU
-        // device allows 16). Warps of 4: launches cost less with small simulated warps (measured:
-        // an elementwise kernel over 4096 floats took 285 ms with warps of 4, 1100 ms with 16).
-        var cpuDevice = new CPUDevice(numThreadsPerWarp: 4, numWarpsPerMultiprocessor: 64, numMultiprocessors: 1);
-        _context = Context.Create(b => b.Cuda().CPU(cpuDevice).EnableAlgorithms().Optimize(OptimizationLevel.O1));
-        var cudaDevices = _context.GetCudaDevices();
-        _cuda = forced == "cuda" || (forced == "" && cudaDevices.Count > 0);
-        if (_cuda && cudaDevices.Count == 0)
-        {
-            _context.Dispose();
-            throw new BackendUnavailableException($"{DeviceVariable}=cuda, but ILGPU finds no CUDA device (no NVIDIA GPU or driver)");
-        }
-        _accelerator = _cuda ? cudaDevices[0].CreateAccelerator(_context) : cpuDevice.CreateAccelerator(_context);
+        var device = IlgpuDevice.Get(forced);
+        _cuda = device.IsCuda;
+        _accelerator = device.Accelerator;
+        _kernels = device.Kernels;
         _stream = _accelerator.DefaultStream;
         // The CPU accelerator runs a group's threads as host threads, and a barrier costs about
         // 0.1 ms per thread of the group (measured on 2 busy cores: 0.17 ms for groups of 4,
         // 28 ms for 256). So there the reductions and attention use tiny groups and the matmul
-        // defaults to the variant without barriers; the kernels are the same.
+        // uses the variant without barriers (see VariantsOf); the kernels are the same.
         _rowGroup = _cuda ? 256 : 4;
         _attentionRows = _cuda ? 32 : 4;
         _matmulVariant = _cuda ? "tiled" : "naive";
         _dummy = _accelerator.Allocate1D<float>(1);
-        _kernels = new IlgpuKernels(_accelerator);
     }
 
     /// <inheritdoc />
@@ -181,7 +168,7 @@ public sealed partial class IlgpuBackend : IBackend, IKernelVariants
             throw new ArgumentException($"{op}: {name} has {view.Length} elements, expected {length}", name);
     }
 
-    /// <inheritdoc />
+    /// <summary>Frees this backend's scratch buffers; the accelerator is shared and stays (see <see cref="IlgpuDevice"/>).</summary>
     public void Dispose()
     {
         _stream.Synchronize();
@@ -189,7 +176,5 @@ public sealed partial class IlgpuBackend : IBackend, IKernelVariants
         _delta?.Dispose();
         _partials?.Dispose();
         _dummy.Dispose();
-        _accelerator.Dispose();
-        _context.Dispose();
     }
 }
