@@ -15,6 +15,7 @@ public static class BackendRegistry
         new("cpu", "SIMD kernels (Vector512/Vector256, FMA) on every core", () => new CpuBackend()),
         new("reference", "scalar reference kernels: the oracle every other backend is tested against", () => new ReferenceBackend()),
         new("cuda", "hand-written CUDA kernels (native/cuda, libhypercuda.so) on an NVIDIA GPU", () => new Cuda.CudaBackend()),
+        new("ilgpu", "ILGPU kernels on the CUDA accelerator, or on the CPU accelerator without a GPU (slow; tests)", () => new Ilgpu.IlgpuBackend()),
     ];
 
     /// <summary>Every known backend, available here or not.</summary>
