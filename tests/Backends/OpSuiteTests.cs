@@ -1,0 +1,173 @@
+using Hyper.Runtime.Backends;
+using Hyper.Tests.Support;
+
+namespace Hyper.Tests.Backends;
+
+/// <summary>
+/// The op suite, generic over backends: every backend in <see cref="BackendRegistry"/> (except the
+/// reference itself) runs every case of <see cref="OpCases"/> and the buffer operations, and is
+/// compared with <see cref="ReferenceBackend"/>. A backend added to the registry is picked up with
+/// no edit here. An op a backend does not support is reported as ignored with its name, never
+/// passed; a backend this machine cannot create (no device, no driver) is ignored with the reason.
+/// </summary>
+public sealed class OpSuiteTests
+{
+    // Device backends are costly to create (context, program builds), so each is created once
+    // for the whole fixture, on first use, and disposed at the end.
+    private readonly Dictionary<string, (IBackend? Backend, string Reason)> _backends = [];
+    private readonly ReferenceBackend _reference = new();
+
+    /// <summary>Every registered backend but the reference.</summary>
+    private static IEnumerable<string> BackendNames =>
+        BackendRegistry.All.Select(e => e.Name).Where(n => n != "reference");
+
+    private static IEnumerable<TestCaseData> OpCasesByBackend() =>
+        from backend in BackendNames
+        from c in OpCases.All
+        select new TestCaseData(backend, c.Name).SetName($"{backend}: {c.Name}");
+
+    private static IEnumerable<TestCaseData> Backends() =>
+        BackendNames.Select(b => new TestCaseData(b).SetArgDisplayNames(b));
+
+    private static readonly int[] Lengths = [1, 7, 33, 1025, 100_003];
+
+    private static IEnumerable<TestCaseData> BackendsAndLengths() =>
+        from backend in BackendNames
+        from n in Lengths
+        select new TestCaseData(backend, n).SetArgDisplayNames(backend, $"N={n}");
+
+    /// <summary>The backend under test, or an ignored test with the reason it cannot be created here.</summary>
+    private IBackend Get(string name)
+    {
+        if (!_backends.TryGetValue(name, out var entry))
+        {
+            BackendRegistry.TryCreate(name, out IBackend? backend, out string reason);
+            _backends[name] = entry = (backend, reason);
+        }
+        if (entry.Backend is null) Assert.Ignore($"{name} is not available here: {entry.Reason}");
+        return entry.Backend!;
+    }
+
+    [OneTimeTearDown]
+    public void DisposeBackends()
+    {
+        foreach (var (backend, _) in _backends.Values) backend?.Dispose();
+        _backends.Clear();
+        _reference.Dispose();
+    }
+
+    [TestCaseSource(nameof(OpCasesByBackend))]
+    public void OpMatchesReference(string backendName, string caseName)
+    {
+        IBackend backend = Get(backendName);
+        OpCase c = OpCases.All.Single(x => x.Name == caseName);
+        if (!backend.Supports(c.Op)) Assert.Ignore($"{backendName} does not support {c.Op}");
+
+        var expected = Run(_reference, c);
+        var actual = Run(backend, c);
+        Assert.That(actual.Select(a => a.Name), Is.EqualTo(expected.Select(e => e.Name)));
+        for (int i = 0; i < expected.Length; i++)
+            AssertClose($"{backendName} {c.Name}: {expected[i].Name}", actual[i].Data, expected[i].Data, c.Tolerance);
+    }
+
+    private static (string Name, float[] Data)[] Run(IBackend backend, OpCase c)
+    {
+        using var harness = new OpHarness(backend);
+        var outputs = c.Run(harness).Select(o => (o.Name, harness.Read(o.View))).ToArray();
+        harness.CheckGuards();
+        return outputs;
+    }
+
+    /// <summary>Asserts max|a − b| / max(1, max|expected|) ≤ tolerance, and NaN where (and only where) expected has NaN.</summary>
+    private static void AssertClose(string what, float[] actual, float[] expected, double tolerance)
+    {
+        Assert.That(actual, Has.Length.EqualTo(expected.Length), $"{what}: length");
+        double scale = 1, worst = 0;
+        int worstAt = -1;
+        foreach (float e in expected) scale = Math.Max(scale, Math.Abs(e));
+        for (int i = 0; i < actual.Length; i++)
+        {
+            if (float.IsNaN(actual[i]) != float.IsNaN(expected[i]))
+                Assert.Fail($"{what}: NaN mismatch at {i} (actual {actual[i]}, expected {expected[i]})");
+            double d = Math.Abs((double)actual[i] - expected[i]);
+            if (d > worst) { worst = d; worstAt = i; }
+        }
+        TestContext.Out.WriteLine($"{what}: normalised error {worst / scale:E2} (tolerance {tolerance:E1})");
+        Assert.That(worst / scale, Is.LessThanOrEqualTo(tolerance),
+            $"{what}: error {worst:E3} at {worstAt} is {worst / scale:E3} of scale {scale:E3}, over {tolerance:E1}");
+    }
+
+    [TestCaseSource(nameof(Backends))]
+    public void AllocateZeroFills(string backendName)
+    {
+        IBackend backend = Get(backendName);
+        using DeviceBuffer buffer = backend.Allocate(1025);
+        Assert.That(buffer.Length, Is.EqualTo(1025));
+        var host = Check.Random(1025, 1, 100f);
+        backend.Download(buffer.All, host);
+        Assert.That(host, Is.All.Zero);
+    }
+
+    [TestCaseSource(nameof(BackendsAndLengths))]
+    public void UploadDownloadRoundTripsAtAnOffset(string backendName, int n)
+    {
+        IBackend backend = Get(backendName);
+        using DeviceBuffer buffer = backend.Allocate(n + 12);
+        float[] data = Check.Random(n, 2);
+        backend.Upload(data, buffer.Slice(5, n));
+        var back = new float[n];
+        backend.Download(buffer.Slice(5, n), back);
+        Assert.That(back, Is.EqualTo(data));
+        var all = new float[n + 12];
+        backend.Download(buffer.All, all);
+        Assert.That(all[..5].Concat(all[(n + 5)..]), Is.All.Zero, "an upload wrote outside its view");
+    }
+
+    [TestCaseSource(nameof(BackendsAndLengths))]
+    public void ZeroClearsOnlyItsView(string backendName, int n)
+    {
+        IBackend backend = Get(backendName);
+        using DeviceBuffer buffer = backend.Allocate(n + 8);
+        float[] data = Check.Random(n + 8, 3, 5f);
+        backend.Upload(data, buffer.All);
+        backend.Zero(buffer.Slice(3, n));
+        var all = new float[n + 8];
+        backend.Download(buffer.All, all);
+        Assert.That(all[3..(n + 3)], Is.All.Zero);
+        Assert.That(all[..3].Concat(all[(n + 3)..]), Is.EqualTo(data[..3].Concat(data[(n + 3)..])), "zero wrote outside its view");
+    }
+
+    [TestCaseSource(nameof(BackendsAndLengths))]
+    public void CopyMovesViewsBetweenAndWithinBuffers(string backendName, int n)
+    {
+        IBackend backend = Get(backendName);
+        using DeviceBuffer a = backend.Allocate(n + 4), b = backend.Allocate(2 * n + 9);
+        float[] data = Check.Random(n, 4);
+        backend.Upload(data, a.Slice(1, n));
+        backend.Copy(a.Slice(1, n), b.Slice(7, n));            // between buffers, to another offset
+        backend.Copy(b.Slice(7, n), b.Slice(n + 8, n));        // within one buffer, no overlap
+        var back = new float[2 * n + 9];
+        backend.Download(b.All, back);
+        Assert.That(back[7..(n + 7)], Is.EqualTo(data));
+        Assert.That(back[(n + 8)..(2 * n + 8)], Is.EqualTo(data));
+        Assert.That(back[..7].Append(back[n + 7]).Append(back[^1]), Is.All.Zero, "copy wrote outside its view");
+    }
+
+    [TestCaseSource(nameof(BackendsAndLengths))]
+    public void SumOfSquaresMatchesReference(string backendName, int n)
+    {
+        IBackend backend = Get(backendName);
+        using DeviceBuffer buffer = backend.Allocate(n + 6);
+        float[] data = Check.Random(n + 6, 5, 3f);
+        backend.Upload(data, buffer.All);
+        double actual = backend.SumOfSquares(buffer.Slice(2, n));
+
+        using DeviceBuffer host = _reference.Allocate(n + 6);
+        _reference.Upload(data, host.All);
+        double expected = _reference.SumOfSquares(host.Slice(2, n));
+        // A device may sum squares in float inside each partial sum before widening, so it differs
+        // from the all-double reference by ~√(terms per partial)·ε ≈ 1e-6 relative; 1e-5 allows
+        // that, while the short lengths, where one term is ≥ 1e-3 of the sum, catch a lost tail.
+        Assert.That(Math.Abs(actual - expected), Is.LessThanOrEqualTo(1e-5 * expected), $"sum of squares {actual} vs {expected}");
+    }
+}
