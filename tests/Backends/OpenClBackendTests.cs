@@ -77,4 +77,13 @@ public sealed class OpenClBackendTests
         Assert.That(() => Backend.AttentionForward(a.Slice(0, 258), a.Slice(0, 1), b.Slice(0, 774), 1, 1, 258, 1, causal: true),
             Throws.ArgumentException.With.Message.Contains("head size 258"));
     }
+
+    [Test]
+    public void ABuildFailureThrowsWithTheBuildLog()
+    {
+        _ = Backend;
+        var e = Assert.Throws<InvalidOperationException>(() => new OpenClDevice("__kernel void broken(__global float* x) { x[0] = undeclared; }"));
+        Assert.That(e!.Message, Does.StartWith("OpenCL clBuildProgram failed: CL_BUILD_PROGRAM_FAILURE (-11); build log:"));
+        Assert.That(e.Message, Does.Contain("undeclared"));
+    }
 }

@@ -20,8 +20,11 @@ internal sealed unsafe class OpenClDevice : IDisposable
     private nint _ints;
     private long _intCapacity;
 
-    /// <summary>Opens the selected device and builds the kernels; <see cref="BackendUnavailableException"/> when there is none.</summary>
-    public OpenClDevice()
+    /// <summary>
+    /// Opens the selected device and builds the kernels, plus <paramref name="extraSource"/> (tests
+    /// use it to see a build fail); <see cref="BackendUnavailableException"/> when there is no device.
+    /// </summary>
+    public OpenClDevice(string extraSource = "")
     {
         try { _cl = CL.GetApi(); }
         catch (Exception e) { throw new BackendUnavailableException($"the OpenCL library (libOpenCL) cannot be loaded: {e.Message}"); }
@@ -55,7 +58,7 @@ internal sealed unsafe class OpenClDevice : IDisposable
             long units = GetDeviceInfo<uint>(DeviceInfo.MaxComputeUnits);
             long mib = (long)(GetDeviceInfo<ulong>(DeviceInfo.GlobalMemSize) >> 20);
             Description = $"{platformName}: {deviceName}, {units} compute units, {mib} MiB";
-            _program = Build($"-cl-std=CL1.2 -cl-fp32-correctly-rounded-divide-sqrt -D WG={WorkGroupSize}");
+            _program = Build($"-cl-std=CL1.2 -cl-fp32-correctly-rounded-divide-sqrt -D WG={WorkGroupSize}", extraSource);
             _dummy = Allocate(1);
         }
         catch
@@ -205,14 +208,14 @@ internal sealed unsafe class OpenClDevice : IDisposable
     }
 
     /// <summary>Builds every embedded .cl file as one program, common.cl first; a failure throws with the build log.</summary>
-    private nint Build(string options)
+    private nint Build(string options, string extraSource)
     {
         var assembly = typeof(OpenClDevice).Assembly;
         string[] names = assembly.GetManifestResourceNames()
             .Where(n => n.StartsWith("Hyper.OpenCl.", StringComparison.Ordinal) && n.EndsWith(".cl", StringComparison.Ordinal))
             .OrderBy(n => n.EndsWith(".common.cl", StringComparison.Ordinal) ? 0 : 1).ThenBy(n => n, StringComparer.Ordinal)
             .ToArray();
-        string[] sources = names.Select(n => ReadResource(assembly, n)).ToArray();
+        string[] sources = [.. names.Select(n => ReadResource(assembly, n)), extraSource];
         int err;
         nint program = _cl.CreateProgramWithSource(_context, (uint)sources.Length, sources, null, &err);
         OpenClError.Check(err, "clCreateProgramWithSource");
