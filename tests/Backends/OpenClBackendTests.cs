@@ -86,4 +86,14 @@ public sealed class OpenClBackendTests
         Assert.That(e!.Message, Does.StartWith("OpenCL clBuildProgram failed: CL_BUILD_PROGRAM_FAILURE (-11); build log:"));
         Assert.That(e.Message, Does.Contain("undeclared"));
     }
+
+    [Test]
+    public void DisposingTwiceIsHarmless()
+    {
+        _ = Backend;
+        var backend = new OpenClBackend();
+        using (DeviceBuffer buffer = backend.Allocate(3)) backend.Zero(buffer.All);
+        backend.Dispose();
+        Assert.That(backend.Dispose, Throws.Nothing);
+    }
 }

@@ -14,7 +14,8 @@ internal sealed unsafe class OpenClDevice : IDisposable
     public const string DeviceVariable = "HYPER_OPENCL_DEVICE";
 
     private readonly CL _cl;
-    private readonly nint _device, _context, _queue, _program;
+    private readonly nint _device;
+    private nint _context, _queue, _program; // zeroed once released, so Dispose can run twice
     private readonly Dictionary<string, OpenClKernel> _kernels = [];
     private readonly OpenClBuffer _dummy;
     private nint _ints;
@@ -188,15 +189,19 @@ internal sealed unsafe class OpenClDevice : IDisposable
     /// <inheritdoc />
     public void Dispose()
     {
-        if (_queue != 0) _cl.Finish(_queue);
-        foreach (var kernel in _kernels.Values) _cl.ReleaseKernel(kernel.Handle);
+        // Also called by a constructor that failed half-way: only what exists is released.
+        if (_queue != 0) OpenClError.Check(_cl.Finish(_queue), "clFinish");
+        foreach (var kernel in _kernels.Values) OpenClError.Check(_cl.ReleaseKernel(kernel.Handle), "clReleaseKernel");
         _kernels.Clear();
         _dummy?.Dispose();
-        if (_ints != 0) _cl.ReleaseMemObject(_ints);
+        if (_ints != 0) OpenClError.Check(_cl.ReleaseMemObject(_ints), "clReleaseMemObject");
         _ints = 0;
-        if (_program != 0) _cl.ReleaseProgram(_program);
-        if (_queue != 0) _cl.ReleaseCommandQueue(_queue);
-        if (_context != 0) _cl.ReleaseContext(_context);
+        if (_program != 0) OpenClError.Check(_cl.ReleaseProgram(_program), "clReleaseProgram");
+        _program = 0;
+        if (_queue != 0) OpenClError.Check(_cl.ReleaseCommandQueue(_queue), "clReleaseCommandQueue");
+        _queue = 0;
+        if (_context != 0) OpenClError.Check(_cl.ReleaseContext(_context), "clReleaseContext");
+        _context = 0;
     }
 
     /// <summary>The largest power of two ≤ 256 the device allows per work-group.</summary>
