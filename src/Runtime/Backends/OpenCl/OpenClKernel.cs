@@ -11,9 +11,6 @@ internal sealed unsafe class OpenClKernel(CL cl, nint queue, nint handle, string
 {
     private uint _next;
 
-    /// <summary>The kernel's name in the .cl source.</summary>
-    public string Name => name;
-
     /// <summary>The cl_kernel handle (released by the backend).</summary>
     public nint Handle => handle;
 
