@@ -13,6 +13,7 @@ public static class BackendRegistry
     private static readonly Entry[] Entries =
     [
         new("cpu", "SIMD kernels (Vector512/Vector256, FMA) on every core", () => new CpuBackend()),
+        new("opencl", "hand-written OpenCL C 1.2 kernels on any OpenCL device (HYPER_OPENCL_DEVICE=N picks one)", () => new OpenCl.OpenClBackend()),
         new("reference", "scalar reference kernels: the oracle every other backend is tested against", () => new ReferenceBackend()),
         new("cuda", "hand-written CUDA kernels (native/cuda, libhypercuda.so) on an NVIDIA GPU", () => new Cuda.CudaBackend()),
         new("ilgpu", "ILGPU kernels on the CUDA accelerator, or on the CPU accelerator without a GPU (slow; tests)", () => new Ilgpu.IlgpuBackend()),
