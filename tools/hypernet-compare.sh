@@ -33,4 +33,4 @@ for lr in $lrs; do
     done
   done
 done
-"$hyper" hypernet compare --target-loss "$target" --plot "$out/curves.png" "$out"/mip-*
+"$hyper" hypernet compare --target-loss "$target" --plot "$out/curves.png" "$out"/mip-*/   # folders only: an interrupted run leaves a .json.tmp beside its folder
