@@ -20,13 +20,7 @@ public static partial class Attention
         CheckKvShapes(output.Length, kCache.Length, vCache.Length, qkv.Length, B, Tq, pos, maxT, C, NH);
         int hs = C / NH;
         TNum scale = TNum.One / TNum.Sqrt(TNum.CreateChecked(hs));
-        for (int b = 0; b < B; b++)
-            for (int t = 0; t < Tq; t++)
-            {
-                int row = (b * Tq + t) * 3 * C, slot = (b * maxT + pos + t) * C;
-                qkv.Slice(row + C, C).CopyTo(kCache.Slice(slot, C));
-                qkv.Slice(row + 2 * C, C).CopyTo(vCache.Slice(slot, C));
-            }
+        WriteKv(kCache, vCache, qkv, B, Tq, pos, maxT, C);
         var score = new TNum[pos + Tq]; // one row of scores, then of exp(score - max)
         for (int b = 0; b < B; b++)
             for (int h = 0; h < NH; h++)
@@ -61,6 +55,18 @@ public static partial class Attention
     }
 
     /// <summary>Throws unless the KV-cache attention's buffers and positions fit B, Tq, pos, maxT, C and NH.</summary>
+    /// <summary>Copies the Tq new tokens' k and v (from qkv[B,Tq,3C]) into kCache/vCache[B,maxT,C] at positions pos..pos+Tq−1.</summary>
+    public static void WriteKv<TNum>(Span<TNum> kCache, Span<TNum> vCache, ReadOnlySpan<TNum> qkv, int B, int Tq, int pos, int maxT, int C)
+    {
+        for (int b = 0; b < B; b++)
+            for (int t = 0; t < Tq; t++)
+            {
+                int row = (b * Tq + t) * 3 * C, slot = (b * maxT + pos + t) * C;
+                qkv.Slice(row + C, C).CopyTo(kCache.Slice(slot, C));
+                qkv.Slice(row + 2 * C, C).CopyTo(vCache.Slice(slot, C));
+            }
+    }
+
     internal static void CheckKvShapes(int output, int kCache, int vCache, int qkv, int B, int Tq, int pos, int maxT, int C, int NH)
     {
         if (B < 0 || Tq < 0 || pos < 0 || maxT < 0 || C <= 0 || NH <= 0)

@@ -40,13 +40,7 @@ public static class HyperAttentionKv
         int hs = C / NH;
         var cfg = state.Config;
         TNum scale = TNum.One / TNum.Sqrt(TNum.CreateChecked(hs));
-        for (int b = 0; b < B; b++)
-            for (int t = 0; t < Tq; t++)
-            {
-                int row = (b * Tq + t) * 3 * C, slot = (b * maxT + pos + t) * C;
-                qkv.Slice(row + C, C).CopyTo(kCache.Slice(slot, C));
-                qkv.Slice(row + 2 * C, C).CopyTo(vCache.Slice(slot, C));
-            }
+        Attention.WriteKv(kCache, vCache, qkv, B, Tq, pos, maxT, C);
         var samples = new int[cfg.SampleSize];
         for (int b = 0; b < B; b++)
             for (int h = 0; h < NH; h++)

@@ -143,12 +143,7 @@ public static class HyperTrainer
 
     private static void Validate(HyperTrainOptions o)
     {
-        if (o.Batch < 1) throw new ArgumentException("--batch must be at least 1");
-        if (o.Steps < 1) throw new ArgumentException("--steps must be at least 1");
-        if (o.Seq < 0) throw new ArgumentException("--seq must be positive");
-        if (o.Lr <= 0 || !float.IsFinite(o.Lr)) throw new ArgumentException("--lr must be a positive number");
-        if (o.Warmup < 0) throw new ArgumentException("--warmup must not be negative");
-        if (o.WeightDecay < 0) throw new ArgumentException("--weight-decay must not be negative");
+        OptimizerFlags.Validate(o.Batch, o.Steps, o.Seq, o.Lr, o.Warmup, o.WeightDecay);
         if (o.EvalWindows < 1) throw new ArgumentException("--eval-windows must be at least 1");
         if (o.ValFraction <= 0 || o.ValFraction >= 1) throw new ArgumentException("--val-fraction must be in (0, 1)");
         if (!double.IsFinite(o.TargetLoss)) throw new ArgumentException("--target-loss must be a number");

@@ -125,12 +125,7 @@ public static class Trainer
 
     private static void Validate(TrainOptions o)
     {
-        if (o.Batch < 1) throw new ArgumentException("--batch must be at least 1");
-        if (o.Steps < 1) throw new ArgumentException("--steps must be at least 1");
-        if (o.Seq < 0) throw new ArgumentException("--seq must be positive");
-        if (o.Lr <= 0 || !float.IsFinite(o.Lr)) throw new ArgumentException("--lr must be a positive number");
-        if (o.Warmup < 0) throw new ArgumentException("--warmup must not be negative");
-        if (o.WeightDecay < 0) throw new ArgumentException("--weight-decay must not be negative");
+        OptimizerFlags.Validate(o.Batch, o.Steps, o.Seq, o.Lr, o.Warmup, o.WeightDecay);
         if (o.ValFraction < 0 || o.ValFraction >= 1) throw new ArgumentException("--val-fraction must be in [0, 1)");
         if (o.Schedule is not ("cosine" or "constant")) throw new ArgumentException($"--schedule must be cosine or constant, not '{o.Schedule}'");
         if (!File.Exists(o.DataPath)) throw new FileNotFoundException($"{o.DataPath}: no such file", o.DataPath);
