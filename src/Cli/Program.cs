@@ -17,6 +17,7 @@ public static class Program
             EvalCommand.Create(),
             GenerateCommand.Create(),
             EvalGenCommand.Create(),
+            HyperfitCommand.Create(),
             ConvertCommand.Create(),
             BenchCommand.Create(),
             InfoCommand.Create(),
