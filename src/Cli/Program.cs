@@ -18,6 +18,7 @@ public static class Program
             GenerateCommand.Create(),
             EvalGenCommand.Create(),
             HyperfitCommand.Create(),
+            DemoCommand.Create(),
             ConvertCommand.Create(),
             BenchCommand.Create(),
             InfoCommand.Create(),
