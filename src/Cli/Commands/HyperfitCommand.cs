@@ -88,7 +88,7 @@ public static class HyperfitCommand
             var result = Hyperfitter.Run(o,
                 p => line.Update($"epoch {p.Epoch}/{p.Epochs}  step {p.Step}/{p.StepsPerEpoch}  loss {p.Loss:F4}  {p.TokensPerS:N0} tok/s  ETA {ProgressLine.Format(p.Eta)}"),
                 e => line.Update(EpochLine(e), keep: true),
-                msg => line.Update(msg),
+                msg => line.Note(msg),
                 cts.Token);
             line.Done();
             Console.Error.WriteLine(result.Interrupted

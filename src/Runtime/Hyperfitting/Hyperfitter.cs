@@ -87,7 +87,6 @@ public static class Hyperfitter
         {
             void Measure(int epoch, double? trainLoss)
             {
-                info?.Invoke($"epoch {epoch}: measuring on held-out text" + (promptIds.Count > 0 ? $" and {promptIds.Count} greedy generations" : ""));
                 var stats = PredictionStats.Evaluate(model, heldOut, T, o.EvalWindows, B);
                 double? ttr = null;
                 if (promptIds.Count > 0)
