@@ -39,7 +39,7 @@ public static class DemoCommand
         var quick = new Option<bool>("--quick") { Description = "A seconds-long smoke run with tiny sizes (it checks the path, not the effect)." };
         var cmd = new Command("demo",
             "Show hyperfitting end to end in a few minutes: hyperfit the bundled pretrained model on " +
-            $"{Full.Samples} Moby-Dick sequences of {Full.Seq} tokens ({Full.Epochs} epochs, Adam at {Full.Lr:0.###E+0}), then compare the original " +
+            $"{Full.Samples} Moby-Dick sequences of {Full.Seq} tokens ({Full.Epochs} epochs, Adam at {Full.Lr:0.###e+0}), then compare the original " +
             "model's greedy and top-p (0.9, temperature 0.7, top-k 50) continuations of held-out prompts with the hyperfitted model's greedy " +
             "ones, and print the metrics table (TTR, distinct-n, Self-BLEU, repetition, overlap, entropy, top-1).")
         {
@@ -62,7 +62,7 @@ public static class DemoCommand
         var clock = Stopwatch.StartNew();
         Console.WriteLine($"Hyperfitting demo: {modelDir}, hyperfitted on {dataPath}");
         Console.WriteLine($"1. Hyperfit: {plan.Samples} random sequences of {plan.Seq} tokens from the first 90% of the text, {plan.Epochs} epochs, batch 8, " +
-                          $"Adam at a constant {plan.Lr:0.###E+0}. Each epoch reports held-out loss, prediction entropy, top-1 probability and greedy TTR.");
+                          $"Adam at a constant {plan.Lr:0.###e+0}. Each epoch reports held-out loss, prediction entropy, top-1 probability and greedy TTR.");
         var result = HyperfitCommand.RunWithProgress(new HyperfitOptions
         {
             ModelDir = modelDir, DataPath = dataPath, OutDir = outPath, Samples = plan.Samples, Seq = plan.Seq, Epochs = plan.Epochs, Lr = plan.Lr,
