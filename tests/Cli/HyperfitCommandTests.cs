@@ -141,8 +141,14 @@ public class HyperfitCommandTests
         cts.Cancel();
         var result = Hyperfitter.Run(new HyperfitOptions
         {
-            ModelDir = _model, DataPath = Corpora.Require("moby-dick.txt"), OutDir = Path.Combine(_dir, "cancelled"),
-            Samples = 8, Seq = 32, Batch = 4, EvalWindows = 2, Prompts = 0,
+            ModelDir = _model,
+            DataPath = Corpora.Require("moby-dick.txt"),
+            OutDir = Path.Combine(_dir, "cancelled"),
+            Samples = 8,
+            Seq = 32,
+            Batch = 4,
+            EvalWindows = 2,
+            Prompts = 0,
         }, cancel: cts.Token);
         Assert.That(result.Interrupted);
         Assert.That(result.Steps, Is.Zero);

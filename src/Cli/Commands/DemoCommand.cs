@@ -65,8 +65,17 @@ public static class DemoCommand
                           $"Adam at a constant {plan.Lr:0.###e+0}. Each epoch reports held-out loss, prediction entropy, top-1 probability and greedy TTR.");
         var result = HyperfitCommand.RunWithProgress(new HyperfitOptions
         {
-            ModelDir = modelDir, DataPath = dataPath, OutDir = outPath, Samples = plan.Samples, Seq = plan.Seq, Epochs = plan.Epochs, Lr = plan.Lr,
-            EvalWindows = 8, Prompts = 8, PromptTokens = plan.PromptTokens, NewTokens = plan.NewTokens,
+            ModelDir = modelDir,
+            DataPath = dataPath,
+            OutDir = outPath,
+            Samples = plan.Samples,
+            Seq = plan.Seq,
+            Epochs = plan.Epochs,
+            Lr = plan.Lr,
+            EvalWindows = 8,
+            Prompts = 8,
+            PromptTokens = plan.PromptTokens,
+            NewTokens = plan.NewTokens,
         });
         if (result.Interrupted) return;
         var start = result.Epochs[0];

@@ -59,11 +59,24 @@ public static class HyperfitCommand
         {
             var o = new HyperfitOptions
             {
-                ModelDir = r.GetValue(model)!, DataPath = r.GetValue(data)!, OutDir = r.GetValue(outDir)!, Samples = r.GetValue(samples),
-                Seq = r.GetValue(seq), Epochs = r.GetValue(epochs), Batch = r.GetValue(batch), Lr = r.GetValue(lr), WeightDecay = r.GetValue(weightDecay),
-                GradClip = r.GetValue(gradClip), TrainLastBlocks = Hyperfitter.ParseTrainLayers(r.GetValue(trainLayers)!), ValFraction = r.GetValue(valFraction),
-                EvalWindows = r.GetValue(evalWindows), Prompts = r.GetValue(prompts), PromptTokens = r.GetValue(promptTokens),
-                NewTokens = r.GetValue(newTokens), Seed = r.GetValue(seed), Device = r.GetValue(device)!,
+                ModelDir = r.GetValue(model)!,
+                DataPath = r.GetValue(data)!,
+                OutDir = r.GetValue(outDir)!,
+                Samples = r.GetValue(samples),
+                Seq = r.GetValue(seq),
+                Epochs = r.GetValue(epochs),
+                Batch = r.GetValue(batch),
+                Lr = r.GetValue(lr),
+                WeightDecay = r.GetValue(weightDecay),
+                GradClip = r.GetValue(gradClip),
+                TrainLastBlocks = Hyperfitter.ParseTrainLayers(r.GetValue(trainLayers)!),
+                ValFraction = r.GetValue(valFraction),
+                EvalWindows = r.GetValue(evalWindows),
+                Prompts = r.GetValue(prompts),
+                PromptTokens = r.GetValue(promptTokens),
+                NewTokens = r.GetValue(newTokens),
+                Seed = r.GetValue(seed),
+                Device = r.GetValue(device)!,
             };
             var result = RunWithProgress(o);
             if (r.GetValue(json)) Console.WriteLine(Summary(result));
