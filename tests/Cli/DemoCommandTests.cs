@@ -53,6 +53,13 @@ public partial class DemoCommandTests
         Assert.That(Directory.Exists(run) && File.Exists(Path.Combine(run, "hyperfit.png")));
     }
 
+    [Test]
+    public void MissingModelIsAUserError()
+    {
+        string data = Corpora.Require("moby-dick.txt"), missing = Path.Combine(_dir, "no-model");
+        CliRunner.RunExpectingUserError(["demo", "--quick", "--model", missing, "--data", data, "--out", Path.Combine(_dir, "demo")], "--model", "no-model", "no such folder");
+    }
+
     [GeneratedRegex(@"train loss ([0-9.]+) \(epoch 1\) -> ([0-9.]+) nats/token")]
     private static partial Regex TrainLoss();
 }

@@ -3,13 +3,14 @@
 # `dotnet build -c Release`. State of the Union is not bundled: it is read from ../shared/data
 # (override with SOTU=...). Results go to runs/hyperfitting (override with OUT=...).
 # Stages: lr (learning-rate sweep), fit20 and fit (hyperfitting runs), evalgen (the table), paper (the
-# default recipe for 2 epochs), paper-lr (the default recipe at lr 1e-3); default all, in that order.
+# default recipe for 2 epochs), paper-lr (the default recipe at lr 1e-3),
+# sweep (fewer sequences); default all, in that order.
 set -euo pipefail
 HYPER=${HYPER:-src/Cli/bin/Release/net10.0/hyper}
 hyper() { "$HYPER" "$@"; }
 SOTU=${SOTU:-../shared/data/state-of-the-union.txt}
 OUT=${OUT:-runs/hyperfitting}
-STAGES=${*:-lr fit20 fit evalgen paper paper-lr}
+STAGES=${*:-lr fit20 fit evalgen paper paper-lr sweep}
 MODEL=models/moby-byte
 FIT=$OUT/moby-hf
 mkdir -p "$OUT"
@@ -53,10 +54,20 @@ evalgen)
         --csv "$OUT/$domain-$n-hyperfitted.csv" --samples "$OUT/$domain-$n-hyperfitted.jsonl" > "$OUT/$domain-$n-hyperfitted.txt"
     done
   done ;;
+sweep)
+  # Fewer sequences, the same 960 updates as the fit stage (epochs = 960 x 8 / samples); held-out measurements
+  # cut to one window per epoch so that hundreds of epochs stay cheap, then greedy metrics on the 32 Moby-Dick prompts.
+  for s in 32 16 8; do
+    rm -rf "$OUT/sweep-$s"
+    hyper hyperfit --model $MODEL --data data/moby-dick.txt --out "$OUT/sweep-$s" --samples $s --seq 256 --epochs $((960 * 8 / s)) \
+      --lr 1e-3 --prompts 0 --eval-windows 1 --json > "$OUT/sweep-$s.json"
+    hyper eval-gen --model "$OUT/sweep-$s" --decoding greedy --from "$FIT/heldout.txt" --prompts 32 --prompt-tokens 32 --new-tokens 96 \
+      --seed 1 --train-data "$OUT/sweep-$s/hyperfit-data.txt" --val-data "$FIT/heldout.txt" --val-windows 64 > "$OUT/sweep-$s.txt"
+  done ;;
 paper-lr)
   # The paper's recipe with only the learning rate changed to 1e-3: can this model memorise 2,000 sequences in 20 epochs?
   rm -rf "$OUT/paper-lr1e-3"
   hyper hyperfit --model $MODEL --data data/moby-dick.txt --out "$OUT/paper-lr1e-3" --lr 1e-3 --json > "$OUT/paper-lr1e-3.json" ;;
-*) echo "unknown stage $stage (lr, fit20, fit, evalgen, paper, paper-lr)" >&2; exit 2 ;;
+*) echo "unknown stage $stage (lr, fit20, fit, evalgen, paper, paper-lr, sweep)" >&2; exit 2 ;;
 esac
 done

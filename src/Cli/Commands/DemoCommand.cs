@@ -51,13 +51,13 @@ public static class DemoCommand
             string modelDir = r.GetValue(model) ?? FindBundled(BundledModel, directory: true);
             string dataPath = r.GetValue(data) ?? FindBundled(BundledData, directory: false);
             string outPath = r.GetValue(outDir) ?? Path.Combine(Path.GetTempPath(), $"hyper-demo-{DateTime.Now:yyyyMMdd-HHmmss}");
-            Run(modelDir, dataPath, outPath, plan);
-            return 0;
+            return Run(modelDir, dataPath, outPath, plan);
         });
         return cmd;
     }
 
-    private static void Run(string modelDir, string dataPath, string outPath, Plan plan)
+    /// <summary>The demo's three stages; the exit code (130 when Ctrl-C stopped the hyperfitting).</summary>
+    private static int Run(string modelDir, string dataPath, string outPath, Plan plan)
     {
         var clock = Stopwatch.StartNew();
         Console.WriteLine($"Hyperfitting demo: {modelDir}, hyperfitted on {dataPath}");
@@ -77,7 +77,7 @@ public static class DemoCommand
             PromptTokens = plan.PromptTokens,
             NewTokens = plan.NewTokens,
         });
-        if (result.Interrupted) return;
+        if (result.Interrupted) return 130;
         var start = result.Epochs[0];
         var end = result.Epochs[^1];
         Console.WriteLine($"   train loss {result.Epochs[1].TrainLoss:F3} (epoch 1) -> {result.FinalTrainLoss:F3} nats/token; held-out loss {start.HeldOutLoss:F3} -> {end.HeldOutLoss:F3}; " +
@@ -137,6 +137,7 @@ public static class DemoCommand
         Console.WriteLine($"   Measured here: greedy TTR {greedy.Ttr:F1} -> hyperfitted greedy {fitted.Ttr:F1} (top-p {sampled.Ttr:F1}); " +
                           $"rep-4g {greedy.Repeated4gram:F3} -> {fitted.Repeated4gram:F3}; entropy {greedy.MeanEntropy:F3} -> {fitted.MeanEntropy:F3}.");
         Console.WriteLine($"Done in {ProgressLine.Format(clock.Elapsed)}. Hyperfitted model, log.jsonl and hyperfit.png: {result.OutDir}");
+        return 0;
     }
 
     /// <summary>Text on one line, as the terminal shows it.</summary>
