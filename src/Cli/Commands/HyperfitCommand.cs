@@ -50,7 +50,7 @@ public static class HyperfitCommand
             "Hyperfit a pretrained model (Carlsson et al., ICLR 2025): train it further on a few sequences until the training loss is near zero. " +
             "Defaults are the paper's recipe: 2000 random sequences of 256 tokens, 20 epochs, batch 8, Adam at a constant 1e-6, no weight decay, " +
             "no warm-up, all parameters. After every epoch: train loss, held-out loss, mean entropy and top-1 probability of the predictions on " +
-            "held-out text, greedy TTR on held-out prompts. A checkpoint is written after every epoch; Ctrl-C saves and exits.")
+            "held-out text, greedy TTR on held-out prompts. A checkpoint is written at the end of an epoch at most once a minute and at the end; Ctrl-C saves and exits.")
         {
             model, data, outDir, samples, seq, epochs, batch, lr, weightDecay, gradClip, trainLayers, valFraction, evalWindows, prompts, promptTokens,
             newTokens, seed, device, json,

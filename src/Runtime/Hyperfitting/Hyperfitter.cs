@@ -29,6 +29,9 @@ public static class Hyperfitter
     /// <summary>The held-out tail of the data as text, for prompts and perplexity.</summary>
     public const string HeldOutFile = "heldout.txt";
 
+    /// <summary>Least time between two end-of-epoch checkpoints (the last epoch and Ctrl-C always save).</summary>
+    public static readonly TimeSpan SaveInterval = TimeSpan.FromSeconds(60);
+
     /// <summary>Runs the hyperfitting; on cancellation it saves the model as it stands and returns.</summary>
     /// <param name="o">What to do.</param>
     /// <param name="progress">Called after every optimizer step.</param>
@@ -83,6 +86,7 @@ public static class Hyperfitter
         long tokensDone = 0;
         double trainSeconds = 0;
         bool interrupted = false;
+        long lastSave = Stopwatch.GetTimestamp();
         using (var log = new StreamWriter(logPath, append: false) { AutoFlush = true })
         {
             void Measure(int epoch, double? trainLoss)
@@ -131,8 +135,13 @@ public static class Hyperfitter
                 }
                 if (interrupted) break;
                 Measure(epoch, lossSum / sequences.Length);
-                // Every epoch ends with a checkpoint, so a crash or kill loses at most one epoch.
-                Save(o.OutDir, model, tokenizer.Name, o.Seed, epoch, settings);
+                // A checkpoint at the end of an epoch at most every SaveInterval, so a crash or kill loses little
+                // work, yet runs of a few sequences (hundreds of one-step epochs) do not spend their time writing.
+                if (Stopwatch.GetElapsedTime(lastSave) >= SaveInterval)
+                {
+                    Save(o.OutDir, model, tokenizer.Name, o.Seed, epoch, settings);
+                    lastSave = Stopwatch.GetTimestamp();
+                }
             }
         }
         Save(o.OutDir, model, tokenizer.Name, o.Seed, epochs[^1].Epoch, settings);
