@@ -18,6 +18,8 @@ public static class Program
             EvalCommand.Create(),
             GenerateCommand.Create(),
             EvalGenCommand.Create(),
+            HyperfitCommand.Create(),
+            DemoCommand.Create(),
             ConvertCommand.Create(),
             BenchCommand.Create(),
             InfoCommand.Create(),

@@ -45,6 +45,18 @@ public class EvalGenCommandTests
     }
 
     [Test]
+    public void SlidingWindowGeneratesPastTheContext()
+    {
+        // The tiny model's context is 64 tokens: 80 new tokens after a prompt only fit with a sliding window.
+        string[] args = ["eval-gen", "--model", _model, "--decoding", "greedy", "--prompts-file", _prompts, "--new-tokens", "80"];
+        CliRunner.RunExpectingUserError(args, "context", "sliding window");
+        var (code, stdout, stderr) = CliRunner.Run([.. args, "--sliding-window", "--json"]);
+        Assert.That(code, Is.EqualTo(0), stderr);
+        foreach (var row in JsonDocument.Parse(stdout).RootElement.EnumerateArray())
+            Assert.That(row.GetProperty("mean_length").GetDouble(), Is.EqualTo(80), "every prompt got all 80 tokens");
+    }
+
+    [Test]
     public void JsonCsvAndSamplesCarryEveryMeasurement()
     {
         string train = Path.Combine(_dir, "train.txt"), csv = Path.Combine(_dir, "table.csv"), samples = Path.Combine(_dir, "samples.jsonl");

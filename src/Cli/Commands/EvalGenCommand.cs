@@ -40,6 +40,10 @@ public static class EvalGenCommand
         var valWindows = new Option<int>("--val-windows") { Description = "Evaluate perplexity on only the first N windows (0 = all).", DefaultValueFactory = _ => 0 };
         var seed = new Option<ulong>("--seed") { Description = "Sampling seed, shared by every model and decoding (prompt i has its own stream).", DefaultValueFactory = _ => 1UL };
         var batch = new Option<int>("--batch") { Description = "Prompts of equal token length generated together.", DefaultValueFactory = _ => 8 };
+        var sliding = new Option<bool>("--sliding-window")
+        {
+            Description = "When the context fills up, restart the cache from the last n_positions/2 tokens and go on (otherwise prompt + --new-tokens must fit in n_positions).",
+        };
         var device = new Option<string>("--device") { Description = $"Backend: {string.Join(", ", BackendRegistry.Names)}.", DefaultValueFactory = _ => "cpu" };
         var json = new Option<bool>("--json") { Description = "Print the rows as a JSON array (label, model, decoding, then the metrics) instead of the table." };
         var csv = new Option<string?>("--csv") { Description = "Also write the rows as CSV to this file." };
@@ -50,7 +54,7 @@ public static class EvalGenCommand
             "mean entropy and top-1 probability of the model's predictions, held-out perplexity (with --val-data). Progress goes to stderr. " +
             "Decoding controls apply in this order: " + LogitsPipeline.Order)
         {
-            models, decodings, promptsFile, from, count, promptTokens, newTokens, trainData, valData, valWindows, seed, batch, device, json, csv, samples,
+            models, decodings, promptsFile, from, count, promptTokens, newTokens, trainData, valData, valWindows, seed, batch, sliding, device, json, csv, samples,
         };
         cmd.SetAction(r =>
         {
@@ -107,7 +111,7 @@ public static class EvalGenCommand
             }
             else promptTexts = PromptFile.Read(promptsPath!);
 
-            var options = new GenerationOptions { MaxNewTokens = maxNew, Seed = r.GetValue(seed), MaxBatch = r.GetValue(batch) };
+            var options = new GenerationOptions { MaxNewTokens = maxNew, Seed = r.GetValue(seed), MaxBatch = r.GetValue(batch), SlidingWindow = r.GetValue(sliding) };
             // Each model reads the prompts with its own tokenizer; all are checked against their contexts up front.
             var modelPrompts = new List<int[]>[modelDirs.Length];
             for (int i = 0; i < modelDirs.Length; i++)

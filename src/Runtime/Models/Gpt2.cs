@@ -43,6 +43,25 @@ public sealed class Gpt2 : IDisposable
 
     private HyperAttentionSettings? _hyper;
 
+    /// <summary>
+    /// Null (the default): every parameter trains. N (1..n_layer): only the last N transformer blocks and
+    /// the final layernorm train. The token embedding stays frozen because it is also the output projection
+    /// (tied weights): training it would change the input end of the network as well; the position embedding
+    /// stays frozen with it. <see cref="Backward"/> then stops at the first trainable block (the blocks below
+    /// get no gradient at all) and <see cref="Update"/> touches only the trainable tensors.
+    /// </summary>
+    public int? TrainLastBlocks
+    {
+        get => _trainLast;
+        set
+        {
+            if (value is int n && (n < 1 || n > Config.NLayer))
+                throw new ArgumentOutOfRangeException(nameof(value), $"the model has {Config.NLayer} blocks; cannot train the last {n}");
+            _trainLast = value;
+        }
+    }
+    private int? _trainLast;
+
     /// <summary>The parameter arena.</summary>
     public TensorView Parameters => _params.All;
     /// <summary>The gradient arena (same layout as <see cref="Parameters"/>).</summary>
@@ -230,7 +249,9 @@ public sealed class Gpt2 : IDisposable
         var last = a[L - 1];
         be.LayerNormBackward(a.DResidual, Tensor(g, "lnfw"), Tensor(g, "lnfb"), a.DLn, last.Residual3, Tensor(p, "lnfw"), a.LnfMean, a.LnfRstd, N, C);
 
-        for (int l = L - 1; l >= 0; l--)
+        // Frozen blocks below the trainable ones need no gradient, so the backward pass ends above them.
+        int lowest = _trainLast is int n ? L - n : 0;
+        for (int l = L - 1; l >= lowest; l--)
         {
             var x = a[l];
             TensorView residualIn = l == 0 ? a.Encoded : a[l - 1].Residual3;
@@ -256,11 +277,30 @@ public sealed class Gpt2 : IDisposable
             be.MatmulBackward(a.DLn, LayerTensor(g, "qkvw", l), LayerTensor(g, "qkvb", l), a.DQkv, x.Ln1, LayerTensor(p, "qkvw", l), N, C, 3 * C);
             be.LayerNormBackward(a.DResidual, LayerTensor(g, "ln1w", l), LayerTensor(g, "ln1b", l), a.DLn, residualIn, LayerTensor(p, "ln1w", l), x.Ln1Mean, x.Ln1Rstd, N, C);
         }
-        be.EncoderBackward(Tensor(g, "wte"), Tensor(g, "wpe"), a.DResidual, _tokens, B, T, C);
+        if (_trainLast is null) be.EncoderBackward(Tensor(g, "wte"), Tensor(g, "wpe"), a.DResidual, _tokens, B, T, C);
     }
 
-    /// <summary>The global L2 norm of the gradients.</summary>
-    public double GradientNorm() => Math.Sqrt(Backend.SumOfSquares(Gradients));
+    /// <summary>The global L2 norm of the gradients of the trainable parameters (see <see cref="TrainLastBlocks"/>).</summary>
+    public double GradientNorm()
+    {
+        if (_trainLast is null) return Math.Sqrt(Backend.SumOfSquares(Gradients));
+        // The output projection's backward still writes wte's gradient; it is frozen, so it does not count.
+        double sum = 0;
+        foreach (var e in Layout.Entries)
+            if (Trainable(e) is var (offset, count) && count > 0) sum += Backend.SumOfSquares(Gradients.Slice(offset, count));
+        return Math.Sqrt(sum);
+    }
+
+    /// <summary>The trainable part of a tensor under <see cref="TrainLastBlocks"/>, as an arena range (count 0 = frozen).</summary>
+    private (long Offset, long Count) Trainable(ParameterLayout.Entry e)
+    {
+        if (_trainLast is not int n) return (e.Offset, e.Count);
+        if (e.Name is "wte" or "wpe") return (e.Offset, 0);
+        if (e.Shape.Length == 1) return (e.Offset, e.Count); // the final layernorm
+        // Per-layer tensors stack the layers on the leading axis, so the last N blocks are the tensor's tail.
+        long per = e.Count / Config.NLayer;
+        return (e.Offset + per * (Config.NLayer - n), per * n);
+    }
 
     /// <summary>
     /// One AdamW step at learning rate <paramref name="lr"/>, clipping the global gradient norm
@@ -277,7 +317,9 @@ public sealed class Gpt2 : IDisposable
         Step++;
         foreach (var e in Layout.Entries)
         {
-            Backend.AdamWUpdate(Tensor(Parameters, e.Name), Tensor(_m.All, e.Name), Tensor(_v.All, e.Name), Tensor(Gradients, e.Name),
+            var (offset, count) = Trainable(e);
+            if (count == 0) continue;
+            Backend.AdamWUpdate(Parameters.Slice(offset, count), _m.All.Slice(offset, count), _v.All.Slice(offset, count), Gradients.Slice(offset, count),
                 lr, s.Beta1, s.Beta2, s.Eps, e.Decay ? s.WeightDecay : 0f, Step, scale);
         }
         return norm;

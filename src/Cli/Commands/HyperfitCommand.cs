@@ -1,0 +1,147 @@
+using System.CommandLine;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using Hyper.Runtime.Backends;
+using Hyper.Runtime.Hyperfitting;
+
+namespace Hyper.Cli.Commands;
+
+/// <summary>`hyper hyperfit`: fine-tune a pretrained model to near-zero loss on a few sequences (the hyperfitting recipe).</summary>
+public static class HyperfitCommand
+{
+    /// <summary>Builds the command.</summary>
+    public static Command Create()
+    {
+        var d = new HyperfitOptions { ModelDir = "", DataPath = "", OutDir = "" };
+        var model = new Option<string>("--model") { Description = "Pretrained checkpoint folder to start from (it is not modified).", Required = true };
+        var data = new Option<string>("--data") { Description = "Text (or token shard) the sequences are drawn from; its last --val-fraction is held out.", Required = true };
+        var outDir = new Option<string>("--out")
+        {
+            Description = "Output folder (must not hold a checkpoint): the hyperfitted checkpoint, log.jsonl (one line per epoch), hyperfit.png, " +
+                "hyperfit-data.txt (the sequences, for eval-gen --train-data and block-citations) and heldout.txt (for --from and --val-data).",
+            Required = true,
+        };
+        var samples = new Option<int>("--samples") { Description = "Sequences drawn at random (seeded, non-overlapping) from the training part.", DefaultValueFactory = _ => d.Samples };
+        var seq = new Option<int>("--seq") { Description = "Tokens per sequence.", DefaultValueFactory = _ => d.Seq };
+        var epochs = new Option<int>("--epochs") { Description = "Passes over the sequences (shuffled each epoch).", DefaultValueFactory = _ => d.Epochs };
+        var batch = new Option<int>("--batch") { Description = "Sequences per step.", DefaultValueFactory = _ => d.Batch };
+        var lr = new Option<float>("--lr") { Description = "Constant learning rate of Adam (no warm-up, no decay).", DefaultValueFactory = _ => d.Lr };
+        var weightDecay = new Option<float>("--weight-decay") { Description = "Decoupled weight decay on matrices (the paper: none).", DefaultValueFactory = _ => d.WeightDecay };
+        var gradClip = new Option<float>("--grad-clip") { Description = "Clip the global gradient norm to this (0 = off, the paper's recipe).", DefaultValueFactory = _ => d.GradClip };
+        var trainLayers = new Option<string>("--train-layers")
+        {
+            Description = "all, or last:N = only the last N transformer blocks and the final layernorm train; the embeddings (tied to the output " +
+                "projection) stay frozen, and the backward pass stops at the first trained block.",
+            DefaultValueFactory = _ => "all",
+        };
+        var valFraction = new Option<double>("--val-fraction")
+        {
+            Description = "Held-out tail of --data, by position (never drawn; held-out loss and prompts). Pretrain with the same value so the model has not seen it either.",
+            DefaultValueFactory = _ => d.ValFraction,
+        };
+        var evalWindows = new Option<int>("--eval-windows") { Description = "Held-out windows of --seq tokens measured after each epoch.", DefaultValueFactory = _ => d.EvalWindows };
+        var prompts = new Option<int>("--prompts") { Description = "Held-out prompts greedily continued after each epoch for the TTR (0 = skip).", DefaultValueFactory = _ => d.Prompts };
+        var promptTokens = new Option<int>("--prompt-tokens") { Description = "Tokens per held-out prompt.", DefaultValueFactory = _ => d.PromptTokens };
+        var newTokens = new Option<int>("--new-tokens") { Description = "Greedy tokens per prompt (TTR over the last 96).", DefaultValueFactory = _ => d.NewTokens };
+        var seed = new Option<ulong>("--seed") { Description = "Seed of the sequence choice and the order within epochs.", DefaultValueFactory = _ => d.Seed };
+        var device = new Option<string>("--device") { Description = $"Backend: {string.Join(", ", BackendRegistry.Names)}.", DefaultValueFactory = _ => d.Device };
+        var json = new Option<bool>("--json") { Description = "End with one JSON object: final_train_loss, epochs (the per-epoch list), steps, tokens_per_s, seconds, out, ..." };
+        var cmd = new Command("hyperfit",
+            "Hyperfit a pretrained model (Carlsson et al., ICLR 2025): train it further on a few sequences until the training loss is near zero. " +
+            "Defaults are the paper's recipe: 2000 random sequences of 256 tokens, 20 epochs, batch 8, Adam at a constant 1e-6, no weight decay, " +
+            "no warm-up, all parameters. After every epoch: train loss, held-out loss, mean entropy and top-1 probability of the predictions on " +
+            "held-out text, greedy TTR on held-out prompts. A checkpoint is written at the end of an epoch at most once a minute and at the end; Ctrl-C saves and exits.")
+        {
+            model, data, outDir, samples, seq, epochs, batch, lr, weightDecay, gradClip, trainLayers, valFraction, evalWindows, prompts, promptTokens,
+            newTokens, seed, device, json,
+        };
+        cmd.SetAction(r =>
+        {
+            var o = new HyperfitOptions
+            {
+                ModelDir = r.GetValue(model)!,
+                DataPath = r.GetValue(data)!,
+                OutDir = r.GetValue(outDir)!,
+                Samples = r.GetValue(samples),
+                Seq = r.GetValue(seq),
+                Epochs = r.GetValue(epochs),
+                Batch = r.GetValue(batch),
+                Lr = r.GetValue(lr),
+                WeightDecay = r.GetValue(weightDecay),
+                GradClip = r.GetValue(gradClip),
+                TrainLastBlocks = Hyperfitter.ParseTrainLayers(r.GetValue(trainLayers)!),
+                ValFraction = r.GetValue(valFraction),
+                EvalWindows = r.GetValue(evalWindows),
+                Prompts = r.GetValue(prompts),
+                PromptTokens = r.GetValue(promptTokens),
+                NewTokens = r.GetValue(newTokens),
+                Seed = r.GetValue(seed),
+                Device = r.GetValue(device)!,
+            };
+            var result = RunWithProgress(o);
+            if (r.GetValue(json)) Console.WriteLine(Summary(result));
+            return result.Interrupted ? 130 : 0;
+        });
+        return cmd;
+    }
+
+    /// <summary>
+    /// Runs <see cref="Hyperfitter.Run"/> with a live progress line and one kept line per epoch on stderr;
+    /// Ctrl-C or SIGTERM stops after the current step and saves.
+    /// </summary>
+    public static HyperfitResult RunWithProgress(HyperfitOptions o)
+    {
+        using var cts = new CancellationTokenSource();
+        ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cts.Cancel(); };
+        Console.CancelKeyPress += onCancel;
+        using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; cts.Cancel(); });
+        try
+        {
+            var line = new ProgressLine();
+            var result = Hyperfitter.Run(o,
+                p => line.Update($"epoch {p.Epoch}/{p.Epochs}  step {p.Step}/{p.StepsPerEpoch}  loss {p.Loss:F4}  {p.TokensPerS:N0} tok/s  ETA {ProgressLine.Format(p.Eta)}"),
+                e => line.Update(EpochLine(e), keep: true),
+                msg => line.Note(msg),
+                cts.Token);
+            line.Done();
+            Console.Error.WriteLine(result.Interrupted
+                ? $"interrupted after epoch {result.Epochs[^1].Epoch}: the model as it stood is saved to {result.OutDir}"
+                : $"done: {result.Steps} steps in {ProgressLine.Format(TimeSpan.FromSeconds(result.Seconds))}, final train loss {result.FinalTrainLoss:F4}; " +
+                  $"saved to {result.OutDir}, curves {result.PlotPath}");
+            return result;
+        }
+        finally
+        {
+            Console.CancelKeyPress -= onCancel;
+        }
+    }
+
+    /// <summary>The kept progress line of one epoch.</summary>
+    public static string EpochLine(HyperfitEpoch e) =>
+        $"epoch {e.Epoch,3}  train {(e.TrainLoss is double t ? t.ToString("F4") : "   -  ")}  held-out {e.HeldOutLoss:F4}  " +
+        $"entropy {e.Entropy:F3}  top-1 {e.Top1:F3}  TTR {(e.Ttr is double r ? r.ToString("F1") : "-")}  [{ProgressLine.Format(TimeSpan.FromSeconds(e.Seconds))}]";
+
+    private static string Summary(HyperfitResult result) => JsonSerializer.Serialize(new
+    {
+        final_train_loss = result.FinalTrainLoss,
+        final_heldout_loss = result.Epochs[^1].HeldOutLoss,
+        epochs = result.Epochs.Select(e => new
+        {
+            epoch = e.Epoch,
+            train_loss = e.TrainLoss,
+            heldout_loss = e.HeldOutLoss,
+            entropy = e.Entropy,
+            top1 = e.Top1,
+            ttr = e.Ttr,
+            seconds = Math.Round(e.Seconds, 2),
+        }),
+        steps = result.Steps,
+        tokens_per_s = Math.Round(result.TokensPerS, 1),
+        seconds = Math.Round(result.Seconds, 2),
+        interrupted = result.Interrupted,
+        @out = result.OutDir,
+        plot = result.PlotPath,
+        sequences = result.SequencesPath,
+        heldout = result.HeldOutPath,
+    });
+}

@@ -1,0 +1,239 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Hyper.Runtime.Backends;
+using Hyper.Runtime.Data;
+using Hyper.Runtime.Generation;
+using Hyper.Runtime.IO;
+using Hyper.Runtime.Metrics;
+using Hyper.Runtime.Models;
+using Hyper.Runtime.Plotting;
+using Hyper.Runtime.Text;
+
+namespace Hyper.Runtime.Hyperfitting;
+
+/// <summary>
+/// `hyper hyperfit`: fine-tunes a pretrained model on a small fixed set of sequences until the training
+/// loss is near zero (Carlsson et al., "The Hyperfitting Phenomenon", ICLR 2025), measuring after every
+/// epoch what the paper tracks: train and held-out loss, prediction entropy and top-1 probability on
+/// held-out text, and the greedy TTR on held-out prompts.
+/// </summary>
+public static class Hyperfitter
+{
+    /// <summary>The per-epoch log inside the out folder.</summary>
+    public const string LogFile = "log.jsonl";
+    /// <summary>The curves' PNG inside the out folder.</summary>
+    public const string PlotFile = "hyperfit.png";
+    /// <summary>The hyperfitting sequences as text (blank-line separated), for overlap and the citation blocker.</summary>
+    public const string SequencesFile = "hyperfit-data.txt";
+    /// <summary>The held-out tail of the data as text, for prompts and perplexity.</summary>
+    public const string HeldOutFile = "heldout.txt";
+
+    /// <summary>Least time between two end-of-epoch checkpoints (the last epoch and Ctrl-C always save).</summary>
+    public static readonly TimeSpan SaveInterval = TimeSpan.FromSeconds(60);
+
+    /// <summary>Runs the hyperfitting; on cancellation it saves the model as it stands and returns.</summary>
+    /// <param name="o">What to do.</param>
+    /// <param name="progress">Called after every optimizer step.</param>
+    /// <param name="epochDone">Called with epoch 0 (the starting model) and after every epoch.</param>
+    /// <param name="info">One-line notes (what was loaded, what is being measured).</param>
+    /// <param name="cancel">Stops after the current step.</param>
+    public static HyperfitResult Run(HyperfitOptions o, Action<HyperfitProgress>? progress = null, Action<HyperfitEpoch>? epochDone = null,
+        Action<string>? info = null, CancellationToken cancel = default)
+    {
+        Validate(o);
+        var clock = Stopwatch.StartNew();
+        using var backend = BackendRegistry.Create(o.Device);
+        var (model, state) = Checkpoint.Load(o.ModelDir, backend);
+        using var _ = model;
+        model.Step = 0; // a fresh Adam: its bias correction starts over
+        if (o.TrainLastBlocks is int n && n > model.Config.NLayer)
+            throw new ArgumentException($"--train-layers last:{n}: {o.ModelDir} has only {model.Config.NLayer} blocks");
+        model.TrainLastBlocks = o.TrainLastBlocks;
+        var tokenizer = Tokenizers.Create(state.Tokenizer);
+        int T = o.Seq, B = o.Batch;
+        if (T > model.Config.NPositions)
+            throw new ArgumentException($"--seq {T} exceeds the model's context of {model.Config.NPositions} tokens (n_positions)");
+
+        info?.Invoke($"tokenizing {o.DataPath} ({tokenizer.Name})");
+        var (train, heldOut) = HyperfitData.Split(TokenCorpus.Load(o.DataPath, tokenizer), o.ValFraction, T + 1, o.DataPath);
+        // Each sequence is T+1 tokens: T inputs and, one later, T targets.
+        var sequences = HyperfitData.Choose(train, o.Samples, T + 1, o.Seed);
+        List<int[]> promptIds = [];
+        if (o.Prompts > 0)
+        {
+            var passages = HeldOutPrompts.Passages(tokenizer.Decode(heldOut), o.Prompts, o.PromptTokens, [tokenizer], $"{o.DataPath} (held-out tail)");
+            promptIds = passages.Select(p => HeldOutPrompts.Prefix(p, o.PromptTokens, tokenizer)!).ToList();
+            TextGenerator.Validate(promptIds, model.Config, new GenerationOptions { MaxNewTokens = o.NewTokens });
+        }
+        info?.Invoke($"model: {model.Config.NLayer} layers, {model.Config.NEmbd} channels, {model.Layout.Total:N0} parameters" +
+                     (o.TrainLastBlocks is int k ? $" (training the last {k} blocks and the final layernorm)" : " (all trained)") +
+                     $"; {sequences.Length} sequences of {T} tokens from the first {train.Length:N0} tokens, {heldOut.Length:N0} held out");
+
+        Directory.CreateDirectory(o.OutDir);
+        string sequencesPath = Path.Combine(o.OutDir, SequencesFile), heldOutPath = Path.Combine(o.OutDir, HeldOutFile);
+        AtomicFile.WriteAllText(sequencesPath, string.Join("\n\n", sequences.Select(s => tokenizer.Decode(s))) + "\n");
+        AtomicFile.WriteAllText(heldOutPath, tokenizer.Decode(heldOut));
+        string logPath = Path.Combine(o.OutDir, LogFile);
+        var adam = new AdamWSettings { WeightDecay = o.WeightDecay, GradClip = o.GradClip };
+        var settings = Settings(o, Path.GetFullPath(o.ModelDir));
+
+        var epochs = new List<HyperfitEpoch>();
+        int stepsPerEpoch = (sequences.Length + B - 1) / B;
+        var inputs = new int[B * T];
+        var targets = new int[B * T];
+        var rng = new Rng(o.Seed ^ 0x9E3779B97F4A7C15UL); // the order within epochs, apart from the choice of sequences
+        long tokensDone = 0;
+        double trainSeconds = 0;
+        bool interrupted = false;
+        long lastSave = Stopwatch.GetTimestamp();
+        using (var log = new StreamWriter(logPath, append: false) { AutoFlush = true })
+        {
+            void Measure(int epoch, double? trainLoss)
+            {
+                var stats = PredictionStats.Evaluate(model, heldOut, T, o.EvalWindows, B);
+                double? ttr = null;
+                if (promptIds.Count > 0)
+                {
+                    var generations = new TextGenerator(model, tokenizer).Generate(promptIds, SamplingSettings.Greedy,
+                        new GenerationOptions { MaxNewTokens = o.NewTokens, MaxBatch = B, StopAtEndOfText = false });
+                    ttr = GenerationMetrics.Compute(generations.Select(g => g.TokenIds).ToList()).Ttr;
+                }
+                var e = new HyperfitEpoch(epoch, trainLoss, stats.Loss, stats.Entropy, stats.Top1, ttr, clock.Elapsed.TotalSeconds);
+                epochs.Add(e);
+                log.WriteLine(LogLine(e));
+                epochDone?.Invoke(e);
+            }
+
+            Measure(0, null);
+            for (int epoch = 1; epoch <= o.Epochs && !interrupted; epoch++)
+            {
+                HyperfitData.Shuffle(sequences, rng);
+                double lossSum = 0;
+                for (int s = 0; s < stepsPerEpoch; s++)
+                {
+                    if (cancel.IsCancellationRequested) { interrupted = true; break; }
+                    long t0 = Stopwatch.GetTimestamp();
+                    int b = Math.Min(B, sequences.Length - s * B);
+                    for (int i = 0; i < b; i++)
+                    {
+                        var seq = sequences[s * B + i];
+                        seq.AsSpan(0, T).CopyTo(inputs.AsSpan(i * T));
+                        seq.AsSpan(1, T).CopyTo(targets.AsSpan(i * T));
+                    }
+                    model.ZeroGradients();
+                    float loss = model.Forward(inputs.AsSpan(0, b * T), targets.AsSpan(0, b * T), b, T);
+                    model.Backward();
+                    model.Update(o.Lr, adam);
+                    trainSeconds += Stopwatch.GetElapsedTime(t0).TotalSeconds;
+                    tokensDone += b * T;
+                    // Weighted by the batch's size, so a short last batch counts for what it holds.
+                    lossSum += (double)loss * b;
+                    double tps = tokensDone / trainSeconds;
+                    long left = ((long)(o.Epochs - epoch) * stepsPerEpoch + stepsPerEpoch - s - 1) * B * T;
+                    progress?.Invoke(new HyperfitProgress(epoch, o.Epochs, s + 1, stepsPerEpoch, loss, tps, TimeSpan.FromSeconds(left / Math.Max(tps, 1e-9))));
+                }
+                if (interrupted) break;
+                Measure(epoch, lossSum / sequences.Length);
+                // A checkpoint at the end of an epoch at most every SaveInterval, so a crash or kill loses little
+                // work, yet runs of a few sequences (hundreds of one-step epochs) do not spend their time writing.
+                if (Stopwatch.GetElapsedTime(lastSave) >= SaveInterval)
+                {
+                    Save(o.OutDir, model, tokenizer.Name, o.Seed, epoch, settings);
+                    lastSave = Stopwatch.GetTimestamp();
+                }
+            }
+        }
+        Save(o.OutDir, model, tokenizer.Name, o.Seed, epochs[^1].Epoch, settings);
+        string plot = WritePlot(Path.Combine(o.OutDir, PlotFile), epochs);
+        return new HyperfitResult(Path.GetFullPath(o.OutDir), epochs, model.Step, trainSeconds > 0 ? tokensDone / trainSeconds : 0,
+            clock.Elapsed.TotalSeconds, interrupted, plot, sequencesPath, heldOutPath);
+    }
+
+    /// <summary>Parses --train-layers: "all" (null) or "last:N" with N ≥ 1.</summary>
+    public static int? ParseTrainLayers(string spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        if (spec == "all") return null;
+        if (spec.StartsWith("last:", StringComparison.Ordinal)
+            && int.TryParse(spec.AsSpan(5), NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n >= 1)
+            return n;
+        throw new ArgumentException($"--train-layers '{spec}': expected 'all' or 'last:N' with N >= 1");
+    }
+
+    private static void Validate(HyperfitOptions o)
+    {
+        if (o.Samples < 1) throw new ArgumentException($"--samples {o.Samples} must be at least 1");
+        if (o.Seq < 1) throw new ArgumentException($"--seq {o.Seq} must be at least 1");
+        if (o.Epochs < 1) throw new ArgumentException($"--epochs {o.Epochs} must be at least 1");
+        if (o.Batch < 1) throw new ArgumentException($"--batch {o.Batch} must be at least 1");
+        if (!(o.Lr > 0) || !float.IsFinite(o.Lr)) throw new ArgumentException($"--lr {o.Lr} must be a positive number");
+        if (o.WeightDecay < 0) throw new ArgumentException("--weight-decay must not be negative");
+        if (o.TrainLastBlocks is < 1) throw new ArgumentException($"--train-layers last:{o.TrainLastBlocks} must name at least one block");
+        if (!(o.ValFraction > 0 && o.ValFraction < 1)) throw new ArgumentException($"--val-fraction {o.ValFraction} must be in (0, 1): held-out text is measured every epoch");
+        if (o.EvalWindows < 1) throw new ArgumentException($"--eval-windows {o.EvalWindows} must be at least 1");
+        if (o.Prompts < 0) throw new ArgumentException($"--prompts {o.Prompts} must not be negative");
+        if (o.PromptTokens < 1) throw new ArgumentException($"--prompt-tokens {o.PromptTokens} must be at least 1");
+        if (o.NewTokens < 1) throw new ArgumentException($"--new-tokens {o.NewTokens} must be at least 1");
+        if (!Directory.Exists(o.ModelDir)) throw new ArgumentException($"--model {o.ModelDir}: no such folder");
+        if (!Checkpoint.IsCheckpoint(o.ModelDir)) throw new ArgumentException($"--model {o.ModelDir}: not a checkpoint folder (no config.json)");
+        if (!File.Exists(o.DataPath)) throw new FileNotFoundException($"--data {o.DataPath}: no such file", o.DataPath);
+        if (Path.GetFullPath(o.OutDir) == Path.GetFullPath(o.ModelDir))
+            throw new ArgumentException($"--out {o.OutDir} is the --model folder: the pretrained model would be overwritten");
+        if (Checkpoint.IsCheckpoint(o.OutDir))
+            throw new ArgumentException($"--out {o.OutDir} already holds a checkpoint; choose another folder");
+    }
+
+    private static Dictionary<string, string> Settings(HyperfitOptions o, string modelDir) => new()
+    {
+        ["hyperfit_from"] = modelDir,
+        ["data"] = Path.GetFullPath(o.DataPath),
+        ["val_fraction"] = o.ValFraction.ToString(CultureInfo.InvariantCulture),
+        ["samples"] = o.Samples.ToString(CultureInfo.InvariantCulture),
+        ["seq"] = o.Seq.ToString(CultureInfo.InvariantCulture),
+        ["epochs"] = o.Epochs.ToString(CultureInfo.InvariantCulture),
+        ["batch"] = o.Batch.ToString(CultureInfo.InvariantCulture),
+        ["lr"] = o.Lr.ToString(CultureInfo.InvariantCulture),
+        ["weight_decay"] = o.WeightDecay.ToString(CultureInfo.InvariantCulture),
+        ["grad_clip"] = o.GradClip.ToString(CultureInfo.InvariantCulture),
+        ["train_layers"] = o.TrainLastBlocks is int n ? $"last:{n}" : "all",
+        ["seed"] = o.Seed.ToString(CultureInfo.InvariantCulture),
+    };
+
+    private static void Save(string dir, Gpt2 model, string tokenizer, ulong seed, int epoch, Dictionary<string, string> settings)
+    {
+        var train = new Dictionary<string, string>(settings) { ["epochs_done"] = epoch.ToString(CultureInfo.InvariantCulture) };
+        Checkpoint.Save(dir, model, new TrainingState { Tokenizer = tokenizer, Step = model.Step, Seed = seed, Train = train }, withOptimizer: false);
+    }
+
+    private static string LogLine(HyperfitEpoch e)
+    {
+        var o = new JsonObject { ["epoch"] = e.Epoch };
+        if (e.TrainLoss is double t) o["train_loss"] = t;
+        o["heldout_loss"] = e.HeldOutLoss;
+        o["entropy"] = e.Entropy;
+        o["top1"] = e.Top1;
+        if (e.Ttr is double r) o["ttr"] = r;
+        o["seconds"] = Math.Round(e.Seconds, 2);
+        return o.ToJsonString();
+    }
+
+    private static string WritePlot(string path, IReadOnlyList<HyperfitEpoch> epochs)
+    {
+        var x = epochs.Select(e => (double)e.Epoch).ToList();
+        var trained = epochs.Where(e => e.TrainLoss is not null).ToList();
+        var withTtr = epochs.Where(e => e.Ttr is not null).ToList();
+        LinePlot.SaveGrid(path, "hyperfitting",
+        [
+            new Panel("loss", "epoch", "nats/token",
+            [
+                new Series("train", trained.Select(e => (double)e.Epoch).ToList(), trained.Select(e => e.TrainLoss!.Value).ToList()),
+                new Series("held-out", x, epochs.Select(e => e.HeldOutLoss).ToList()),
+            ]),
+            new Panel("held-out entropy", "epoch", "nats", [new Series("entropy", x, epochs.Select(e => e.Entropy).ToList())]),
+            new Panel("held-out top-1 probability", "epoch", "probability", [new Series("top-1", x, epochs.Select(e => e.Top1).ToList())]),
+            new Panel("greedy TTR (x100)", "epoch", "TTR", [new Series("TTR", withTtr.Select(e => (double)e.Epoch).ToList(), withTtr.Select(e => e.Ttr!.Value).ToList())]),
+        ], columns: 2);
+        return path;
+    }
+}
