@@ -157,6 +157,40 @@ public class HyperfitCommandTests
     }
 
     [Test]
+    public void AnInterruptedRunResumesBitExactly()
+    {
+        HyperfitOptions Options(string outDir, int epochs, bool resume = false) => new()
+        {
+            ModelDir = _model, DataPath = Corpora.Require("moby-dick.txt"), OutDir = Path.Combine(_dir, outDir),
+            Samples = 12, Seq = 32, Batch = 4, Epochs = epochs, Lr = 1e-3f, EvalWindows = 2, Prompts = 0, Resume = resume,
+        };
+        var straight = Hyperfitter.Run(Options("straight", 4));
+
+        // Stop after five steps (an epoch is three: 12 sequences, batch 4), in the middle of epoch 2;
+        // resume up to epoch 3, then again up to epoch 4 (--epochs may grow on resume).
+        using var cts = new CancellationTokenSource();
+        int steps = 0;
+        var first = Hyperfitter.Run(Options("resumed", 4), progress: _ => { if (++steps == 5) cts.Cancel(); }, cancel: cts.Token);
+        Assert.That(first.Interrupted);
+        Assert.That(first.Steps, Is.EqualTo(5));
+        var half = Hyperfitter.Run(Options("resumed", 3, resume: true));
+        Assert.That(half.Steps, Is.EqualTo(9));
+        var rest = Hyperfitter.Run(Options("resumed", 4, resume: true));
+        Assert.That(rest.Steps, Is.EqualTo(straight.Steps));
+
+        var config = Checkpoint.ReadConfig(straight.OutDir);
+        Assert.That(Checkpoint.ReadWeights(rest.OutDir, config, out _), Is.EqualTo(Checkpoint.ReadWeights(straight.OutDir, config, out _)),
+            "the same updates in the same order from the same Adam state");
+        Assert.That(rest.Epochs.Select(e => (e.Epoch, e.TrainLoss)), Is.EqualTo(straight.Epochs.Select(e => (e.Epoch, e.TrainLoss))),
+            "every epoch's training loss, the one split by the interruption included");
+        Assert.That(File.ReadLines(Path.Combine(rest.OutDir, Hyperfitter.LogFile)).Count(), Is.EqualTo(5), "epochs 0-4, once each");
+
+        // A resume with other settings is refused, naming the setting.
+        Assert.Throws<ArgumentException>(() => Hyperfitter.Run(Options("resumed", 5, resume: true) with { Lr = 2e-3f }));
+        Assert.Throws<ArgumentException>(() => Hyperfitter.Run(Options("nothing-here", 2, resume: true)));
+    }
+
+    [Test]
     public void BadInputIsAOneLineUserError()
     {
         string data = Corpora.Require("moby-dick.txt"), run = Path.Combine(_dir, "bad");

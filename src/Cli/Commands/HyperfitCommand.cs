@@ -45,15 +45,17 @@ public static class HyperfitCommand
         var newTokens = new Option<int>("--new-tokens") { Description = "Greedy tokens per prompt (TTR over the last 96).", DefaultValueFactory = _ => d.NewTokens };
         var seed = new Option<ulong>("--seed") { Description = "Seed of the sequence choice and the order within epochs.", DefaultValueFactory = _ => d.Seed };
         var device = new Option<string>("--device") { Description = $"Backend: {string.Join(", ", BackendRegistry.Names)}.", DefaultValueFactory = _ => d.Device };
+        var resume = new Option<bool>("--resume") { Description = "Continue the run saved in --out exactly where it stopped (same settings; --epochs may grow)." };
         var json = new Option<bool>("--json") { Description = "End with one JSON object: final_train_loss, epochs (the per-epoch list), steps, tokens_per_s, seconds, out, ..." };
         var cmd = new Command("hyperfit",
             "Hyperfit a pretrained model (Carlsson et al., ICLR 2025): train it further on a few sequences until the training loss is near zero. " +
             "Defaults are the paper's recipe: 2000 random sequences of 256 tokens, 20 epochs, batch 8, Adam at a constant 1e-6, no weight decay, " +
             "no warm-up, all parameters. After every epoch: train loss, held-out loss, mean entropy and top-1 probability of the predictions on " +
-            "held-out text, greedy TTR on held-out prompts. A checkpoint is written at the end of an epoch at most once a minute and at the end; Ctrl-C saves and exits.")
+            "held-out text, greedy TTR on held-out prompts. A checkpoint (with Adam's state) is written at the end of an epoch at most once a minute and at the end; " +
+            "Ctrl-C saves and exits, and --resume continues bit-exactly.")
         {
             model, data, outDir, samples, seq, epochs, batch, lr, weightDecay, gradClip, trainLayers, valFraction, evalWindows, prompts, promptTokens,
-            newTokens, seed, device, json,
+            newTokens, seed, device, resume, json,
         };
         cmd.SetAction(r =>
         {
@@ -77,6 +79,7 @@ public static class HyperfitCommand
                 NewTokens = r.GetValue(newTokens),
                 Seed = r.GetValue(seed),
                 Device = r.GetValue(device)!,
+                Resume = r.GetValue(resume),
             };
             var result = RunWithProgress(o);
             if (r.GetValue(json)) Console.WriteLine(Summary(result));
@@ -105,7 +108,7 @@ public static class HyperfitCommand
                 cts.Token);
             line.Done();
             Console.Error.WriteLine(result.Interrupted
-                ? $"interrupted after epoch {result.Epochs[^1].Epoch}: the model as it stood is saved to {result.OutDir}"
+                ? $"interrupted after epoch {result.Epochs[^1].Epoch}: the model as it stood is saved to {result.OutDir}; continue with --resume"
                 : $"done: {result.Steps} steps in {ProgressLine.Format(TimeSpan.FromSeconds(result.Seconds))}, final train loss {result.FinalTrainLoss:F4}; " +
                   $"saved to {result.OutDir}, curves {result.PlotPath}");
             return result;

@@ -43,4 +43,6 @@ public sealed record HyperfitOptions
     public ulong Seed { get; init; } = 1337;
     /// <summary>Backend name.</summary>
     public string Device { get; init; } = "cpu";
+    /// <summary>Continue the run saved in <see cref="OutDir"/> exactly where it stopped (up to <see cref="Epochs"/>).</summary>
+    public bool Resume { get; init; }
 }

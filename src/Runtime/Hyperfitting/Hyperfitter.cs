@@ -44,9 +44,12 @@ public static class Hyperfitter
         Validate(o);
         var clock = Stopwatch.StartNew();
         using var backend = BackendRegistry.Create(o.Device);
-        var (model, state) = Checkpoint.Load(o.ModelDir, backend);
+        var settings = Settings(o, Path.GetFullPath(o.ModelDir));
+        var (model, state) = o.Resume ? LoadForResume(o, backend, settings) : Checkpoint.Load(o.ModelDir, backend);
         using var _ = model;
-        model.Step = 0; // a fresh Adam: its bias correction starts over
+        // Where a resumed run stopped: epochs done, and steps (with their summed loss) into the next.
+        var (epochsDone, stepsDone, lossSumDone) = o.Resume ? Position(state) : (0, 0, 0.0);
+        if (!o.Resume) model.Step = 0; // a fresh Adam: its bias correction starts over
         if (o.TrainLastBlocks is int n && n > model.Config.NLayer)
             throw new ArgumentException($"--train-layers last:{n}: {o.ModelDir} has only {model.Config.NLayer} blocks");
         model.TrainLastBlocks = o.TrainLastBlocks;
@@ -76,9 +79,8 @@ public static class Hyperfitter
         AtomicFile.WriteAllText(heldOutPath, tokenizer.Decode(heldOut));
         string logPath = Path.Combine(o.OutDir, LogFile);
         var adam = new AdamWSettings { WeightDecay = o.WeightDecay, GradClip = o.GradClip };
-        var settings = Settings(o, Path.GetFullPath(o.ModelDir));
 
-        var epochs = new List<HyperfitEpoch>();
+        var epochs = o.Resume ? ReadLog(logPath, epochsDone) : [];
         int stepsPerEpoch = (sequences.Length + B - 1) / B;
         var inputs = new int[B * T];
         var targets = new int[B * T];
@@ -87,7 +89,14 @@ public static class Hyperfitter
         double trainSeconds = 0;
         bool interrupted = false;
         long lastSave = Stopwatch.GetTimestamp();
-        using (var log = new StreamWriter(logPath, append: false) { AutoFlush = true })
+        if (o.Resume)
+        {
+            // The sequence order of every epoch comes from one stream: replay the epochs already done.
+            for (int e = 1; e <= epochsDone; e++) HyperfitData.Shuffle(sequences, rng);
+            File.WriteAllLines(logPath, epochs.Select(LogLine)); // drops lines of epochs after the checkpoint
+            info?.Invoke($"resuming after epoch {epochsDone}" + (stepsDone > 0 ? $" and {stepsDone} steps of the next" : "") + $" (update {model.Step})");
+        }
+        using (var log = new StreamWriter(logPath, append: o.Resume) { AutoFlush = true })
         {
             void Measure(int epoch, double? trainLoss)
             {
@@ -105,14 +114,22 @@ public static class Hyperfitter
                 epochDone?.Invoke(e);
             }
 
-            Measure(0, null);
-            for (int epoch = 1; epoch <= o.Epochs && !interrupted; epoch++)
+            if (!o.Resume) Measure(0, null);
+            int stoppedEpoch = epochsDone, stoppedStep = 0;
+            double stoppedLossSum = 0;
+            for (int epoch = epochsDone + 1; epoch <= o.Epochs && !interrupted; epoch++)
             {
                 HyperfitData.Shuffle(sequences, rng);
-                double lossSum = 0;
-                for (int s = 0; s < stepsPerEpoch; s++)
+                bool resumedHere = epoch == epochsDone + 1;
+                double lossSum = resumedHere ? lossSumDone : 0;
+                for (int s = resumedHere ? stepsDone : 0; s < stepsPerEpoch; s++)
                 {
-                    if (cancel.IsCancellationRequested) { interrupted = true; break; }
+                    if (cancel.IsCancellationRequested)
+                    {
+                        interrupted = true;
+                        (stoppedEpoch, stoppedStep, stoppedLossSum) = (epoch - 1, s, lossSum);
+                        break;
+                    }
                     long t0 = Stopwatch.GetTimestamp();
                     int b = Math.Min(B, sequences.Length - s * B);
                     for (int i = 0; i < b; i++)
@@ -134,17 +151,19 @@ public static class Hyperfitter
                     progress?.Invoke(new HyperfitProgress(epoch, o.Epochs, s + 1, stepsPerEpoch, loss, tps, TimeSpan.FromSeconds(left / Math.Max(tps, 1e-9))));
                 }
                 if (interrupted) break;
+                stoppedEpoch = epoch;
                 Measure(epoch, lossSum / sequences.Length);
                 // A checkpoint at the end of an epoch at most every SaveInterval, so a crash or kill loses little
                 // work, yet runs of a few sequences (hundreds of one-step epochs) do not spend their time writing.
                 if (Stopwatch.GetElapsedTime(lastSave) >= SaveInterval)
                 {
-                    Save(o.OutDir, model, tokenizer.Name, o.Seed, epoch, settings);
+                    Save(o.OutDir, model, tokenizer.Name, o.Seed, epoch, 0, 0, settings);
                     lastSave = Stopwatch.GetTimestamp();
                 }
             }
+            // Interrupted mid-epoch, the weights are past the last whole epoch: the position says by how much.
+            Save(o.OutDir, model, tokenizer.Name, o.Seed, stoppedEpoch, stoppedStep, stoppedLossSum, settings);
         }
-        Save(o.OutDir, model, tokenizer.Name, o.Seed, epochs[^1].Epoch, settings);
         string plot = WritePlot(Path.Combine(o.OutDir, PlotFile), epochs);
         return new HyperfitResult(Path.GetFullPath(o.OutDir), epochs, model.Step, trainSeconds > 0 ? tokensDone / trainSeconds : 0,
             clock.Elapsed.TotalSeconds, interrupted, plot, sequencesPath, heldOutPath);
@@ -180,8 +199,10 @@ public static class Hyperfitter
         if (!File.Exists(o.DataPath)) throw new FileNotFoundException($"--data {o.DataPath}: no such file", o.DataPath);
         if (Path.GetFullPath(o.OutDir) == Path.GetFullPath(o.ModelDir))
             throw new ArgumentException($"--out {o.OutDir} is the --model folder: the pretrained model would be overwritten");
-        if (Checkpoint.IsCheckpoint(o.OutDir))
-            throw new ArgumentException($"--out {o.OutDir} already holds a checkpoint; choose another folder");
+        if (!o.Resume && Checkpoint.IsCheckpoint(o.OutDir))
+            throw new ArgumentException($"--out {o.OutDir} already holds a checkpoint; pass --resume to continue it, or choose another folder");
+        if (o.Resume && !Checkpoint.IsCheckpoint(o.OutDir))
+            throw new ArgumentException($"--resume: {o.OutDir} holds no checkpoint to continue");
     }
 
     private static Dictionary<string, string> Settings(HyperfitOptions o, string modelDir) => new()
@@ -200,10 +221,71 @@ public static class Hyperfitter
         ["seed"] = o.Seed.ToString(CultureInfo.InvariantCulture),
     };
 
-    private static void Save(string dir, Gpt2 model, string tokenizer, ulong seed, int epoch, Dictionary<string, string> settings)
+    /// <summary>Saves the model with Adam's state and the run's position, so --resume continues bit-exactly.</summary>
+    private static void Save(string dir, Gpt2 model, string tokenizer, ulong seed, int epochsDone, int stepsDone, double lossSum,
+        Dictionary<string, string> settings)
     {
-        var train = new Dictionary<string, string>(settings) { ["epochs_done"] = epoch.ToString(CultureInfo.InvariantCulture) };
-        Checkpoint.Save(dir, model, new TrainingState { Tokenizer = tokenizer, Step = model.Step, Seed = seed, Train = train }, withOptimizer: false);
+        var train = new Dictionary<string, string>(settings)
+        {
+            ["epochs_done"] = epochsDone.ToString(CultureInfo.InvariantCulture),
+            ["epoch_steps_done"] = stepsDone.ToString(CultureInfo.InvariantCulture),
+            ["epoch_loss_sum"] = lossSum.ToString("R", CultureInfo.InvariantCulture),
+        };
+        Checkpoint.Save(dir, model, new TrainingState { Tokenizer = tokenizer, Step = model.Step, Seed = seed, Train = train }, withOptimizer: true);
+    }
+
+    // Keys of the saved settings that may change on --resume (more epochs), and the position itself.
+    private static readonly string[] ResumeMayChange = ["epochs", "epochs_done", "epoch_steps_done", "epoch_loss_sum"];
+
+    private static (Gpt2, TrainingState) LoadForResume(HyperfitOptions o, IBackend backend, Dictionary<string, string> settings)
+    {
+        string statePath = Path.Combine(o.OutDir, Checkpoint.StateFile);
+        var (model, state) = Checkpoint.Load(o.OutDir, backend, withOptimizer: true);
+        try
+        {
+            var saved = state.Train ?? [];
+            if (!state.HasOptimizer || !saved.ContainsKey("epochs_done"))
+                throw new InvalidDataException($"{statePath}: not a hyperfit checkpoint with optimizer state (nothing to resume)");
+            foreach (var (key, value) in settings)
+                if (!ResumeMayChange.Contains(key) && (!saved.TryGetValue(key, out var was) || was != value))
+                    throw new ArgumentException($"--resume: {key} is {value} now but {(was is null ? "missing" : was)} in {statePath}; resume with the same settings (only --epochs may grow)");
+            return (model, state);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    private static (int Epochs, int Steps, double LossSum) Position(TrainingState state)
+    {
+        var t = state.Train!;
+        int Int(string key) => t.TryGetValue(key, out var v) && int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out int n) && n >= 0
+            ? n : throw new InvalidDataException($"{Checkpoint.StateFile}: '{key}' is missing or not a count");
+        double sum = t.TryGetValue("epoch_loss_sum", out var s) && double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out double d) ? d : 0;
+        return (Int("epochs_done"), t.ContainsKey("epoch_steps_done") ? Int("epoch_steps_done") : 0, sum);
+    }
+
+    /// <summary>The logged epochs 0..<paramref name="upTo"/> of the run being resumed.</summary>
+    private static List<HyperfitEpoch> ReadLog(string path, int upTo)
+    {
+        var epochs = new List<HyperfitEpoch>();
+        if (!File.Exists(path)) throw new InvalidDataException($"{path}: missing; the run to resume wrote it");
+        foreach (string line in File.ReadLines(path))
+        {
+            if (string.IsNullOrWhiteSpace(line)) continue;
+            JsonObject o;
+            try { o = JsonNode.Parse(line)!.AsObject(); }
+            catch (System.Text.Json.JsonException e) { throw new InvalidDataException($"{path}: not JSON lines ({e.Message})"); }
+            int epoch = o["epoch"]!.GetValue<int>();
+            if (epoch > upTo) break;
+            epochs.Add(new HyperfitEpoch(epoch, o["train_loss"]?.GetValue<double>(), o["heldout_loss"]!.GetValue<double>(),
+                o["entropy"]!.GetValue<double>(), o["top1"]!.GetValue<double>(), o["ttr"]?.GetValue<double>(), o["seconds"]!.GetValue<double>()));
+        }
+        if (epochs.Count == 0 || epochs[^1].Epoch != upTo)
+            throw new InvalidDataException($"{path}: does not log epoch {upTo}, where the checkpoint stopped");
+        return epochs;
     }
 
     private static string LogLine(HyperfitEpoch e)
