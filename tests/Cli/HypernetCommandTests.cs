@@ -39,6 +39,36 @@ public class HypernetCommandTests
     }
 
     [Test]
+    public void AnInterruptedTrainingResumesBitExactly()
+    {
+        Hyper.Runtime.Hypernetworks.HyperTrainOptions Options(string outDir, bool resume = false) => new()
+        {
+            DataA = _a, DataB = _b, Model = _config, OutDir = Path.Combine(_dir, outDir), Steps = 7, Batch = 3, Seq = 16, EvalEvery = 3,
+            EvalWindows = 2, Lr = 3e-3f, Schedule = "cosine", Warmup = 2, Resume = resume,
+            Network = Hyper.Runtime.Hypernetworks.HyperNetworkOptions.Mip with { Hidden = [8] },
+        };
+        var straight = Hyper.Runtime.Hypernetworks.HyperTrainer.Run(Options("straight"));
+
+        // Stopped after step 4 (between the evaluations at 3 and 6), then resumed to the end.
+        using var cts = new CancellationTokenSource();
+        var first = Hyper.Runtime.Hypernetworks.HyperTrainer.Run(Options("resumed"), p => { if (p.Step == 4) cts.Cancel(); }, cancel: cts.Token);
+        Assert.That((first.Interrupted, first.Steps), Is.EqualTo((true, 4)));
+        var rest = Hyper.Runtime.Hypernetworks.HyperTrainer.Run(Options("resumed", resume: true));
+        Assert.That((rest.Interrupted, rest.Steps), Is.EqualTo((false, 7)));
+
+        Assert.That(File.ReadAllBytes(Path.Combine(rest.OutDir, "hypernet.safetensors")),
+            Is.EqualTo(File.ReadAllBytes(Path.Combine(straight.OutDir, "hypernet.safetensors"))), "same data, γ draws, updates and Adam state");
+        static List<string> Curve(string log) => File.ReadLines(log).Select(l => JsonNode.Parse(l)!.AsObject())
+            .Select(o => $"{o["step"]} {o["loss"]} {o["eval_loss"]}").ToList();
+        Assert.That(Curve(rest.LogPath), Is.EqualTo(Curve(straight.LogPath)), "one log, as if never interrupted");
+        Assert.That((rest.FinalLoss, rest.StepsToTarget), Is.EqualTo((straight.FinalLoss, straight.StepsToTarget)));
+
+        CliRunner.RunExpectingUserError(TrainArgs(Path.Combine(_dir, "resumed"), "--resume", "--seed", "5"), "--resume", "same settings");
+        CliRunner.RunExpectingUserError(TrainArgs(Path.Combine(_dir, "resumed")), "already holds a hypernetwork", "--resume");
+        CliRunner.RunExpectingUserError(TrainArgs(Path.Combine(_dir, "empty"), "--resume"), "--resume", "no hypernetwork");
+    }
+
+    [Test]
     public void TrainReportsStepsToTargetAndFinalLossAndWritesItsFiles()
     {
         var json = JsonNode.Parse(Train("run", "--target-loss", "100"))!.AsObject();

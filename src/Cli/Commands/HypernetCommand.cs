@@ -50,11 +50,13 @@ public static class HypernetCommand
         var targetLoss = new Option<double>("--target-loss") { Description = "steps_to_target is the first evaluated step with held-out loss at or below this.", DefaultValueFactory = _ => d.TargetLoss };
         var seed = new Option<ulong>("--seed") { Description = "Seed for the weights, the data order and the gamma draws.", DefaultValueFactory = _ => d.Seed };
         var device = new Option<string>("--device") { Description = $"Backend: {string.Join(", ", BackendRegistry.Names)}.", DefaultValueFactory = _ => d.Device };
+        var resume = new Option<bool>("--resume") { Description = "Continue the run saved in --out exactly where it stopped (same flags)." };
         var json = new Option<bool>("--json") { Description = "End with one JSON object: steps_to_target, final_loss, eval_by_gamma, log, plot, settings, ..." };
-        var cmd = new Command("train", "Train a hypernetwork on the two-corpus mixture; live progress, log.jsonl, loss.png, and the checkpoint at the end (Ctrl-C saves).")
+        var cmd = new Command("train", "Train a hypernetwork on the two-corpus mixture; live progress, log.jsonl, loss.png, and the checkpoint with " +
+            "the optimizer state at the end (Ctrl-C saves; --resume continues bit-exactly).")
         {
             dataA, dataB, outDir, model, mip, encoding, residual, init, perTensor, hidden, steps, batch, seq, lr, warmup, schedule, weightDecay, gradClip,
-            evalEvery, evalWindows, targetLoss, seed, device, json,
+            evalEvery, evalWindows, targetLoss, seed, device, resume, json,
         };
         cmd.SetAction(r =>
         {
@@ -78,6 +80,7 @@ public static class HypernetCommand
                 Steps = r.GetValue(steps), Batch = r.GetValue(batch), Seq = r.GetValue(seq), Lr = r.GetValue(lr), Warmup = r.GetValue(warmup),
                 Schedule = r.GetValue(schedule)!, WeightDecay = r.GetValue(weightDecay), GradClip = r.GetValue(gradClip), EvalEvery = r.GetValue(evalEvery),
                 EvalWindows = r.GetValue(evalWindows), TargetLoss = r.GetValue(targetLoss), Seed = r.GetValue(seed), Device = r.GetValue(device)!,
+                Resume = r.GetValue(resume),
             };
             using var cts = new CancellationTokenSource();
             ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cts.Cancel(); };

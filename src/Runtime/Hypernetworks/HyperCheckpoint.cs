@@ -15,7 +15,7 @@ namespace Hyper.Runtime.Hypernetworks;
 public static class HyperCheckpoint
 {
     /// <summary>File names inside the folder.</summary>
-    public const string WeightsFile = "hypernet.safetensors", StateFile = "hypernet.json";
+    public const string WeightsFile = "hypernet.safetensors", StateFile = "hypernet.json", OptimizerFile = "hypernet-optimizer.safetensors";
 
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
 
@@ -33,7 +33,17 @@ public static class HyperCheckpoint
             return (t.Name, t.Shape, host.AsSpan((int)t.Offset, (int)n).ToArray());
         });
         string step = state.Step.ToString(CultureInfo.InvariantCulture);
-        SafeTensors.Write(Path.Combine(dir, WeightsFile), tensors, new Dictionary<string, string> { ["format"] = "hyper-hypernet", ["step"] = step });
+        var meta = new Dictionary<string, string> { ["format"] = "hyper-hypernet", ["step"] = step };
+        SafeTensors.Write(Path.Combine(dir, WeightsFile), tensors, meta);
+        if (state.HasOptimizer)
+        {
+            var (m, v) = hyper.OptimizerState();
+            var hm = new float[m.Length];
+            var hv = new float[v.Length];
+            hyper.Backend.Download(m, hm);
+            hyper.Backend.Download(v, hv);
+            SafeTensors.Write(Path.Combine(dir, OptimizerFile), [("m", [hm.Length], hm), ("v", [hv.Length], hv)], meta);
+        }
         AtomicFile.WriteAllText(Path.Combine(dir, StateFile), JsonSerializer.Serialize(state, Json));
     }
 
@@ -57,7 +67,7 @@ public static class HyperCheckpoint
     }
 
     /// <summary>Loads the hypernetwork and a target GPT-2 for it on a backend; the caller disposes both.</summary>
-    public static (HyperNetwork Hyper, Gpt2Target Target, HyperState State) Load(string dir, IBackend backend)
+    public static (HyperNetwork Hyper, Gpt2Target Target, HyperState State) Load(string dir, IBackend backend, bool withOptimizer = false)
     {
         var state = ReadState(dir);
         string path = Path.Combine(dir, WeightsFile);
@@ -80,6 +90,7 @@ public static class HyperCheckpoint
             }
             hyper.LoadParameters(host);
             hyper.Step = state.Step;
+            if (withOptimizer) LoadOptimizer(dir, hyper, state);
             return (hyper, target, state);
         }
         catch
@@ -87,6 +98,23 @@ public static class HyperCheckpoint
             hyper?.Dispose();
             model.Dispose();
             throw;
+        }
+    }
+
+    private static void LoadOptimizer(string dir, HyperNetwork hyper, HyperState state)
+    {
+        string path = Path.Combine(dir, OptimizerFile);
+        if (!state.HasOptimizer) throw new InvalidDataException($"{Path.Combine(dir, StateFile)}: no optimizer state was saved (nothing to resume)");
+        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: {StateFile} says the optimizer state was saved, but the file is missing", path);
+        using var st = SafeTensors.Open(path);
+        if (st.Metadata.TryGetValue("step", out var s) && s != state.Step.ToString(CultureInfo.InvariantCulture))
+            throw new InvalidDataException($"{path}: written at step {s}, but {StateFile} says step {state.Step} (a save was interrupted)");
+        var (m, v) = hyper.OptimizerState();
+        foreach (var (name, view) in new[] { ("m", m), ("v", v) })
+        {
+            if (!st.Contains(name) || st.Info(name).Count != view.Length)
+                throw new InvalidDataException($"{path}: tensor '{name}' is missing or does not have {view.Length} values");
+            hyper.Backend.Upload(st.ReadFloats(name), view);
         }
     }
 

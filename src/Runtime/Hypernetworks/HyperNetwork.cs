@@ -260,6 +260,14 @@ public sealed class HyperNetwork : IDisposable
     /// <summary>Global L2 norm of the hypernetwork's gradients.</summary>
     public double GradientNorm() => Math.Sqrt(Backend.SumOfSquares(Gradients));
 
+    /// <summary>AdamW's first and second moments (allocated, zero, on first use), for saving and resuming.</summary>
+    public (TensorView M, TensorView V) OptimizerState()
+    {
+        _m ??= Backend.Allocate(_params.Length);
+        _v ??= Backend.Allocate(_params.Length);
+        return (_m.All, _v.All);
+    }
+
     /// <summary>
     /// One AdamW step with global-norm clipping (as <see cref="Gpt2.Update"/>); weight decay on
     /// the weights only, not on the biases (θ0 included). Returns the norm before clipping.

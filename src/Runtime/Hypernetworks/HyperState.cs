@@ -16,6 +16,12 @@ public sealed record HyperState
     [JsonPropertyName("step")] public int Step { get; init; }
     /// <summary>Seed of the run.</summary>
     [JsonPropertyName("seed")] public ulong Seed { get; init; }
-    /// <summary>The training settings (free-form, for the record).</summary>
+    /// <summary>The training settings (a resumed run must match them).</summary>
     [JsonPropertyName("train")] public Dictionary<string, string>? Train { get; init; }
+    /// <summary>Whether hypernet-optimizer.safetensors (AdamW's m and v) was saved beside the weights.</summary>
+    [JsonPropertyName("has_optimizer")] public bool HasOptimizer { get; init; }
+    /// <summary>Windows drawn so far from corpus A's and corpus B's samplers (to resume the data order).</summary>
+    [JsonPropertyName("sampler_positions")] public long[]? SamplerPositions { get; init; }
+    /// <summary>State of the γ generator after the last step (to resume the γ draws).</summary>
+    [JsonPropertyName("gamma_rng")] public ulong GammaRng { get; init; }
 }

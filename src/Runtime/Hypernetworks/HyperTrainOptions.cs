@@ -41,4 +41,6 @@ public sealed record HyperTrainOptions
     public ulong Seed { get; init; } = 1337;
     /// <summary>Backend name.</summary>
     public string Device { get; init; } = "cpu";
+    /// <summary>Continue the run saved in <see cref="OutDir"/> exactly where it stopped (same settings).</summary>
+    public bool Resume { get; init; }
 }

@@ -34,22 +34,25 @@ public static class HyperTrainer
         var (trainA, valA) = LoadSplit(o.DataA, "--data-a", tokenizer, o.ValFraction, T, info);
         var (trainB, valB) = LoadSplit(o.DataB, "--data-b", tokenizer, o.ValFraction, T, info);
 
+        var settings = Settings(o, T);
         using var backend = BackendRegistry.Create(o.Device);
-        using var model = new Gpt2(config, backend);
-        var target = new Gpt2Target(model);
-        using var hyper = new HyperNetwork(target, o.Network);
-        hyper.Initialize(o.Seed);
+        var (hyper, target, resumed) = o.Resume ? LoadForResume(o, backend, settings) : Fresh(o, config, backend);
+        var model = target.Model;
+        using var _ = model;
+        using var __ = hyper;
         var objective = new MixtureObjective(target, T);
-        var samplerA = new BatchSampler(trainA, B, T, o.Seed);
-        var samplerB = new BatchSampler(trainB, B, T, o.Seed + 1);
+        // The data order and the γ draws continue where a resumed run stopped, so it repeats the
+        // uninterrupted run step for step.
+        var samplerA = resumed is null ? new BatchSampler(trainA, B, T, o.Seed) : BatchSampler.Restore(trainA, B, T, o.Seed, resumed.SamplerPositions![0]);
+        var samplerB = resumed is null ? new BatchSampler(trainB, B, T, o.Seed + 1) : BatchSampler.Restore(trainB, B, T, o.Seed + 1, resumed.SamplerPositions![1]);
         var gammaRng = new Rng(o.Seed ^ 0xD1B54A32D192ED03UL);
+        if (resumed is not null) gammaRng.State = resumed.GammaRng;
         info?.Invoke($"target: {config.NLayer} layers, {config.NEmbd} channels, {model.Layout.Total:N0} parameters; hypernetwork: " +
                      $"{o.Network.Encoding} encoding, residual {(o.Network.Residual ? "on" : "off")}, hidden [{string.Join(", ", o.Network.Hidden)}], " +
                      $"{hyper.Parameters.Length:N0} parameters; B={B}, T={T}, {o.Steps} steps");
 
         var schedule = new LearningRateSchedule(o.Lr, o.Warmup, o.Steps, o.Schedule == "cosine");
         var adam = new AdamWSettings { WeightDecay = o.WeightDecay, GradClip = o.GradClip };
-        var settings = Settings(o, T);
         Directory.CreateDirectory(o.OutDir);
         string logPath = Path.Combine(o.OutDir, Trainer.LogFile);
         var inA = new int[B * T];
@@ -77,11 +80,38 @@ public static class HyperTrainer
             return mean;
         }
 
-        using (var log = new StreamWriter(logPath, append: false) { AutoFlush = true })
+        if (resumed is not null)
         {
-            var first = new JsonObject { ["step"] = 0 };
-            info?.Invoke($"held-out loss before training: {Evaluate(first):F4}");
-            log.WriteLine(first.ToJsonString());
+            // The curves so far come back from the log; lines past the checkpoint, and the extra
+            // evaluation an interruption adds, are dropped so the log reads as one run.
+            var kept = new List<string>();
+            foreach (string text in File.ReadLines(logPath))
+            {
+                if (string.IsNullOrWhiteSpace(text)) continue;
+                var line = JsonNode.Parse(text)!.AsObject();
+                int step = line["step"]!.GetValue<int>();
+                if (step > hyper.Step || (step > 0 && line["loss"] is null)) continue;
+                kept.Add(text);
+                if (line["loss"] is { } l) trainLosses.Add(l.GetValue<double>());
+                if (line["eval_loss"] is { } e)
+                {
+                    evalSteps.Add(step);
+                    evalLosses.Add(e.GetValue<double>());
+                    if (stepsToTarget is null && e.GetValue<double>() <= o.TargetLoss) stepsToTarget = step;
+                    byGamma = EvalGammas.Select(g => line[$"eval_gamma_{g.ToString(CultureInfo.InvariantCulture)}"]!.GetValue<double>()).ToArray();
+                }
+            }
+            File.WriteAllLines(logPath, kept);
+            info?.Invoke($"resuming at step {hyper.Step} of {o.Steps}");
+        }
+        using (var log = new StreamWriter(logPath, append: resumed is not null) { AutoFlush = true })
+        {
+            if (resumed is null)
+            {
+                var first = new JsonObject { ["step"] = 0 };
+                info?.Invoke($"held-out loss before training: {Evaluate(first):F4}");
+                log.WriteLine(first.ToJsonString());
+            }
             while (hyper.Step < o.Steps)
             {
                 if (cancel.IsCancellationRequested) { interrupted = true; break; }
@@ -113,6 +143,7 @@ public static class HyperTrainer
         HyperCheckpoint.Save(o.OutDir, hyper, new HyperState
         {
             Options = o.Network, Target = config, Tokenizer = tokenizer.Name, Step = hyper.Step, Seed = o.Seed, Train = settings,
+            HasOptimizer = true, SamplerPositions = [samplerA.Position, samplerB.Position], GammaRng = gammaRng.State,
         });
         string plot = Path.Combine(o.OutDir, Trainer.PlotFile);
         LinePlot.Save(plot, "hypernetwork: mixture loss", "step", "loss (nats/token)",
@@ -150,9 +181,41 @@ public static class HyperTrainer
         if (o.Schedule is not ("cosine" or "constant")) throw new ArgumentException($"--schedule must be cosine or constant, not '{o.Schedule}'");
         if (!File.Exists(o.DataA)) throw new FileNotFoundException($"--data-a {o.DataA}: no such file", o.DataA);
         if (!File.Exists(o.DataB)) throw new FileNotFoundException($"--data-b {o.DataB}: no such file", o.DataB);
-        if (HyperCheckpoint.IsHyperCheckpoint(o.OutDir)) throw new ArgumentException($"--out {o.OutDir} already holds a hypernetwork; choose another folder");
+        if (!o.Resume && HyperCheckpoint.IsHyperCheckpoint(o.OutDir))
+            throw new ArgumentException($"--out {o.OutDir} already holds a hypernetwork; pass --resume to continue it, or choose another folder");
+        if (o.Resume && !HyperCheckpoint.IsHyperCheckpoint(o.OutDir))
+            throw new ArgumentException($"--resume: {o.OutDir} holds no hypernetwork to continue");
         try { o.Network.Validate(); }
         catch (ArgumentException e) { throw new ArgumentException($"--hidden: {e.Message}"); }
+    }
+
+    private static (HyperNetwork, Gpt2Target, HyperState?) Fresh(HyperTrainOptions o, Gpt2Config config, IBackend backend)
+    {
+        var target = new Gpt2Target(new Gpt2(config, backend));
+        var hyper = new HyperNetwork(target, o.Network);
+        hyper.Initialize(o.Seed);
+        return (hyper, target, null);
+    }
+
+    private static (HyperNetwork, Gpt2Target, HyperState?) LoadForResume(HyperTrainOptions o, IBackend backend, Dictionary<string, string> settings)
+    {
+        var (hyper, target, state) = HyperCheckpoint.Load(o.OutDir, backend, withOptimizer: true);
+        try
+        {
+            string path = Path.Combine(o.OutDir, HyperCheckpoint.StateFile);
+            if (state.SamplerPositions is not { Length: 2 }) throw new InvalidDataException($"{path}: no data position saved (nothing to resume)");
+            var saved = state.Train ?? [];
+            foreach (var (key, value) in settings)
+                if (!saved.TryGetValue(key, out var was) || was != value)
+                    throw new ArgumentException($"--resume: {key} is {value} now but {(was is null ? "missing" : was)} in {path}; resume with the same settings");
+            return (hyper, target, state);
+        }
+        catch
+        {
+            hyper.Dispose();
+            target.Model.Dispose();
+            throw;
+        }
     }
 
     private static Dictionary<string, string> Settings(HyperTrainOptions o, int T) => new()
