@@ -14,7 +14,7 @@ internal sealed unsafe class OpenClKernel(CL cl, nint queue, nint handle, string
     /// <summary>The cl_kernel handle (released by the backend).</summary>
     public nint Handle => handle;
 
-    /// <summary>A float view; an empty one passes a one-float placeholder buffer (the kernel must not read it).</summary>
+    /// <summary>A float view; an empty one (a missing bias) passes a one-float stand-in buffer, since OpenCL has no null cl_mem argument (the kernel must not read it).</summary>
     public OpenClKernel View(TensorView view)
     {
         nint mem = view.IsEmpty ? dummy : Mem(view.Buffer);
