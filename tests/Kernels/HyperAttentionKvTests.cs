@@ -69,21 +69,14 @@ public class HyperAttentionKvTests
             (what, a, e) => Check.Close(what, a, e, Rtol));
     }
 
-    [Test]
-    public void IsExactWhileTheWindowCoversTheCache()
+    // The two limits where decoding must be exact attention: a window of MinSeqLen keys that
+    // covers the whole cache, and one block that holds every older key (every sample then falls
+    // inside the query's own block and is masked).
+    [TestCase(2, 3, MaxT, TestName = "IsExactWhileTheWindowCoversTheCache")]
+    [TestCase(MaxT, 5, 4, TestName = "IsExactWhenOneBlockCoversTheOlderKeys")]
+    public void IsExactInTheLimits(int block, int samples, int minSeq)
     {
-        var state = State(new Ref.HyperAttentionConfig { BlockSize = 2, SampleSize = 3, LshProjections = 3, MinSeqLen = MaxT }, 6);
-        Run(Pieces,
-            (o, k, v, x, Tq, pos) => Cpu.HyperAttentionKv.Forward(o, k, v, x, state, B, Tq, pos, MaxT, C, NH),
-            (o, k, v, x, Tq, pos) => Cpu.Attention.KvForward(o, k, v, x, B, Tq, pos, MaxT, C, NH),
-            (what, a, e) => Check.Close(what, a, e, Rtol));
-    }
-
-    [Test]
-    public void IsExactWhenOneBlockCoversTheOlderKeys()
-    {
-        // Every sample then falls inside the query's own block and is masked.
-        var state = State(new Ref.HyperAttentionConfig { BlockSize = MaxT, SampleSize = 5, LshProjections = 3, MinSeqLen = 4 }, 7);
+        var state = State(new Ref.HyperAttentionConfig { BlockSize = block, SampleSize = samples, LshProjections = 3, MinSeqLen = minSeq }, 6);
         Run(Pieces,
             (o, k, v, x, Tq, pos) => Cpu.HyperAttentionKv.Forward(o, k, v, x, state, B, Tq, pos, MaxT, C, NH),
             (o, k, v, x, Tq, pos) => Cpu.Attention.KvForward(o, k, v, x, B, Tq, pos, MaxT, C, NH),

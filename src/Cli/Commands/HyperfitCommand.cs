@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Runtime.InteropServices;
 using System.Text.Json;
 using Hyper.Runtime.Backends;
 using Hyper.Runtime.Hyperfitting;
@@ -94,29 +93,19 @@ public static class HyperfitCommand
     /// </summary>
     public static HyperfitResult RunWithProgress(HyperfitOptions o)
     {
-        using var cts = new CancellationTokenSource();
-        ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cts.Cancel(); };
-        Console.CancelKeyPress += onCancel;
-        using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; cts.Cancel(); });
-        try
-        {
-            var line = new ProgressLine();
-            var result = Hyperfitter.Run(o,
-                p => line.Update($"epoch {p.Epoch}/{p.Epochs}  step {p.Step}/{p.StepsPerEpoch}  loss {p.Loss:F4}  {p.TokensPerS:N0} tok/s  ETA {ProgressLine.Format(p.Eta)}"),
-                e => line.Update(EpochLine(e), keep: true),
-                msg => line.Note(msg),
-                cts.Token);
-            line.Done();
-            Console.Error.WriteLine(result.Interrupted
-                ? $"interrupted after epoch {result.Epochs[^1].Epoch}: the model as it stood is saved to {result.OutDir}; continue with --resume"
-                : $"done: {result.Steps} steps in {ProgressLine.Format(TimeSpan.FromSeconds(result.Seconds))}, final train loss {result.FinalTrainLoss:F4}; " +
-                  $"saved to {result.OutDir}, curves {result.PlotPath}");
-            return result;
-        }
-        finally
-        {
-            Console.CancelKeyPress -= onCancel;
-        }
+        using var stop = new StopSignal();
+        var line = new ProgressLine();
+        var result = Hyperfitter.Run(o,
+            p => line.Update($"epoch {p.Epoch}/{p.Epochs}  step {p.Step}/{p.StepsPerEpoch}  loss {p.Loss:F4}  {p.TokensPerS:N0} tok/s  ETA {ProgressLine.Format(p.Eta)}"),
+            e => line.Update(EpochLine(e), keep: true),
+            msg => line.Note(msg),
+            stop.Token);
+        line.Done();
+        Console.Error.WriteLine(result.Interrupted
+            ? $"interrupted after epoch {result.Epochs[^1].Epoch}: the model as it stood is saved to {result.OutDir}; continue with --resume"
+            : $"done: {result.Steps} steps in {ProgressLine.Format(TimeSpan.FromSeconds(result.Seconds))}, final train loss {result.FinalTrainLoss:F4}; " +
+              $"saved to {result.OutDir}, curves {result.PlotPath}");
+        return result;
     }
 
     /// <summary>The kept progress line of one epoch.</summary>

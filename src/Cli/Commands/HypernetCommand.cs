@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Runtime.InteropServices;
 using System.Text.Json;
 using Hyper.Kernels.Reference;
 using Hyper.Runtime.Backends;
@@ -82,46 +81,36 @@ public static class HypernetCommand
                 EvalWindows = r.GetValue(evalWindows), TargetLoss = r.GetValue(targetLoss), Seed = r.GetValue(seed), Device = r.GetValue(device)!,
                 Resume = r.GetValue(resume),
             };
-            using var cts = new CancellationTokenSource();
-            ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cts.Cancel(); };
-            Console.CancelKeyPress += onCancel;
-            using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; cts.Cancel(); });
-            try
+            using var stop = new StopSignal();
+            var line = new ProgressLine();
+            var result = HyperTrainer.Run(o,
+                p => line.Update($"step {p.Step}/{p.TotalSteps}  loss {p.Loss:F4}  lr {p.Lr:E2}  {p.StepMs:F0} ms/step  ETA {ProgressLine.Format(p.Eta)}" +
+                    (p.ValLoss is double v ? $"  held-out {v:F4}" : ""), keep: p.ValLoss is not null),
+                msg => line.Note(msg), stop.Token);
+            line.Done();
+            Console.Error.WriteLine($"{(result.Interrupted ? "interrupted" : "done")}: {result.Steps} steps, held-out {result.FinalLoss:F4}, " +
+                $"steps to {result.TargetLoss} {(result.StepsToTarget?.ToString(CultureInfo.InvariantCulture) ?? "never")}; saved to {result.OutDir}");
+            if (r.GetValue(json))
             {
-                var line = new ProgressLine();
-                var result = HyperTrainer.Run(o,
-                    p => line.Update($"step {p.Step}/{p.TotalSteps}  loss {p.Loss:F4}  lr {p.Lr:E2}  {p.StepMs:F0} ms/step  ETA {ProgressLine.Format(p.Eta)}" +
-                        (p.ValLoss is double v ? $"  held-out {v:F4}" : ""), keep: p.ValLoss is not null),
-                    msg => line.Note(msg), cts.Token);
-                line.Done();
-                Console.Error.WriteLine($"{(result.Interrupted ? "interrupted" : "done")}: {result.Steps} steps, held-out {result.FinalLoss:F4}, " +
-                    $"steps to {result.TargetLoss} {(result.StepsToTarget?.ToString(CultureInfo.InvariantCulture) ?? "never")}; saved to {result.OutDir}");
-                if (r.GetValue(json))
+                Console.WriteLine(JsonSerializer.Serialize(new
                 {
-                    Console.WriteLine(JsonSerializer.Serialize(new
-                    {
-                        steps_to_target = result.StepsToTarget,
-                        target_loss = result.TargetLoss,
-                        final_loss = result.FinalLoss,
-                        final_train_loss = result.FinalTrainLoss,
-                        eval_by_gamma = HyperTrainer.EvalGammas.Zip(result.EvalByGamma).ToDictionary(z => z.First.ToString(CultureInfo.InvariantCulture), z => z.Second),
-                        steps = result.Steps,
-                        seconds = Math.Round(result.Seconds, 2),
-                        hypernet_params = result.HyperParameters,
-                        target_params = result.TargetParameters,
-                        interrupted = result.Interrupted,
-                        @out = result.OutDir,
-                        log = result.LogPath,
-                        plot = result.PlotPath,
-                        settings = result.Settings,
-                    }));
-                }
-                return result.Interrupted ? 130 : 0;
+                    steps_to_target = result.StepsToTarget,
+                    target_loss = result.TargetLoss,
+                    final_loss = result.FinalLoss,
+                    final_train_loss = result.FinalTrainLoss,
+                    eval_by_gamma = HyperTrainer.EvalGammas.Zip(result.EvalByGamma).ToDictionary(z => z.First.ToString(CultureInfo.InvariantCulture), z => z.Second),
+                    steps = result.Steps,
+                    seconds = Math.Round(result.Seconds, 2),
+                    hypernet_params = result.HyperParameters,
+                    target_params = result.TargetParameters,
+                    interrupted = result.Interrupted,
+                    @out = result.OutDir,
+                    log = result.LogPath,
+                    plot = result.PlotPath,
+                    settings = result.Settings,
+                }));
             }
-            finally
-            {
-                Console.CancelKeyPress -= onCancel;
-            }
+            return result.Interrupted ? 130 : 0;
         });
         return cmd;
     }

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Runtime.InteropServices;
 using System.Text.Json;
 using Hyper.Runtime.Backends;
 using Hyper.Runtime.Training;
@@ -54,44 +53,34 @@ public static class TrainCommand
                 Seed = r.GetValue(seed), Resume = r.GetValue(resume), Device = r.GetValue(device)!,
                 Attention = attention.Read(r, r.GetValue(seed)),
             };
-            using var cts = new CancellationTokenSource();
-            ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cts.Cancel(); };
-            Console.CancelKeyPress += onCancel;
-            using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; cts.Cancel(); });
-            try
+            using var stop = new StopSignal();
+            var line = new ProgressLine();
+            var result = Trainer.Run(o,
+                p => line.Update(
+                    $"step {p.Step}/{p.TotalSteps}  loss {p.Loss:F4}  lr {p.Lr:E2}  {p.TokensPerS:N0} tok/s  ETA {ProgressLine.Format(p.Eta)}" +
+                    (p.ValLoss is double v ? $"  held-out {v:F4}" : ""),
+                    keep: p.ValLoss is not null || p.Step == p.TotalSteps),
+                msg => line.Note(msg), stop.Token);
+            line.Done();
+            if (result.Interrupted) Console.Error.WriteLine($"interrupted at step {result.Steps}: saved to {result.OutDir}; continue with --resume");
+            else Console.Error.WriteLine($"done: {result.Steps} steps, final loss {result.FinalLoss:F4}" +
+                (result.FinalValLoss is double fv ? $", held-out {fv:F4}" : "") + $"; saved to {result.OutDir}" + (result.PlotPath is null ? "" : $", plot {result.PlotPath}"));
+            if (r.GetValue(json))
             {
-                var line = new ProgressLine();
-                var result = Trainer.Run(o,
-                    p => line.Update(
-                        $"step {p.Step}/{p.TotalSteps}  loss {p.Loss:F4}  lr {p.Lr:E2}  {p.TokensPerS:N0} tok/s  ETA {ProgressLine.Format(p.Eta)}" +
-                        (p.ValLoss is double v ? $"  held-out {v:F4}" : ""),
-                        keep: p.ValLoss is not null || p.Step == p.TotalSteps),
-                    msg => line.Note(msg), cts.Token);
-                line.Done();
-                if (result.Interrupted) Console.Error.WriteLine($"interrupted at step {result.Steps}: saved to {result.OutDir}; continue with --resume");
-                else Console.Error.WriteLine($"done: {result.Steps} steps, final loss {result.FinalLoss:F4}" +
-                    (result.FinalValLoss is double fv ? $", held-out {fv:F4}" : "") + $"; saved to {result.OutDir}" + (result.PlotPath is null ? "" : $", plot {result.PlotPath}"));
-                if (r.GetValue(json))
+                Console.WriteLine(JsonSerializer.Serialize(new
                 {
-                    Console.WriteLine(JsonSerializer.Serialize(new
-                    {
-                        final_loss = result.FinalLoss,
-                        final_val_loss = result.FinalValLoss,
-                        steps = result.Steps,
-                        tokens_per_s = Math.Round(result.TokensPerS, 1),
-                        seconds = Math.Round(result.Seconds, 2),
-                        n_params = result.Parameters,
-                        interrupted = result.Interrupted,
-                        @out = result.OutDir,
-                        plot = result.PlotPath,
-                    }));
-                }
-                return result.Interrupted ? 130 : 0;
+                    final_loss = result.FinalLoss,
+                    final_val_loss = result.FinalValLoss,
+                    steps = result.Steps,
+                    tokens_per_s = Math.Round(result.TokensPerS, 1),
+                    seconds = Math.Round(result.Seconds, 2),
+                    n_params = result.Parameters,
+                    interrupted = result.Interrupted,
+                    @out = result.OutDir,
+                    plot = result.PlotPath,
+                }));
             }
-            finally
-            {
-                Console.CancelKeyPress -= onCancel;
-            }
+            return result.Interrupted ? 130 : 0;
         });
         return cmd;
     }
