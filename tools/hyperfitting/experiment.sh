@@ -3,14 +3,15 @@
 # `dotnet build -c Release`. State of the Union is not bundled: it is read from ../shared/data
 # (override with SOTU=...). Results go to runs/hyperfitting (override with OUT=...).
 # Stages: lr (learning-rate sweep), fit20 and fit (hyperfitting runs), evalgen (the table), paper (the
-# default recipe for 2 epochs), paper-lr (the default recipe at lr 1e-3),
-# sweep (fewer sequences); default all, in that order.
+# default recipe for 2 epochs), paper-full (all 20), paper-lr (the default recipe at lr 1e-3),
+# sweep (fewer sequences, 960 updates each), sweep-5k (the paper's sample-count sweep: 5,000 updates each),
+# last-n (the fit stage training only the last blocks); default all, in that order.
 set -euo pipefail
 HYPER=${HYPER:-src/Cli/bin/Release/net10.0/hyper}
 hyper() { "$HYPER" "$@"; }
 SOTU=${SOTU:-../shared/data/state-of-the-union.txt}
 OUT=${OUT:-runs/hyperfitting}
-STAGES=${*:-lr fit20 fit evalgen paper paper-lr sweep}
+STAGES=${*:-lr fit20 fit evalgen paper paper-full paper-lr sweep sweep-5k last-n}
 MODEL=models/moby-byte
 FIT=$OUT/moby-hf
 mkdir -p "$OUT"
@@ -40,6 +41,10 @@ paper)
   # The paper's defaults as they are (2,000 sequences, lr 1e-6), for 2 of the 20 epochs: how far 500 updates get.
   rm -rf "$OUT/paper-e2"
   hyper hyperfit --model $MODEL --data data/moby-dick.txt --out "$OUT/paper-e2" --epochs 2 --json > "$OUT/paper-e2.json" ;;
+paper-full)
+  # The same, all 20 epochs (5,000 updates): `hyper hyperfit` with nothing but the required flags.
+  rm -rf "$OUT/paper"
+  hyper hyperfit --model $MODEL --data data/moby-dick.txt --out "$OUT/paper" --json > "$OUT/paper.json" ;;
 evalgen)
   # Two domains x two lengths; the original model greedy and top-p, the hyperfitted one greedy with and without
   # the citation blocker. Moby-Dick prompts come from the held-out tail (the last 10%, chapters neither training saw).
@@ -64,10 +69,32 @@ sweep)
     hyper eval-gen --model "$OUT/sweep-$s" --decoding greedy --from "$FIT/heldout.txt" --prompts 32 --prompt-tokens 32 --new-tokens 96 \
       --seed 1 --train-data "$OUT/sweep-$s/hyperfit-data.txt" --val-data "$FIT/heldout.txt" --val-windows 64 > "$OUT/sweep-$s.txt"
   done ;;
+sweep-5k)
+  # The paper's sample-count sweep: 5,000 updates of batch 8 whatever the number of sequences (epochs = 5000 x 8 /
+  # samples), lr 1e-3; 2,000 sequences is the paper-lr stage. Smallest first: 16 against 8 is the paper's question.
+  for s in 8 16 32 200 1000; do
+    rm -rf "$OUT/sweep5k-$s"
+    hyper hyperfit --model $MODEL --data data/moby-dick.txt --out "$OUT/sweep5k-$s" --samples $s --seq 256 --epochs $((5000 * 8 / s)) \
+      --lr 1e-3 --prompts 0 --eval-windows 1 --json > "$OUT/sweep5k-$s.json"
+    held=$OUT/sweep5k-$s/heldout.txt
+    hyper eval-gen --model "$OUT/sweep5k-$s" --decoding greedy --from "$held" --prompts 32 --prompt-tokens 32 --new-tokens 96 \
+      --seed 1 --train-data "$OUT/sweep5k-$s/hyperfit-data.txt" --val-data "$held" --val-windows 64 > "$OUT/sweep5k-$s.txt"
+  done ;;
+last-n)
+  # The fit stage's run with only the last N of the 4 blocks trained (the follow-up work's variant), then the same
+  # greedy metrics on the 32 held-out Moby-Dick prompts.
+  for n in 1 2; do
+    rm -rf "$OUT/last-$n"
+    hyper hyperfit --model $MODEL --data data/moby-dick.txt --out "$OUT/last-$n" --samples 128 --seq 256 --epochs 60 --lr 1e-3 \
+      --train-layers last:$n --json > "$OUT/last-$n.json"
+    held=$OUT/last-$n/heldout.txt
+    hyper eval-gen --model "$OUT/last-$n" --decoding greedy --from "$held" --prompts 32 --prompt-tokens 32 --new-tokens 96 \
+      --seed 1 --train-data "$OUT/last-$n/hyperfit-data.txt" --val-data "$held" --val-windows 64 > "$OUT/last-$n.txt"
+  done ;;
 paper-lr)
   # The paper's recipe with only the learning rate changed to 1e-3: can this model memorise 2,000 sequences in 20 epochs?
   rm -rf "$OUT/paper-lr1e-3"
   hyper hyperfit --model $MODEL --data data/moby-dick.txt --out "$OUT/paper-lr1e-3" --lr 1e-3 --json > "$OUT/paper-lr1e-3.json" ;;
-*) echo "unknown stage $stage (lr, fit20, fit, evalgen, paper, paper-lr, sweep)" >&2; exit 2 ;;
+*) echo "unknown stage $stage (lr, fit20, fit, evalgen, paper, paper-full, paper-lr, sweep, sweep-5k, last-n)" >&2; exit 2 ;;
 esac
 done
