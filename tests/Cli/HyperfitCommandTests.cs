@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Hyper.Cli.Commands;
 using Hyper.Runtime.Hyperfitting;
 using Hyper.Runtime.IO;
 using Hyper.Runtime.Models;
@@ -80,6 +81,8 @@ public class HyperfitCommandTests
         // 8 sequences seen 3 times at lr 3e-3: the micro model memorises fast (about 2.6 -> 1.6 nats here);
         // a loop that did not update, or updated the wrong way, stays at or above the first epoch.
         Assert.That(last, Is.LessThan(0.85 * first));
+        // ... but nowhere near zero, so the run ends by saying so and naming the flags to change.
+        Assert.That(err, Does.Contain($"final train loss {last:F3} is not near zero").And.Contain("--lr"));
 
         var png = File.ReadAllBytes(Path.Combine(run, Hyperfitter.PlotFile));
         Assert.That(png[1..4], Is.EqualTo("PNG"u8.ToArray()));
@@ -204,5 +207,20 @@ public class HyperfitCommandTests
         string[] unknown = ["hyperfit", "--model", Path.Combine(_dir, "nope"), "--data", data, "--out", run];
         CliRunner.RunExpectingUserError(unknown, "--model", "nope", "no such folder");
         Assert.That(Directory.Exists(run), Is.False, "nothing written for bad input");
+    }
+
+    [Test]
+    public void TheNotNearZeroNoteAppearsOnlyForAFinishedRunAtOrAboveTheBar()
+    {
+        var o = new HyperfitOptions { ModelDir = "m", DataPath = "d", OutDir = "o" };
+        HyperfitResult Run(double? loss, bool interrupted = false) => new("o",
+            [new HyperfitEpoch(0, null, 2, 1, 0.5, null, 0), .. loss is double l ? new[] { new HyperfitEpoch(1, l, 2, 1, 0.5, null, 1) } : []],
+            1, 1, 1, interrupted, "p", "s", "h");
+
+        Assert.That(HyperfitCommand.NotNearZeroHint(Run(1.728), o), Does.Contain("1.728 is not near zero").And.Contain("--lr 1e-06 --samples 2000 --epochs 20"));
+        Assert.That(HyperfitCommand.NotNearZeroHint(Run(HyperfitCommand.NearZeroLoss), o), Is.Not.Null);
+        Assert.That(HyperfitCommand.NotNearZeroHint(Run(0.099), o), Is.Null);
+        Assert.That(HyperfitCommand.NotNearZeroHint(Run(1.728, interrupted: true), o), Is.Null, "an interrupted run is not finished");
+        Assert.That(HyperfitCommand.NotNearZeroHint(Run(null), o), Is.Null, "no completed epoch, no train loss to judge");
     }
 }

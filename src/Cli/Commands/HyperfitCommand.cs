@@ -24,7 +24,12 @@ public static class HyperfitCommand
         var seq = new Option<int>("--seq") { Description = "Tokens per sequence.", DefaultValueFactory = _ => d.Seq };
         var epochs = new Option<int>("--epochs") { Description = "Passes over the sequences (shuffled each epoch).", DefaultValueFactory = _ => d.Epochs };
         var batch = new Option<int>("--batch") { Description = "Sequences per step.", DefaultValueFactory = _ => d.Batch };
-        var lr = new Option<float>("--lr") { Description = "Constant learning rate of Adam (no warm-up, no decay).", DefaultValueFactory = _ => d.Lr };
+        var lr = new Option<float>("--lr")
+        {
+            Description = "Constant learning rate of Adam (no warm-up, no decay). The paper's 1e-6 is for models of 1-70 B parameters; " +
+                "a small model needs far more (1e-3 for the bundled models/moby-byte, see docs/hyperfitting.md).",
+            DefaultValueFactory = _ => d.Lr,
+        };
         var weightDecay = new Option<float>("--weight-decay") { Description = "Decoupled weight decay on matrices (the paper: none).", DefaultValueFactory = _ => d.WeightDecay };
         var gradClip = new Option<float>("--grad-clip") { Description = "Clip the global gradient norm to this (0 = off, the paper's recipe).", DefaultValueFactory = _ => d.GradClip };
         var trainLayers = new Option<string>("--train-layers")
@@ -105,7 +110,25 @@ public static class HyperfitCommand
             ? $"interrupted after epoch {result.Epochs[^1].Epoch}: the model as it stood is saved to {result.OutDir}; continue with --resume"
             : $"done: {result.Steps} steps in {ProgressLine.Format(TimeSpan.FromSeconds(result.Seconds))}, final train loss {result.FinalTrainLoss:F4}; " +
               $"saved to {result.OutDir}, curves {result.PlotPath}");
+        if (NotNearZeroHint(result, o) is string hint) Console.Error.WriteLine(hint);
         return result;
+    }
+
+    /// <summary>The loss below which a run counts as hyperfitted (the paper's "near zero"; the acceptance bar of docs/hyperfitting.md).</summary>
+    public const double NearZeroLoss = 0.1;
+
+    /// <summary>
+    /// A finished run whose training loss is not near zero has not hyperfitted; the usual cause is the paper's
+    /// learning rate on a model a thousand times smaller than the paper's, so say which flags to change.
+    /// </summary>
+    public static string? NotNearZeroHint(HyperfitResult result, HyperfitOptions o)
+    {
+        if (result.Interrupted || result.FinalTrainLoss is not double loss || loss < NearZeroLoss) return null;
+        return FormattableString.Invariant(
+            $"note: the final train loss {loss:F3} is not near zero (< {NearZeroLoss}), so this is not yet a hyperfitted model (this run: --lr {o.Lr:g3} ") +
+            FormattableString.Invariant($"--samples {o.Samples} --epochs {o.Epochs}). The defaults are the paper's recipe for models of 1-70 B parameters; ") +
+            "a small model needs a larger --lr, fewer --samples or more --epochs (the bundled 1.9 M-parameter model: --lr 1e-3 --samples 128 " +
+            "--epochs 60 reaches 0.05). See docs/hyperfitting.md.";
     }
 
     /// <summary>The kept progress line of one epoch.</summary>
