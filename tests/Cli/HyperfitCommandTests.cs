@@ -82,7 +82,7 @@ public class HyperfitCommandTests
         // a loop that did not update, or updated the wrong way, stays at or above the first epoch.
         Assert.That(last, Is.LessThan(0.85 * first));
         // ... but nowhere near zero, so the run ends by saying so and naming the flags to change.
-        Assert.That(err, Does.Contain($"final train loss {last:F3} is not near zero").And.Contain("--lr"));
+        Assert.That(err, Does.Contain(FormattableString.Invariant($"final train loss {last:F3} is not near zero")).And.Contain("--lr"));
 
         var png = File.ReadAllBytes(Path.Combine(run, Hyperfitter.PlotFile));
         Assert.That(png[1..4], Is.EqualTo("PNG"u8.ToArray()));
