@@ -218,19 +218,11 @@ public static class HyperTrainer
         }
     }
 
-    private static Dictionary<string, string> Settings(HyperTrainOptions o, int T) => new()
+    private static Dictionary<string, string> Settings(HyperTrainOptions o, int T) => OptimizerFlags.AddTo(new()
     {
         ["data_a"] = Path.GetFullPath(o.DataA),
         ["data_b"] = Path.GetFullPath(o.DataB),
         ["model"] = o.Model,
-        ["steps"] = o.Steps.ToString(CultureInfo.InvariantCulture),
-        ["batch"] = o.Batch.ToString(CultureInfo.InvariantCulture),
-        ["seq"] = T.ToString(CultureInfo.InvariantCulture),
-        ["lr"] = o.Lr.ToString(CultureInfo.InvariantCulture),
-        ["warmup"] = o.Warmup.ToString(CultureInfo.InvariantCulture),
-        ["schedule"] = o.Schedule,
-        ["weight_decay"] = o.WeightDecay.ToString(CultureInfo.InvariantCulture),
-        ["grad_clip"] = o.GradClip.ToString(CultureInfo.InvariantCulture),
         ["target_loss"] = o.TargetLoss.ToString(CultureInfo.InvariantCulture),
         ["seed"] = o.Seed.ToString(CultureInfo.InvariantCulture),
         ["encoding"] = o.Network.Encoding.ToString(),
@@ -238,5 +230,5 @@ public static class HyperTrainer
         ["init"] = o.Network.Init.ToString(),
         ["per_tensor_init"] = o.Network.PerTensorInit ? "on" : "off",
         ["hidden"] = string.Join(",", o.Network.Hidden),
-    };
+    }, o.Steps, o.Batch, T, o.Lr, o.Warmup, o.Schedule, o.WeightDecay, o.GradClip);
 }

@@ -165,21 +165,13 @@ public static class Trainer
         return (fresh, new TrainingState { Tokenizer = config.VocabSize == 256 ? "byte" : "gpt2", Seed = o.Seed });
     }
 
-    private static Dictionary<string, string> Settings(TrainOptions o, int T, string tokenizer) => new()
+    private static Dictionary<string, string> Settings(TrainOptions o, int T, string tokenizer) => OptimizerFlags.AddTo(new()
     {
         ["data"] = Path.GetFullPath(o.DataPath),
         ["val_data"] = o.ValDataPath is null ? "" : Path.GetFullPath(o.ValDataPath),
         ["val_fraction"] = o.ValFraction.ToString(CultureInfo.InvariantCulture),
         ["tokenizer"] = tokenizer,
-        ["steps"] = o.Steps.ToString(CultureInfo.InvariantCulture),
-        ["batch"] = o.Batch.ToString(CultureInfo.InvariantCulture),
-        ["seq"] = T.ToString(CultureInfo.InvariantCulture),
-        ["lr"] = o.Lr.ToString(CultureInfo.InvariantCulture),
-        ["warmup"] = o.Warmup.ToString(CultureInfo.InvariantCulture),
-        ["schedule"] = o.Schedule,
-        ["weight_decay"] = o.WeightDecay.ToString(CultureInfo.InvariantCulture),
-        ["grad_clip"] = o.GradClip.ToString(CultureInfo.InvariantCulture),
-    };
+    }, o.Steps, o.Batch, T, o.Lr, o.Warmup, o.Schedule, o.WeightDecay, o.GradClip);
 
     private static void Save(string dir, Gpt2 model, string tokenizer, ulong seed, long position, Dictionary<string, string> settings) =>
         Checkpoint.Save(dir, model, new TrainingState { Tokenizer = tokenizer, Step = model.Step, DataPosition = position, Seed = seed, Train = settings },
