@@ -9,8 +9,9 @@ namespace Hyper.Runtime.Hypernetworks;
 /// <summary>
 /// A hypernetwork checkpoint is a folder: hypernet.safetensors (tensors layers.{l}.weight and
 /// layers.{l}.bias; with the residual switch the last bias is θ0) and hypernet.json
-/// (<see cref="HyperState"/>). Both are written aside and renamed; hypernet.json goes last and the
-/// step is stamped into the tensors file, so an interrupted save is detected on load.
+/// (<see cref="HyperState"/>), and hypernet-optimizer.safetensors for resuming. A save is one
+/// <see cref="FolderTransaction"/>, so a kill at any moment leaves the last complete save; the
+/// step is also stamped into the tensors files, so files of two steps mixed by hand are refused.
 /// </summary>
 public static class HyperCheckpoint
 {
@@ -20,12 +21,16 @@ public static class HyperCheckpoint
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
 
     /// <summary>True when <paramref name="dir"/> holds a hypernetwork checkpoint.</summary>
-    public static bool IsHyperCheckpoint(string dir) => File.Exists(Path.Combine(dir, StateFile));
+    public static bool IsHyperCheckpoint(string dir)
+    {
+        if (!Directory.Exists(dir)) return false;
+        FolderTransaction.Recover(dir);
+        return File.Exists(Path.Combine(dir, StateFile));
+    }
 
     /// <summary>Saves the hypernetwork and what is needed to rebuild its target.</summary>
     public static void Save(string dir, HyperNetwork hyper, HyperState state)
     {
-        Directory.CreateDirectory(dir);
         var host = hyper.ReadParameters();
         var tensors = hyper.Tensors.Select(t =>
         {
@@ -34,7 +39,9 @@ public static class HyperCheckpoint
         });
         string step = state.Step.ToString(CultureInfo.InvariantCulture);
         var meta = new Dictionary<string, string> { ["format"] = "hyper-hypernet", ["step"] = step };
-        SafeTensors.Write(Path.Combine(dir, WeightsFile), tensors, meta);
+        using var tx = FolderTransaction.Begin(dir);
+        SafeTensors.Write(tx.PathOf(WeightsFile), tensors, meta);
+        FaultInjection.Pause("hypernet");
         if (state.HasOptimizer)
         {
             var (m, v) = hyper.OptimizerState();
@@ -42,9 +49,12 @@ public static class HyperCheckpoint
             var hv = new float[v.Length];
             hyper.Backend.Download(m, hm);
             hyper.Backend.Download(v, hv);
-            SafeTensors.Write(Path.Combine(dir, OptimizerFile), [("m", [hm.Length], hm), ("v", [hv.Length], hv)], meta);
+            SafeTensors.Write(tx.PathOf(OptimizerFile), [("m", [hm.Length], hm), ("v", [hv.Length], hv)], meta);
+            FaultInjection.Pause("optimizer");
         }
-        AtomicFile.WriteAllText(Path.Combine(dir, StateFile), JsonSerializer.Serialize(state, Json));
+        else tx.Remove(OptimizerFile);
+        AtomicFile.WriteAllText(tx.PathOf(StateFile), JsonSerializer.Serialize(state, Json));
+        tx.Commit();
     }
 
     /// <summary>Reads hypernet.json.</summary>
@@ -52,6 +62,7 @@ public static class HyperCheckpoint
     {
         string path = Path.Combine(dir, StateFile);
         if (!Directory.Exists(dir)) throw new DirectoryNotFoundException($"{dir}: no such hypernetwork folder");
+        FolderTransaction.Recover(dir);
         if (!File.Exists(path)) throw new FileNotFoundException($"{dir}: not a hypernetwork folder (no {StateFile})", path);
         HyperState? state;
         try { state = JsonSerializer.Deserialize<HyperState>(File.ReadAllText(path)); }

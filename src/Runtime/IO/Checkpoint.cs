@@ -12,9 +12,10 @@ namespace Hyper.Runtime.IO;
 /// optimizer.safetensors (AdamW's m and v), and hyperattention.safetensors when some layers use
 /// HyperAttention (<see cref="HyperAttentionFile"/>). A GPT-2 folder from Hugging Face loads as it is.
 /// <para>
-/// Every file is written aside and renamed into place; hyper.json goes last and the step is
-/// stamped into both safetensors files, so a crash between files is detected on resume instead
-/// of silently mixing two steps.
+/// A save is one <see cref="FolderTransaction"/>: its files are staged, committed with one
+/// atomic rename, then moved in, so a process killed at any moment leaves the last complete
+/// save (finished by the next reader). The step is also stamped into the safetensors files and
+/// hyper.json, so files of two steps mixed by hand are refused rather than loaded.
 /// </para>
 /// </summary>
 public static class Checkpoint
@@ -25,12 +26,21 @@ public static class Checkpoint
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
 
     /// <summary>True when <paramref name="dir"/> looks like a checkpoint folder.</summary>
-    public static bool IsCheckpoint(string dir) => Directory.Exists(dir) && File.Exists(Path.Combine(dir, ConfigFile));
+    public static bool IsCheckpoint(string dir)
+    {
+        if (!Directory.Exists(dir)) return false;
+        FolderTransaction.Recover(dir);
+        return File.Exists(Path.Combine(dir, ConfigFile));
+    }
 
     /// <summary>Reads and validates config.json.</summary>
     public static Gpt2Config ReadConfig(string path)
     {
-        if (Directory.Exists(path)) path = Path.Combine(path, ConfigFile);
+        if (Directory.Exists(path))
+        {
+            FolderTransaction.Recover(path);
+            path = Path.Combine(path, ConfigFile);
+        }
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such file", path);
         Gpt2Config? config;
         try { config = JsonSerializer.Deserialize<Gpt2Config>(File.ReadAllText(path)); }
@@ -41,8 +51,8 @@ public static class Checkpoint
         return config;
     }
 
-    /// <summary>Writes config.json with the keys Hugging Face's GPT2Config expects.</summary>
-    public static void WriteConfig(string dir, Gpt2Config c)
+    /// <summary>Writes a config.json with the keys Hugging Face's GPT2Config expects to <paramref name="path"/>.</summary>
+    public static void WriteConfig(string path, Gpt2Config c)
     {
         var node = new JsonObject
         {
@@ -61,7 +71,7 @@ public static class Checkpoint
             ["embd_pdrop"] = 0.0,
             ["attn_pdrop"] = 0.0,
         };
-        AtomicFile.WriteAllText(Path.Combine(dir, ConfigFile), node.ToJsonString(Json));
+        AtomicFile.WriteAllText(path, node.ToJsonString(Json));
     }
 
     /// <summary>Reads hyper.json, or infers it for a folder from elsewhere (GPT-2 vocabulary ⇒ gpt2 tokenizer).</summary>
@@ -111,7 +121,7 @@ public static class Checkpoint
     public static (Gpt2 Model, TrainingState State) Load(string dir, IBackend backend, bool withOptimizer = false)
     {
         if (!Directory.Exists(dir)) throw new DirectoryNotFoundException($"{dir}: no such checkpoint folder");
-        var config = ReadConfig(dir);
+        var config = ReadConfig(dir); // finishes an interrupted save first
         var state = ReadState(dir, config);
         var arena = ReadWeights(dir, config, out var meta);
         CheckStep(dir, ModelFile, meta, state.Step);
@@ -150,14 +160,19 @@ public static class Checkpoint
             throw new InvalidDataException($"{Path.Combine(dir, file)}: written at step {s}, but hyper.json says step {step} (a save was interrupted; resume from an earlier copy or start again)");
     }
 
-    /// <summary>Saves the model (and the optimizer state when asked) into <paramref name="dir"/>.</summary>
+    /// <summary>
+    /// Saves the model (and the optimizer state when asked) into <paramref name="dir"/> as one
+    /// transaction: after a kill at any moment the folder holds this save or the one before.
+    /// </summary>
     public static void Save(string dir, Gpt2 model, TrainingState state, bool withOptimizer)
     {
-        Directory.CreateDirectory(dir);
         string step = state.Step.ToString(CultureInfo.InvariantCulture);
         var meta = new Dictionary<string, string> { ["format"] = "pt", ["step"] = step };
-        WriteConfig(dir, model.Config);
-        SafeTensors.Write(Path.Combine(dir, ModelFile), Gpt2HuggingFace.FromArena(model.Config, model.ReadParameters()), meta);
+        using var tx = FolderTransaction.Begin(dir);
+        WriteConfig(tx.PathOf(ConfigFile), model.Config);
+        FaultInjection.Pause("config");
+        SafeTensors.Write(tx.PathOf(ModelFile), Gpt2HuggingFace.FromArena(model.Config, model.ReadParameters()), meta);
+        FaultInjection.Pause("model");
         if (withOptimizer)
         {
             var (m, v) = model.OptimizerState();
@@ -165,9 +180,12 @@ public static class Checkpoint
             var hv = new float[v.Length];
             model.Backend.Download(m, hm);
             model.Backend.Download(v, hv);
-            SafeTensors.Write(Path.Combine(dir, OptimizerFile), [("m", [hm.Length], hm), ("v", [hv.Length], hv)], meta);
+            SafeTensors.Write(tx.PathOf(OptimizerFile), [("m", [hm.Length], hm), ("v", [hv.Length], hv)], meta);
+            FaultInjection.Pause("optimizer");
         }
-        HyperAttentionFile.Save(dir, model, state.Step);
-        AtomicFile.WriteAllText(Path.Combine(dir, StateFile), JsonSerializer.Serialize(state with { HasOptimizer = withOptimizer }, Json));
+        else tx.Remove(OptimizerFile); // a stale one would not match this save
+        HyperAttentionFile.Save(tx, model, state.Step);
+        AtomicFile.WriteAllText(tx.PathOf(StateFile), JsonSerializer.Serialize(state with { HasOptimizer = withOptimizer }, Json));
+        tx.Commit();
     }
 }

@@ -15,14 +15,13 @@ public static class HyperAttentionFile
     /// <summary>File name inside a checkpoint folder.</summary>
     public const string FileName = "hyperattention.safetensors";
 
-    /// <summary>Writes the settings (atomically), or removes a stale file when the model is exact.</summary>
-    public static void Save(string dir, Gpt2 model, int step)
+    /// <summary>Writes the settings into a save, or removes a stale file when the model is exact.</summary>
+    public static void Save(FolderTransaction save, Gpt2 model, int step)
     {
-        string path = Path.Combine(dir, FileName);
         var h = model.HyperAttention;
         if (h is null)
         {
-            if (File.Exists(path)) File.Delete(path);
+            save.Remove(FileName);
             return;
         }
         var c = h.Config;
@@ -41,7 +40,7 @@ public static class HyperAttentionFile
         var tensors = new List<(string, int[], float[])>();
         for (int l = h.FirstLayer; l < h.LayerCount; l++)
             tensors.Add(($"h.{l}.attn.hyperplanes", [c.LshProjections, h.HeadSize], h.HyperplanesOf(l)!));
-        SafeTensors.Write(path, tensors, meta);
+        SafeTensors.Write(save.PathOf(FileName), tensors, meta);
     }
 
     /// <summary>Reads the settings of a checkpoint folder, or null when it has none.</summary>
