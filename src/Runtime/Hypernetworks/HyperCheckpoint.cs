@@ -97,7 +97,9 @@ public static class HyperCheckpoint
             {
                 if (!st.Contains(name) || !st.Info(name).Shape.SequenceEqual(shape))
                     throw new InvalidDataException($"{path}: tensor '{name}' is missing or not of shape [{string.Join(", ", shape)}] as {StateFile} implies");
-                st.ReadFloats(name, host.AsSpan((int)offset, (int)st.Info(name).Count));
+                var slot = host.AsSpan((int)offset, (int)st.Info(name).Count);
+                st.ReadFloats(name, slot);
+                FiniteValues.Check(slot, path, name);
             }
             hyper.LoadParameters(host);
             hyper.Step = state.Step;
@@ -125,7 +127,7 @@ public static class HyperCheckpoint
         {
             if (!st.Contains(name) || st.Info(name).Count != view.Length)
                 throw new InvalidDataException($"{path}: tensor '{name}' is missing or does not have {view.Length} values");
-            hyper.Backend.Upload(st.ReadFloats(name), view);
+            hyper.Backend.Upload(Checkpoint.ReadFinite(st, name), view);
         }
     }
 

@@ -106,10 +106,10 @@ public static class Checkpoint
             if (expected.TryGetValue(name, out var m) && !info.Shape.SequenceEqual(m.Shape))
                 throw new InvalidDataException($"{path}: tensor '{info.Name}' has shape [{string.Join(", ", info.Shape)}], config.json implies [{string.Join(", ", m.Shape)}]");
         }
-        var arena = Gpt2HuggingFace.ToArena(config, n => st.Contains(prefix + n) ? st.ReadFloats(prefix + n) : null, path);
+        var arena = Gpt2HuggingFace.ToArena(config, n => st.Contains(prefix + n) ? ReadFinite(st, prefix + n) : null, path);
         if (st.Contains("lm_head.weight"))
         {
-            var head = st.ReadFloats("lm_head.weight");
+            var head = ReadFinite(st, "lm_head.weight");
             var wte = arena.AsSpan(0, config.VocabSize * config.NEmbd);
             if (head.Length != wte.Length || !wte.SequenceEqual(head))
                 throw new InvalidDataException($"{path}: lm_head.weight differs from wte.weight; Hyper's GPT-2 ties the output projection to the token embedding");
@@ -142,7 +142,7 @@ public static class Checkpoint
                 {
                     if (!st.Contains(name) || st.Info(name).Count != view.Length)
                         throw new InvalidDataException($"{path}: tensor '{name}' is missing or does not have {view.Length} values");
-                    backend.Upload(st.ReadFloats(name), view);
+                    backend.Upload(ReadFinite(st, name), view);
                 }
             }
             return (model, state);
@@ -152,6 +152,14 @@ public static class Checkpoint
             model.Dispose();
             throw;
         }
+    }
+
+    /// <summary>Reads a tensor as floats, refusing NaN and ±Inf with the file, tensor and index.</summary>
+    internal static float[] ReadFinite(SafeTensors st, string name)
+    {
+        var data = st.ReadFloats(name);
+        FiniteValues.Check(data, st.Path, name);
+        return data;
     }
 
     private static void CheckStep(string dir, string file, Dictionary<string, string> meta, int step)

@@ -49,6 +49,8 @@ public static class LlmcCheckpoint
                 ? BinaryPrimitives.ReadSingleLittleEndian(raw.AsSpan((int)(src * 4)))
                 : BFloat16.ToSingle(BinaryPrimitives.ReadUInt16LittleEndian(raw.AsSpan((int)(src * 2))));
         }
+        foreach (var e in layout.Entries)
+            FiniteValues.Check(arena.AsSpan((int)e.Offset, (int)e.Count), path, e.Name);
         return (config, arena);
     }
 
