@@ -30,9 +30,9 @@ public static class Program
             // keeps its stack trace.
             return root.Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
         }
-        catch (Exception e) when (e is CliException or ArgumentException or IOException or InvalidDataException or UnauthorizedAccessException or NotSupportedException)
+        catch (Exception e) when (e is CliException or Hyper.Runtime.Training.TrainingDivergedException or ArgumentException or IOException or InvalidDataException or UnauthorizedAccessException or NotSupportedException)
         {
-            // User errors (bad flags, missing or malformed files): one line naming the problem.
+            // User errors (bad flags, missing or malformed files) and a diverged run: one line naming the problem.
             Console.Error.WriteLine($"hyper: {e.Message}");
             return 2;
         }

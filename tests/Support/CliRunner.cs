@@ -45,4 +45,25 @@ internal static class CliRunner
         foreach (string s in mustContain) Assert.That(error, Does.Contain(s), shown);
         return error;
     }
+
+    /// <summary>
+    /// Runs a command that must stop part-way with an error (a diverged run): exit code 2, no stack
+    /// trace, the error on the last stderr line, containing every one of <paramref name="mustContain"/>.
+    /// Progress lines may come before it.
+    /// </summary>
+    public static (string Error, string Out, string Err) RunExpectingRunError(string[] args, params string[] mustContain)
+    {
+        var (code, stdout, err) = Run(args);
+        string shown = $"hyper {string.Join(' ', args)}\nstderr:\n{err}";
+        Assert.That(code, Is.EqualTo(2), shown);
+        Assert.That(err, Does.Not.Contain("   at "), "no stack trace\n" + shown);
+        Assert.That(err, Does.Not.Contain("Exception"), "no exception type names\n" + shown);
+        var lines = err.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        Assert.That(lines, Is.Not.Empty, shown);
+        string error = lines[^1];
+        Assert.That(error, Does.StartWith("hyper: "), "the error is the last line, on its own\n" + shown);
+        Assert.That(lines.Count(l => l.Contains("hyper: ")), Is.EqualTo(1), "one error line\n" + shown);
+        foreach (string s in mustContain) Assert.That(error, Does.Contain(s), shown);
+        return (error, stdout, err);
+    }
 }

@@ -45,8 +45,11 @@ public static class EvalCommand
             int max = r.GetValue(maxWindows) <= 0 ? int.MaxValue : r.GetValue(maxWindows);
             if (r.GetValue(batch) < 1) throw new CliException("--batch must be at least 1");
             var result = Evaluator.Evaluate(m, tokens, T, max, r.GetValue(batch));
+            if (!double.IsFinite(result.Loss))
+                throw new CliException($"{dir}: the loss on {dataPath} is {result.Loss} (the weights are finite, but the activations overflow float32: a run that diverged?)");
             if (r.GetValue(json))
-                Console.WriteLine(JsonSerializer.Serialize(new { loss = result.Loss, perplexity = result.Perplexity, tokens = result.Tokens, windows = result.Windows }));
+                // A finite loss above ~709 nats has an infinite perplexity: written "Infinity", as generate writes its numbers.
+                Console.WriteLine(JsonSerializer.Serialize(new { loss = result.Loss, perplexity = result.Perplexity, tokens = result.Tokens, windows = result.Windows }, GenerateCommand.Json));
             else
                 Console.WriteLine($"loss {result.Loss:F5} nats/token, perplexity {result.Perplexity:F3} over {result.Tokens:N0} tokens ({result.Windows} windows of {T})");
             return 0;

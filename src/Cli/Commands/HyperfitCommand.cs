@@ -50,6 +50,7 @@ public static class HyperfitCommand
         var seed = new Option<ulong>("--seed") { Description = "Seed of the sequence choice and the order within epochs.", DefaultValueFactory = _ => d.Seed };
         var device = new Option<string>("--device") { Description = $"Backend: {string.Join(", ", BackendRegistry.Names)}.", DefaultValueFactory = _ => d.Device };
         var resume = new Option<bool>("--resume") { Description = "Continue the run saved in --out exactly where it stopped (same settings; --epochs may grow)." };
+        var onNonFinite = NonFiniteOption.Create();
         var json = new Option<bool>("--json") { Description = "End with one JSON object: final_train_loss, epochs (the per-epoch list), steps, tokens_per_s, seconds, out, ..." };
         var cmd = new Command("hyperfit",
             "Hyperfit a pretrained model (Carlsson et al., ICLR 2025): train it further on a few sequences until the training loss is near zero. " +
@@ -59,7 +60,7 @@ public static class HyperfitCommand
             "Ctrl-C saves and exits, and --resume continues bit-exactly.")
         {
             model, data, outDir, samples, seq, epochs, batch, lr, weightDecay, gradClip, trainLayers, valFraction, evalWindows, prompts, promptTokens,
-            newTokens, seed, device, resume, json,
+            newTokens, seed, device, resume, onNonFinite, json,
         };
         cmd.SetAction(r =>
         {
@@ -84,6 +85,7 @@ public static class HyperfitCommand
                 Seed = r.GetValue(seed),
                 Device = r.GetValue(device)!,
                 Resume = r.GetValue(resume),
+                OnNonFinite = NonFiniteOption.Read(r, onNonFinite),
             };
             var result = RunWithProgress(o);
             if (r.GetValue(json)) Console.WriteLine(Summary(result));
@@ -100,12 +102,16 @@ public static class HyperfitCommand
     {
         using var stop = new StopSignal();
         var line = new ProgressLine();
-        var result = Hyperfitter.Run(o,
-            p => line.Update($"epoch {p.Epoch}/{p.Epochs}  step {p.Step}/{p.StepsPerEpoch}  loss {p.Loss:F4}  {p.TokensPerS:N0} tok/s  ETA {ProgressLine.Format(p.Eta)}"),
-            e => line.Update(EpochLine(e), keep: true),
-            msg => line.Note(msg),
-            stop.Token);
-        line.Done();
+        HyperfitResult result;
+        try
+        {
+            result = Hyperfitter.Run(o,
+                p => line.Update($"epoch {p.Epoch}/{p.Epochs}  step {p.Step}/{p.StepsPerEpoch}  loss {p.Loss:F4}  {p.TokensPerS:N0} tok/s  ETA {ProgressLine.Format(p.Eta)}"),
+                e => line.Update(EpochLine(e), keep: true),
+                msg => line.Note(msg),
+                stop.Token);
+        }
+        finally { line.Done(); } // an error then starts on a line of its own
         Console.Error.WriteLine(result.Interrupted
             ? $"interrupted after epoch {result.Epochs[^1].Epoch}: the model as it stood is saved to {result.OutDir}; continue with --resume"
             : $"done: {result.Steps} steps in {ProgressLine.Format(TimeSpan.FromSeconds(result.Seconds))}, final train loss {result.FinalTrainLoss:F4}; " +

@@ -50,12 +50,13 @@ public static class HypernetCommand
         var seed = new Option<ulong>("--seed") { Description = "Seed for the weights, the data order and the gamma draws.", DefaultValueFactory = _ => d.Seed };
         var device = new Option<string>("--device") { Description = $"Backend: {string.Join(", ", BackendRegistry.Names)}.", DefaultValueFactory = _ => d.Device };
         var resume = new Option<bool>("--resume") { Description = "Continue the run saved in --out exactly where it stopped (same flags)." };
+        var onNonFinite = NonFiniteOption.Create();
         var json = new Option<bool>("--json") { Description = "End with one JSON object: steps_to_target, final_loss, eval_by_gamma, log, plot, settings, ..." };
         var cmd = new Command("train", "Train a hypernetwork on the two-corpus mixture; live progress, log.jsonl, loss.png, and the checkpoint with " +
             "the optimizer state at the end (Ctrl-C saves; --resume continues bit-exactly).")
         {
             dataA, dataB, outDir, model, mip, encoding, residual, init, perTensor, hidden, steps, batch, seq, lr, warmup, schedule, weightDecay, gradClip,
-            evalEvery, evalWindows, targetLoss, seed, device, resume, json,
+            evalEvery, evalWindows, targetLoss, seed, device, resume, onNonFinite, json,
         };
         cmd.SetAction(r =>
         {
@@ -79,15 +80,19 @@ public static class HypernetCommand
                 Steps = r.GetValue(steps), Batch = r.GetValue(batch), Seq = r.GetValue(seq), Lr = r.GetValue(lr), Warmup = r.GetValue(warmup),
                 Schedule = r.GetValue(schedule)!, WeightDecay = r.GetValue(weightDecay), GradClip = r.GetValue(gradClip), EvalEvery = r.GetValue(evalEvery),
                 EvalWindows = r.GetValue(evalWindows), TargetLoss = r.GetValue(targetLoss), Seed = r.GetValue(seed), Device = r.GetValue(device)!,
-                Resume = r.GetValue(resume),
+                Resume = r.GetValue(resume), OnNonFinite = NonFiniteOption.Read(r, onNonFinite),
             };
             using var stop = new StopSignal();
             var line = new ProgressLine();
-            var result = HyperTrainer.Run(o,
-                p => line.Update($"step {p.Step}/{p.TotalSteps}  loss {p.Loss:F4}  lr {p.Lr:E2}  {p.StepMs:F0} ms/step  ETA {ProgressLine.Format(p.Eta)}" +
-                    (p.ValLoss is double v ? $"  held-out {v:F4}" : ""), keep: p.ValLoss is not null),
-                msg => line.Note(msg), stop.Token);
-            line.Done();
+            HyperTrainResult result;
+            try
+            {
+                result = HyperTrainer.Run(o,
+                    p => line.Update($"step {p.Step}/{p.TotalSteps}  loss {p.Loss:F4}  lr {p.Lr:E2}  {p.StepMs:F0} ms/step  ETA {ProgressLine.Format(p.Eta)}" +
+                        (p.ValLoss is double v ? $"  held-out {v:F4}" : ""), keep: p.ValLoss is not null),
+                    msg => line.Note(msg), stop.Token);
+            }
+            finally { line.Done(); } // an error then starts on a line of its own
             Console.Error.WriteLine($"{(result.Interrupted ? "interrupted" : "done")}: {result.Steps} steps, held-out {result.FinalLoss:F4}, " +
                 $"steps to {result.TargetLoss} {(result.StepsToTarget?.ToString(CultureInfo.InvariantCulture) ?? "never")}; saved to {result.OutDir}");
             if (r.GetValue(json))

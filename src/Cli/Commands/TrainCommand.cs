@@ -32,13 +32,14 @@ public static class TrainCommand
         var seed = new Option<ulong>("--seed") { Description = "Seed for the initial weights and the data order.", DefaultValueFactory = _ => d.Seed };
         var resume = new Option<bool>("--resume") { Description = "Continue the run saved in --out exactly where it stopped." };
         var device = new Option<string>("--device") { Description = $"Backend: {string.Join(", ", BackendRegistry.Names)}.", DefaultValueFactory = _ => d.Device };
+        var onNonFinite = NonFiniteOption.Create();
         var json = new Option<bool>("--json") { Description = "End with one JSON object summarising the run (final_loss, steps, tokens_per_s, out, ...)." };
         var cmd = new Command("train",
             "Train a GPT-2 on a corpus with AdamW: live progress (step, loss, lr, tokens/s, ETA), a JSONL log of every step, held-out loss every " +
             "--eval-every steps, a PNG of the loss curves at the end. Checkpoint writes are atomic; Ctrl-C saves and exits; --resume continues exactly.")
         {
             data, valData, valFraction, outDir, model, tokenizer, steps, batch, seq, lr, warmup, schedule, weightDecay, gradClip,
-            evalEvery, evalWindows, saveEvery, seed, resume, device, json,
+            evalEvery, evalWindows, saveEvery, seed, resume, device, onNonFinite, json,
         };
         var attention = new HyperAttentionOptions();
         attention.AddTo(cmd);
@@ -50,18 +51,22 @@ public static class TrainCommand
                 Model = r.GetValue(model)!, Tokenizer = r.GetValue(tokenizer), Steps = r.GetValue(steps), Batch = r.GetValue(batch), Seq = r.GetValue(seq),
                 Lr = r.GetValue(lr), Warmup = r.GetValue(warmup), Schedule = r.GetValue(schedule)!, WeightDecay = r.GetValue(weightDecay),
                 GradClip = r.GetValue(gradClip), EvalEvery = r.GetValue(evalEvery), EvalWindows = r.GetValue(evalWindows), SaveEvery = r.GetValue(saveEvery),
-                Seed = r.GetValue(seed), Resume = r.GetValue(resume), Device = r.GetValue(device)!,
+                Seed = r.GetValue(seed), Resume = r.GetValue(resume), Device = r.GetValue(device)!, OnNonFinite = NonFiniteOption.Read(r, onNonFinite),
                 Attention = attention.Read(r, r.GetValue(seed)),
             };
             using var stop = new StopSignal();
             var line = new ProgressLine();
-            var result = Trainer.Run(o,
-                p => line.Update(
-                    $"step {p.Step}/{p.TotalSteps}  loss {p.Loss:F4}  lr {p.Lr:E2}  {p.TokensPerS:N0} tok/s  ETA {ProgressLine.Format(p.Eta)}" +
-                    (p.ValLoss is double v ? $"  held-out {v:F4}" : ""),
-                    keep: p.ValLoss is not null || p.Step == p.TotalSteps),
-                msg => line.Note(msg), stop.Token);
-            line.Done();
+            TrainResult result;
+            try
+            {
+                result = Trainer.Run(o,
+                    p => line.Update(
+                        $"step {p.Step}/{p.TotalSteps}  loss {p.Loss:F4}  lr {p.Lr:E2}  {p.TokensPerS:N0} tok/s  ETA {ProgressLine.Format(p.Eta)}" +
+                        (p.ValLoss is double v ? $"  held-out {v:F4}" : ""),
+                        keep: p.ValLoss is not null || p.Step == p.TotalSteps),
+                    msg => line.Note(msg), stop.Token);
+            }
+            finally { line.Done(); } // an error then starts on a line of its own
             if (result.Interrupted) Console.Error.WriteLine($"interrupted at step {result.Steps}: saved to {result.OutDir}; continue with --resume");
             else Console.Error.WriteLine($"done: {result.Steps} steps, final loss {result.FinalLoss:F4}" +
                 (result.FinalValLoss is double fv ? $", held-out {fv:F4}" : "") + $"; saved to {result.OutDir}" + (result.PlotPath is null ? "" : $", plot {result.PlotPath}"));

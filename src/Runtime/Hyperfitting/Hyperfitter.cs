@@ -9,6 +9,7 @@ using Hyper.Runtime.Metrics;
 using Hyper.Runtime.Models;
 using Hyper.Runtime.Plotting;
 using Hyper.Runtime.Text;
+using Hyper.Runtime.Training;
 
 namespace Hyper.Runtime.Hyperfitting;
 
@@ -48,7 +49,7 @@ public static class Hyperfitter
         var (model, state) = o.Resume ? LoadForResume(o, backend, settings) : Checkpoint.Load(o.ModelDir, backend);
         using var _ = model;
         // Where a resumed run stopped: epochs done, and steps (with their summed loss) into the next.
-        var (epochsDone, stepsDone, lossSumDone) = o.Resume ? Position(state) : (0, 0, 0.0);
+        var (epochsDone, stepsDone, lossSumDone, skippedDone) = o.Resume ? Position(state) : (0, 0, 0.0, 0);
         if (!o.Resume) model.Step = 0; // a fresh Adam: its bias correction starts over
         if (o.TrainLastBlocks is int n && n > model.Config.NLayer)
             throw new ArgumentException($"--train-layers last:{n}: {o.ModelDir} has only {model.Config.NLayer} blocks");
@@ -89,6 +90,9 @@ public static class Hyperfitter
         double trainSeconds = 0;
         bool interrupted = false;
         long lastSave = Stopwatch.GetTimestamp();
+        var guard = new NonFiniteGuard(o.OnNonFinite);
+        int savedEpoch = o.Resume ? epochsDone : -1;
+        string Kept() => savedEpoch < 0 ? $"no checkpoint was saved to {o.OutDir} yet" : $"{o.OutDir} keeps the checkpoint after epoch {savedEpoch}";
         if (o.Resume)
         {
             // The sequence order of every epoch comes from one stream: replay the epochs already done.
@@ -101,6 +105,8 @@ public static class Hyperfitter
             void Measure(int epoch, double? trainLoss)
             {
                 var stats = PredictionStats.Evaluate(model, heldOut, T, o.EvalWindows, B);
+                if (!double.IsFinite(stats.Loss))
+                    throw new TrainingDivergedException($"training diverged: the held-out loss after epoch {epoch} is {stats.Loss}; {Kept()} (lower --lr)");
                 double? ttr = null;
                 if (promptIds.Count > 0)
                 {
@@ -115,19 +121,20 @@ public static class Hyperfitter
             }
 
             if (!o.Resume) Measure(0, null);
-            int stoppedEpoch = epochsDone, stoppedStep = 0;
+            int stoppedEpoch = epochsDone, stoppedStep = 0, stoppedSkipped = 0;
             double stoppedLossSum = 0;
             for (int epoch = epochsDone + 1; epoch <= o.Epochs && !interrupted; epoch++)
             {
                 HyperfitData.Shuffle(sequences, rng);
                 bool resumedHere = epoch == epochsDone + 1;
                 double lossSum = resumedHere ? lossSumDone : 0;
+                int skipped = resumedHere ? skippedDone : 0; // sequences of this epoch whose update was skipped
                 for (int s = resumedHere ? stepsDone : 0; s < stepsPerEpoch; s++)
                 {
                     if (cancel.IsCancellationRequested)
                     {
                         interrupted = true;
-                        (stoppedEpoch, stoppedStep, stoppedLossSum) = (epoch - 1, s, lossSum);
+                        (stoppedEpoch, stoppedStep, stoppedLossSum, stoppedSkipped) = (epoch - 1, s, lossSum, skipped);
                         break;
                     }
                     long t0 = Stopwatch.GetTimestamp();
@@ -141,9 +148,17 @@ public static class Hyperfitter
                     model.ZeroGradients();
                     float loss = model.Forward(inputs.AsSpan(0, b * T), targets.AsSpan(0, b * T), b, T);
                     model.Backward();
-                    model.Update(o.Lr, adam);
+                    double norm = model.GradientNorm();
                     trainSeconds += Stopwatch.GetElapsedTime(t0).TotalSeconds;
                     tokensDone += b * T;
+                    if (!guard.Admit(model.Step + 1, loss, norm, Kept()))
+                    {
+                        // Skipped: no update, and its loss stays out of the epoch's mean.
+                        skipped += b;
+                        info?.Invoke($"epoch {epoch}, step {s + 1}: {NonFiniteGuard.Problem(loss, norm)}; update skipped (--on-nonfinite skip)");
+                        continue;
+                    }
+                    model.Update(o.Lr, adam, norm);
                     // Weighted by the batch's size, so a short last batch counts for what it holds.
                     lossSum += (double)loss * b;
                     double tps = tokensDone / trainSeconds;
@@ -152,17 +167,18 @@ public static class Hyperfitter
                 }
                 if (interrupted) break;
                 stoppedEpoch = epoch;
-                Measure(epoch, lossSum / sequences.Length);
+                Measure(epoch, skipped < sequences.Length ? lossSum / (sequences.Length - skipped) : null);
                 // A checkpoint at the end of an epoch at most every SaveInterval, so a crash or kill loses little
                 // work, yet runs of a few sequences (hundreds of one-step epochs) do not spend their time writing.
                 if (Stopwatch.GetElapsedTime(lastSave) >= SaveInterval)
                 {
-                    Save(o.OutDir, model, tokenizer.Name, o.Seed, epoch, 0, 0, settings);
+                    Save(o.OutDir, model, tokenizer.Name, o.Seed, epoch, 0, 0, 0, settings);
                     lastSave = Stopwatch.GetTimestamp();
+                    savedEpoch = epoch;
                 }
             }
             // Interrupted mid-epoch, the weights are past the last whole epoch: the position says by how much.
-            Save(o.OutDir, model, tokenizer.Name, o.Seed, stoppedEpoch, stoppedStep, stoppedLossSum, settings);
+            Save(o.OutDir, model, tokenizer.Name, o.Seed, stoppedEpoch, stoppedStep, stoppedLossSum, stoppedSkipped, settings);
         }
         string plot = WritePlot(Path.Combine(o.OutDir, PlotFile), epochs);
         return new HyperfitResult(Path.GetFullPath(o.OutDir), epochs, model.Step, trainSeconds > 0 ? tokensDone / trainSeconds : 0,
@@ -222,7 +238,7 @@ public static class Hyperfitter
     };
 
     /// <summary>Saves the model with Adam's state and the run's position, so --resume continues bit-exactly.</summary>
-    private static void Save(string dir, Gpt2 model, string tokenizer, ulong seed, int epochsDone, int stepsDone, double lossSum,
+    private static void Save(string dir, Gpt2 model, string tokenizer, ulong seed, int epochsDone, int stepsDone, double lossSum, int skipped,
         Dictionary<string, string> settings)
     {
         var train = new Dictionary<string, string>(settings)
@@ -230,12 +246,13 @@ public static class Hyperfitter
             ["epochs_done"] = epochsDone.ToString(CultureInfo.InvariantCulture),
             ["epoch_steps_done"] = stepsDone.ToString(CultureInfo.InvariantCulture),
             ["epoch_loss_sum"] = lossSum.ToString("R", CultureInfo.InvariantCulture),
+            ["epoch_skipped"] = skipped.ToString(CultureInfo.InvariantCulture),
         };
         Checkpoint.Save(dir, model, new TrainingState { Tokenizer = tokenizer, Step = model.Step, Seed = seed, Train = train }, withOptimizer: true);
     }
 
     // Keys of the saved settings that may change on --resume (more epochs), and the position itself.
-    private static readonly string[] ResumeMayChange = ["epochs", "epochs_done", "epoch_steps_done", "epoch_loss_sum"];
+    private static readonly string[] ResumeMayChange = ["epochs", "epochs_done", "epoch_steps_done", "epoch_loss_sum", "epoch_skipped"];
 
     private static (Gpt2, TrainingState) LoadForResume(HyperfitOptions o, IBackend backend, Dictionary<string, string> settings)
     {
@@ -258,13 +275,13 @@ public static class Hyperfitter
         }
     }
 
-    private static (int Epochs, int Steps, double LossSum) Position(TrainingState state)
+    private static (int Epochs, int Steps, double LossSum, int Skipped) Position(TrainingState state)
     {
         var t = state.Train!;
         int Int(string key) => t.TryGetValue(key, out var v) && int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out int n) && n >= 0
             ? n : throw new InvalidDataException($"{Checkpoint.StateFile}: '{key}' is missing or not a count");
         double sum = t.TryGetValue("epoch_loss_sum", out var s) && double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out double d) ? d : 0;
-        return (Int("epochs_done"), t.ContainsKey("epoch_steps_done") ? Int("epoch_steps_done") : 0, sum);
+        return (Int("epochs_done"), t.ContainsKey("epoch_steps_done") ? Int("epoch_steps_done") : 0, sum, t.ContainsKey("epoch_skipped") ? Int("epoch_skipped") : 0);
     }
 
     /// <summary>The logged epochs 0..<paramref name="upTo"/> of the run being resumed.</summary>

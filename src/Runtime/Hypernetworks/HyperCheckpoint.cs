@@ -32,6 +32,12 @@ public static class HyperCheckpoint
     public static void Save(string dir, HyperNetwork hyper, HyperState state)
     {
         var host = hyper.ReadParameters();
+        if (FiniteValues.IndexOfNonFinite(host) is var bad and >= 0)
+        {
+            var t = hyper.Tensors.Last(t => t.Offset <= bad);
+            throw new Training.TrainingDivergedException(
+                $"training diverged: the hypernetwork's weights of step {state.Step} hold {(float.IsNaN(host[bad]) ? "NaN" : "±Inf")} (tensor {t.Name}, index {bad - t.Offset}); not saved, {dir} keeps its last save");
+        }
         var tensors = hyper.Tensors.Select(t =>
         {
             long n = t.Shape.Aggregate(1L, (a, d) => a * d);

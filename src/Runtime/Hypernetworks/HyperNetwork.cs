@@ -270,13 +270,14 @@ public sealed class HyperNetwork : IDisposable
 
     /// <summary>
     /// One AdamW step with global-norm clipping (as <see cref="Gpt2.Update"/>); weight decay on
-    /// the weights only, not on the biases (θ0 included). Returns the norm before clipping.
+    /// the weights only, not on the biases (θ0 included). Returns the norm before clipping (pass
+    /// it in when already computed).
     /// </summary>
-    public double Update(float lr, AdamWSettings s)
+    public double Update(float lr, AdamWSettings s, double? gradNorm = null)
     {
         _m ??= Backend.Allocate(_params.Length);
         _v ??= Backend.Allocate(_params.Length);
-        double norm = GradientNorm();
+        double norm = gradNorm ?? GradientNorm();
         double clip = s.GradClip > 0 ? s.GradClip / (norm + 1e-6) : 1.0;
         float scale = clip < 1.0 ? (float)clip : 1f;
         Step++;

@@ -43,4 +43,6 @@ public sealed record HyperTrainOptions
     public string Device { get; init; } = "cpu";
     /// <summary>Continue the run saved in <see cref="OutDir"/> exactly where it stopped (same settings).</summary>
     public bool Resume { get; init; }
+    /// <summary>What a step with a NaN or infinite loss or gradient norm does.</summary>
+    public Training.NonFinitePolicy OnNonFinite { get; init; } = Training.NonFinitePolicy.Stop;
 }

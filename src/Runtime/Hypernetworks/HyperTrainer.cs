@@ -68,10 +68,13 @@ public static class HyperTrainer
         bool interrupted = false;
         var clock = Stopwatch.StartNew();
 
+        string keptNote = resumed is null ? $"no checkpoint was saved to {o.OutDir} yet" : $"{o.OutDir} keeps the checkpoint of step {hyper.Step}";
         double Evaluate(JsonObject line)
         {
             byGamma = EvalGammas.Select(g => objective.Evaluate(hyper, g, valA, valB, o.EvalWindows, B)).ToArray();
             double mean = byGamma.Average();
+            if (!double.IsFinite(mean))
+                throw new TrainingDivergedException($"training diverged: the held-out loss at step {hyper.Step} is {mean}; {keptNote} (lower --lr)");
             line["eval_loss"] = mean;
             for (int i = 0; i < EvalGammas.Length; i++) line[$"eval_gamma_{EvalGammas[i].ToString(CultureInfo.InvariantCulture)}"] = byGamma[i];
             evalSteps.Add(hyper.Step);
@@ -90,9 +93,11 @@ public static class HyperTrainer
                 if (string.IsNullOrWhiteSpace(text)) continue;
                 var line = JsonNode.Parse(text)!.AsObject();
                 int step = line["step"]!.GetValue<int>();
-                if (step > hyper.Step || (step > 0 && line["loss"] is null)) continue;
+                bool skipped = line["skipped"] is not null;
+                if (step > hyper.Step || (step > 0 && line["loss"] is null && !skipped)) continue;
                 kept.Add(text);
                 if (line["loss"] is { } l) trainLosses.Add(l.GetValue<double>());
+                else if (skipped) trainLosses.Add(double.NaN); // one point per step; the plot leaves it out
                 if (line["eval_loss"] is { } e)
                 {
                     evalSteps.Add(step);
@@ -104,6 +109,7 @@ public static class HyperTrainer
             File.WriteAllLines(logPath, kept);
             info?.Invoke($"resuming at step {hyper.Step} of {o.Steps}");
         }
+        var guard = new NonFiniteGuard(o.OnNonFinite);
         using (var log = new StreamWriter(logPath, append: resumed is not null) { AutoFlush = true })
         {
             if (resumed is null)
@@ -122,7 +128,17 @@ public static class HyperTrainer
                 hyper.ZeroGradients();
                 double loss = objective.Accumulate(hyper, gammas, inA, tgA, inB, tgB, 1f / B);
                 float lr = schedule.At(hyper.Step);
-                double norm = hyper.Update(lr, adam);
+                double norm = hyper.GradientNorm();
+                if (!guard.Admit(hyper.Step + 1, loss, norm, keptNote))
+                {
+                    // The step counts (the schedule and the data move on) but changes nothing.
+                    hyper.Step++;
+                    trainLosses.Add(double.NaN);
+                    log.WriteLine(new JsonObject { ["step"] = hyper.Step, ["skipped"] = NonFiniteGuard.Problem(loss, norm) }.ToJsonString());
+                    info?.Invoke($"step {hyper.Step}: {NonFiniteGuard.Problem(loss, norm)}; update skipped (--on-nonfinite skip)");
+                    continue;
+                }
+                hyper.Update(lr, adam, norm);
                 double ms = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
                 trainLosses.Add(loss);
                 var line = new JsonObject { ["step"] = hyper.Step, ["loss"] = loss, ["lr"] = lr, ["grad_norm"] = Math.Round(norm, 6), ["ms"] = Math.Round(ms, 2) };
@@ -151,7 +167,8 @@ public static class HyperTrainer
             Series.Indexed("train", trainLosses, x0: 1),
             new Series("held-out", evalSteps, evalLosses),
         ]);
-        double finalTrain = trainLosses.Count == 0 ? double.NaN : trainLosses.TakeLast(20).Average();
+        var lastLosses = trainLosses.TakeLast(20).Where(double.IsFinite).ToList();
+        double finalTrain = lastLosses.Count == 0 ? double.NaN : lastLosses.Average();
         return new HyperTrainResult(Path.GetFullPath(o.OutDir), hyper.Step, evalLosses[^1], finalTrain, stepsToTarget, o.TargetLoss, byGamma,
             clock.Elapsed.TotalSeconds, hyper.Parameters.Length, model.Layout.Total, interrupted, logPath, plot, settings);
     }

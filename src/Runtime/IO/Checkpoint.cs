@@ -162,6 +162,19 @@ public static class Checkpoint
         return data;
     }
 
+    /// <summary>
+    /// A save never writes NaN or ±Inf weights (a run that diverged between two checks would
+    /// otherwise replace the last good save with a folder no reader accepts).
+    /// </summary>
+    internal static void RefuseNonFinite(string dir, ParameterLayout layout, ReadOnlySpan<float> weights, int step)
+    {
+        int i = FiniteValues.IndexOfNonFinite(weights);
+        if (i < 0) return;
+        var e = layout.Entries.Last(e => e.Offset <= i);
+        throw new Training.TrainingDivergedException(
+            $"training diverged: the weights of step {step} hold {(float.IsNaN(weights[i]) ? "NaN" : "±Inf")} (tensor {e.Name}, index {i - e.Offset}); not saved, {dir} keeps its last save");
+    }
+
     private static void CheckStep(string dir, string file, Dictionary<string, string> meta, int step)
     {
         if (meta.TryGetValue("step", out var s) && s != step.ToString(CultureInfo.InvariantCulture))
@@ -176,10 +189,12 @@ public static class Checkpoint
     {
         string step = state.Step.ToString(CultureInfo.InvariantCulture);
         var meta = new Dictionary<string, string> { ["format"] = "pt", ["step"] = step };
+        var weights = model.ReadParameters();
+        RefuseNonFinite(dir, model.Layout, weights, state.Step);
         using var tx = FolderTransaction.Begin(dir);
         WriteConfig(tx.PathOf(ConfigFile), model.Config);
         FaultInjection.Pause("config");
-        SafeTensors.Write(tx.PathOf(ModelFile), Gpt2HuggingFace.FromArena(model.Config, model.ReadParameters()), meta);
+        SafeTensors.Write(tx.PathOf(ModelFile), Gpt2HuggingFace.FromArena(model.Config, weights), meta);
         FaultInjection.Pause("model");
         if (withOptimizer)
         {

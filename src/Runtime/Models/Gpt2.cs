@@ -304,13 +304,14 @@ public sealed class Gpt2 : IDisposable
 
     /// <summary>
     /// One AdamW step at learning rate <paramref name="lr"/>, clipping the global gradient norm
-    /// as torch.nn.utils.clip_grad_norm_ does. Returns the norm before clipping.
+    /// as torch.nn.utils.clip_grad_norm_ does. Returns the norm before clipping; a caller that has
+    /// already computed it (<see cref="GradientNorm"/>) passes it in to save a pass over the gradients.
     /// </summary>
-    public double Update(float lr, AdamWSettings s)
+    public double Update(float lr, AdamWSettings s, double? gradNorm = null)
     {
         _m ??= Backend.Allocate(Layout.Total);
         _v ??= Backend.Allocate(Layout.Total);
-        double norm = GradientNorm();
+        double norm = gradNorm ?? GradientNorm();
         // torch.nn.utils.clip_grad_norm_: scale by max_norm / (norm + 1e-6) when that is below 1.
         double clip = s.GradClip > 0 ? s.GradClip / (norm + 1e-6) : 1.0;
         float scale = clip < 1.0 ? (float)clip : 1f;

@@ -43,6 +43,8 @@ public sealed record TrainOptions
     public bool Resume { get; init; }
     /// <summary>Backend name.</summary>
     public string Device { get; init; } = "cpu";
+    /// <summary>What a step with a NaN or infinite loss or gradient norm does.</summary>
+    public NonFinitePolicy OnNonFinite { get; init; } = NonFinitePolicy.Stop;
     /// <summary>Attention per layer (exact or HyperAttention); null keeps what the model has.</summary>
     public Models.HyperAttentionRequest? Attention { get; init; }
 }

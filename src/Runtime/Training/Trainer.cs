@@ -79,6 +79,8 @@ public static class Trainer
         double? valLoss = null;
         bool interrupted = false;
         int startStep = model.Step;
+        var guard = new NonFiniteGuard(o.OnNonFinite);
+        int savedStep = o.Resume ? model.Step : -1;
         using (var log = new StreamWriter(logPath, append: true) { AutoFlush = true })
         {
             if (model.Step == 0 && val.Length >= T + 1)
@@ -98,7 +100,18 @@ public static class Trainer
                 loss = model.Forward(inputs, targets, B, T);
                 model.Backward();
                 float lr = schedule.At(step);
-                double norm = model.Update(lr, adam);
+                double norm = model.GradientNorm();
+                if (!guard.Admit(step + 1, loss, norm, Kept(o.OutDir, savedStep)))
+                {
+                    // The step counts (the schedule and the data move on) but changes nothing.
+                    model.Step++;
+                    tokensDone += B * T;
+                    log.WriteLine(new JsonObject { ["step"] = model.Step, ["skipped"] = NonFiniteGuard.Problem(loss, norm) }.ToJsonString());
+                    info?.Invoke($"step {model.Step}: {NonFiniteGuard.Problem(loss, norm)}; update skipped (--on-nonfinite skip)");
+                    if (model.Step < o.Steps) continue;
+                    break;
+                }
+                model.Update(lr, adam, norm);
                 double ms = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
                 tokensDone += B * T;
 
@@ -106,6 +119,8 @@ public static class Trainer
                 valLoss = null;
                 if (val.Length >= T + 1 && ((o.EvalEvery > 0 && model.Step % o.EvalEvery == 0) || last))
                     valLoss = Evaluator.Evaluate(model, val, T, o.EvalWindows, B).Loss;
+                if (valLoss is double vl && !double.IsFinite(vl))
+                    throw new TrainingDivergedException($"training diverged: the held-out loss after step {model.Step} is {vl}; {Kept(o.OutDir, savedStep)} (lower --lr)");
 
                 double tps = tokensDone / clock.Elapsed.TotalSeconds;
                 var eta = TimeSpan.FromSeconds((o.Steps - model.Step) * (double)B * T / Math.Max(tps, 1e-9));
@@ -113,7 +128,10 @@ public static class Trainer
                 log.WriteLine(LogLine(p));
                 progress?.Invoke(p);
                 if (o.SaveEvery > 0 && model.Step % o.SaveEvery == 0 && !last)
+                {
                     Save(o.OutDir, model, tokenizer.Name, state.Seed, sampler.Position, trainSettings);
+                    savedStep = model.Step;
+                }
             }
         }
         Save(o.OutDir, model, tokenizer.Name, state.Seed, sampler.Position, trainSettings);
@@ -122,6 +140,10 @@ public static class Trainer
         return new TrainResult(Path.GetFullPath(o.OutDir), model.Step, loss, LastValLoss(logPath), model.Step > startStep ? tokensDone / seconds : 0,
             seconds, model.Layout.Total, interrupted, plot);
     }
+
+    /// <summary>What the out folder holds after a stop: the last save of this run or of the one it resumed.</summary>
+    internal static string Kept(string dir, int savedStep) =>
+        savedStep < 0 ? $"no checkpoint was saved to {dir} yet" : $"{dir} keeps the checkpoint of step {savedStep}";
 
     private static void Validate(TrainOptions o)
     {
@@ -208,6 +230,7 @@ public static class Trainer
         {
             var n = JsonNode.Parse(line);
             if (n is null) return null;
+            // A skipped step (--on-nonfinite skip) has no loss: NaN, left out of the plot.
             return new LogEntry(n["step"]!.GetValue<int>(), n["loss"]?.GetValue<double>() ?? double.NaN, n["val_loss"]?.GetValue<double>());
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException or NullReferenceException)
@@ -221,7 +244,7 @@ public static class Trainer
 
     private static string? WritePlot(string dir, string logPath)
     {
-        var entries = File.ReadLines(logPath).Select(ReadLog).OfType<LogEntry>().ToList();
+        var entries = File.ReadLines(logPath).Select(ReadLog).OfType<LogEntry>().Where(e => double.IsFinite(e.Loss) || e.ValLoss is not null).ToList();
         if (entries.Count == 0) return null;
         var withVal = entries.Where(e => e.ValLoss is not null).ToList();
         string path = Path.Combine(dir, PlotFile);
