@@ -25,6 +25,10 @@ public static class ConvertCommand
             Gpt2Config config;
             float[] arena;
             string tok;
+            bool toBin = to.EndsWith(".bin", StringComparison.OrdinalIgnoreCase);
+            if (toBin) OutputPath.RequireFile(to, "--out");
+            else OutputPath.RequireFolder(to, "--out");
+            if (!toBin && Checkpoint.IsCheckpoint(to)) throw new CliException($"{to} already holds a checkpoint; choose another --out");
             if (Directory.Exists(from))
             {
                 config = Checkpoint.ReadConfig(from);
@@ -36,13 +40,12 @@ public static class ConvertCommand
                 (config, arena) = LlmcCheckpoint.Read(from);
                 tok = r.GetValue(tokenizer) ?? (config.VocabSize == 256 ? "byte" : "gpt2");
             }
-            if (to.EndsWith(".bin", StringComparison.OrdinalIgnoreCase))
+            if (toBin)
             {
                 LlmcCheckpoint.Write(to, config, arena, r.GetValue(version));
             }
             else
             {
-                if (Checkpoint.IsCheckpoint(to)) throw new CliException($"{to} already holds a checkpoint; choose another --out");
                 using var backend = new CpuBackend();
                 using var model = new Gpt2(config, backend);
                 model.LoadParameters(arena);

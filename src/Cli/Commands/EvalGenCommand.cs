@@ -70,8 +70,9 @@ public static class EvalGenCommand
             if (k < 1) throw new CliException($"--prompt-tokens {k} must be >= 1");
             if (maxNew < 1) throw new CliException($"--new-tokens {maxNew} must be >= 1");
             if (r.GetValue(batch) < 1) throw new CliException($"--batch {r.GetValue(batch)} must be >= 1");
-            foreach (string? f in new[] { promptsPath, fromPath, r.GetValue(trainData), r.GetValue(valData) })
-                if (f is not null && !File.Exists(f)) throw new CliException($"{f}: no such file");
+            foreach (var (flag, f) in new[] { ("--prompts-file", promptsPath), ("--from", fromPath), ("--train-data", r.GetValue(trainData)), ("--val-data", r.GetValue(valData)) })
+                if (f is not null) InputFile.Require(f, flag);
+            if (r.GetValue(csv) is { } csvOut) OutputPath.RequireFile(csvOut, "--csv");
 
             // Every spec is checked before any model is loaded: a typo should not cost a perplexity run.
             var flags = new DecodingFlags[specs.Length];

@@ -140,7 +140,7 @@ public static class HypernetCommand
             var (m, state) = LoadAt(r.GetValue(hypernet)!, r.GetValue(gamma), backend);
             using var _ = m;
             string dataPath = r.GetValue(data)!;
-            if (!File.Exists(dataPath)) throw new CliException($"--data {dataPath}: no such file");
+            InputFile.Require(dataPath, "--data");
             var tokens = TokenCorpus.Load(dataPath, Tokenizers.Create(state.Tokenizer));
             int T = r.GetValue(seq) == 0 ? m.Config.NPositions : r.GetValue(seq);
             if (T < 1 || T > m.Config.NPositions) throw new CliException($"--seq {T} is outside 1..{m.Config.NPositions} (the model's n_positions)");
@@ -169,6 +169,7 @@ public static class HypernetCommand
         cmd.SetAction(r =>
         {
             string dir = r.GetValue(outDir)!;
+            OutputPath.RequireFolder(dir, "--out");
             if (Checkpoint.IsCheckpoint(dir)) throw new CliException($"--out {dir} already holds a checkpoint; choose another folder");
             using var backend = BackendRegistry.Create("cpu");
             var (m, state) = LoadAt(r.GetValue(hypernet)!, r.GetValue(gamma), backend);
@@ -191,6 +192,7 @@ public static class HypernetCommand
         };
         cmd.SetAction(r =>
         {
+            if (r.GetValue(plot) is { } plotPath) OutputPath.RequireFile(plotPath, "--plot");
             var list = new List<HyperComparison.Run>();
             foreach (string dir in r.GetValue(runs)!)
             {

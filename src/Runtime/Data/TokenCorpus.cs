@@ -38,6 +38,7 @@ public static class TokenCorpus
     {
         ArgumentNullException.ThrowIfNull(path);
         ArgumentNullException.ThrowIfNull(tokenizer);
+        if (Directory.Exists(path)) throw new IOException($"corpus {path} is a folder, not a file");
         if (!File.Exists(path)) throw new FileNotFoundException($"corpus {path} does not exist", path);
 
         if (TokenShard.HasMagic(path)) return CheckTokens(path, TokenShard.Read(path), tokenizer);

@@ -34,6 +34,7 @@ public static class TokenShard
     public static int[] Read(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
+        if (Directory.Exists(path)) throw new IOException($"token shard {path} is a folder, not a file");
         if (!File.Exists(path)) throw new FileNotFoundException($"token shard {path} does not exist", path);
         byte[] bytes = File.ReadAllBytes(path);
         int magic = bytes.Length >= sizeof(int) ? BinaryPrimitives.ReadInt32LittleEndian(bytes) : 0;

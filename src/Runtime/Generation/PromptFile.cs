@@ -19,6 +19,7 @@ public static partial class PromptFile
     public static IReadOnlyList<string> Read(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
+        if (Directory.Exists(path)) throw new IOException($"prompt file {path} is a folder, not a file");
         if (!File.Exists(path)) throw new FileNotFoundException($"prompt file {path} does not exist", path);
         string text = File.ReadAllText(path, Encoding.UTF8);
         return Path.GetExtension(path).Equals(".jsonl", StringComparison.OrdinalIgnoreCase) ? ParseJsonLines(text, path) : Parse(text, path);

@@ -212,7 +212,8 @@ public static class Hyperfitter
         if (o.NewTokens < 1) throw new ArgumentException($"--new-tokens {o.NewTokens} must be at least 1");
         if (!Directory.Exists(o.ModelDir)) throw new ArgumentException($"--model {o.ModelDir}: no such folder");
         if (!Checkpoint.IsCheckpoint(o.ModelDir)) throw new ArgumentException($"--model {o.ModelDir}: not a checkpoint folder (no config.json)");
-        if (!File.Exists(o.DataPath)) throw new FileNotFoundException($"--data {o.DataPath}: no such file", o.DataPath);
+        InputFile.Require(o.DataPath, "--data");
+        OutputPath.RequireFolder(o.OutDir, "--out");
         if (Path.GetFullPath(o.OutDir) == Path.GetFullPath(o.ModelDir))
             throw new ArgumentException($"--out {o.OutDir} is the --model folder: the pretrained model would be overwritten");
         if (!o.Resume && Checkpoint.IsCheckpoint(o.OutDir))

@@ -196,8 +196,9 @@ public static class HyperTrainer
         if (o.ValFraction <= 0 || o.ValFraction >= 1) throw new ArgumentException("--val-fraction must be in (0, 1)");
         if (!double.IsFinite(o.TargetLoss)) throw new ArgumentException("--target-loss must be a number");
         if (o.Schedule is not ("cosine" or "constant")) throw new ArgumentException($"--schedule must be cosine or constant, not '{o.Schedule}'");
-        if (!File.Exists(o.DataA)) throw new FileNotFoundException($"--data-a {o.DataA}: no such file", o.DataA);
-        if (!File.Exists(o.DataB)) throw new FileNotFoundException($"--data-b {o.DataB}: no such file", o.DataB);
+        InputFile.Require(o.DataA, "--data-a");
+        InputFile.Require(o.DataB, "--data-b");
+        OutputPath.RequireFolder(o.OutDir, "--out");
         if (!o.Resume && HyperCheckpoint.IsHyperCheckpoint(o.OutDir))
             throw new ArgumentException($"--out {o.OutDir} already holds a hypernetwork; pass --resume to continue it, or choose another folder");
         if (o.Resume && !HyperCheckpoint.IsHyperCheckpoint(o.OutDir))

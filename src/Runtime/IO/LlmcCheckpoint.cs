@@ -17,7 +17,7 @@ public static class LlmcCheckpoint
     /// <summary>Reads a checkpoint into a config and a host arena (padding rows dropped).</summary>
     public static (Gpt2Config Config, float[] Arena) Read(string path)
     {
-        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such file", path);
+        InputFile.Require(path, "llm.c checkpoint");
         using var f = File.OpenRead(path);
         var header = new byte[256 * 4];
         if (f.ReadAtLeast(header, header.Length, throwOnEndOfStream: false) < header.Length)

@@ -150,8 +150,9 @@ public static class Trainer
         OptimizerFlags.Validate(o.Batch, o.Steps, o.Seq, o.Lr, o.Warmup, o.WeightDecay);
         if (o.ValFraction < 0 || o.ValFraction >= 1) throw new ArgumentException("--val-fraction must be in [0, 1)");
         if (o.Schedule is not ("cosine" or "constant")) throw new ArgumentException($"--schedule must be cosine or constant, not '{o.Schedule}'");
-        if (!File.Exists(o.DataPath)) throw new FileNotFoundException($"{o.DataPath}: no such file", o.DataPath);
-        if (o.ValDataPath is not null && !File.Exists(o.ValDataPath)) throw new FileNotFoundException($"{o.ValDataPath}: no such file", o.ValDataPath);
+        InputFile.Require(o.DataPath, "--data");
+        if (o.ValDataPath is not null) InputFile.Require(o.ValDataPath, "--val-data");
+        OutputPath.RequireFolder(o.OutDir, "--out");
         if (!o.Resume && Checkpoint.IsCheckpoint(o.OutDir))
             throw new ArgumentException($"{o.OutDir} already holds a checkpoint; pass --resume to continue it, or choose another --out");
     }

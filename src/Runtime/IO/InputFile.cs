@@ -1,0 +1,17 @@
+namespace Hyper.Runtime.IO;
+
+/// <summary>Checks a path that names an input file, so a folder or a typo is reported as what it is.</summary>
+public static class InputFile
+{
+    /// <summary>
+    /// Throws <see cref="FileNotFoundException"/> when nothing is at <paramref name="path"/>, and
+    /// <see cref="IOException"/> when a folder is: "--data corpus/ is a folder, not a file".
+    /// <paramref name="what"/> names the path in the message (a flag, or "corpus").
+    /// </summary>
+    public static void Require(string path, string what)
+    {
+        if (File.Exists(path)) return;
+        if (Directory.Exists(path)) throw new IOException($"{what} {path} is a folder, not a file");
+        throw new FileNotFoundException($"{what} {path}: no such file", path);
+    }
+}
