@@ -59,6 +59,44 @@ public class HyperfitCommandTests
     }
 
     [Test]
+    public void TheGreedyTtrProbeIsFittedToAShortContextAndSaysSo()
+    {
+        // The paper's 32 + 96 tokens do not fit this model's context of 64: the run goes on with a
+        // probe of the same proportions that fills it, and measures the TTR every epoch.
+        string run = Path.Combine(_dir, "hf");
+        var (code, output, err) = CliRunner.Run(Args(Corpora.Require("moby-dick.txt"), run,
+            "--epochs", "1", "--prompts", "2", "--prompt-tokens", "32", "--new-tokens", "96", "--json"));
+        Assert.That(code, Is.Zero, err);
+        Assert.That(err, Does.Contain("greedy-TTR probe: 16 prompt + 48 new tokens, not 32 + 96: the model's context is 64 tokens"));
+        var lines = File.ReadAllLines(Path.Combine(run, Hyperfitter.LogFile)).Select(l => JsonNode.Parse(l)!.AsObject()).ToList();
+        Assert.That(lines, Has.Count.EqualTo(2));
+        foreach (var l in lines) Assert.That(l["ttr"]!.GetValue<double>(), Is.InRange(0, 100));
+        using var doc = JsonDocument.Parse(output.Trim().Split('\n')[^1]);
+        var probe = doc.RootElement.GetProperty("ttr_probe");
+        Assert.That((probe.GetProperty("prompt_tokens").GetInt32(), probe.GetProperty("new_tokens").GetInt32()), Is.EqualTo((16, 48)));
+    }
+
+    [TestCase(32, 96, 1024, 32, 96, false)]
+    [TestCase(32, 96, 128, 32, 96, false)]
+    [TestCase(32, 96, 64, 16, 48, true)]
+    [TestCase(32, 96, 3, 1, 2, true)]
+    [TestCase(1, 500, 10, 1, 9, true)]
+    [TestCase(500, 1, 10, 9, 1, true)]
+    public void TtrProbeFit(int prompt, int fresh, int context, int fitPrompt, int fitNew, bool shrunk)
+    {
+        var p = TtrProbe.Fit(prompt, fresh, context)!;
+        Assert.That((p.PromptTokens, p.NewTokens, p.Shrunk), Is.EqualTo((fitPrompt, fitNew, shrunk)));
+        Assert.That(p.PromptTokens + p.NewTokens, Is.LessThanOrEqualTo(context));
+    }
+
+    [Test]
+    public void TtrProbeNeedsTwoTokensOfContext()
+    {
+        Assert.That(TtrProbe.Fit(32, 96, 1), Is.Null);
+        Assert.That(TtrProbe.Fit(32, 96, 2), Is.EqualTo(new TtrProbe(1, 1, true)));
+    }
+
+    [Test]
     public void LossFallsAndLogPlotSummaryAndCheckpointAreWritten()
     {
         string data = Corpora.Require("moby-dick.txt"), run = Path.Combine(_dir, "hf");

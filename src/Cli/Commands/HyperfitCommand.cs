@@ -46,7 +46,7 @@ public static class HyperfitCommand
         var evalWindows = new Option<int>("--eval-windows") { Description = "Held-out windows of --seq tokens measured after each epoch.", DefaultValueFactory = _ => d.EvalWindows };
         var prompts = new Option<int>("--prompts") { Description = "Held-out prompts greedily continued after each epoch for the TTR (0 = skip).", DefaultValueFactory = _ => d.Prompts };
         var promptTokens = new Option<int>("--prompt-tokens") { Description = "Tokens per held-out prompt.", DefaultValueFactory = _ => d.PromptTokens };
-        var newTokens = new Option<int>("--new-tokens") { Description = "Greedy tokens per prompt (TTR over the last 96).", DefaultValueFactory = _ => d.NewTokens };
+        var newTokens = new Option<int>("--new-tokens") { Description = "Greedy tokens per prompt; the TTR is over them. When --prompt-tokens + --new-tokens exceed the model's context, both are scaled down in proportion to fit it (the log says so).", DefaultValueFactory = _ => d.NewTokens };
         var seed = new Option<ulong>("--seed") { Description = "Seed of the sequence choice and the order within epochs.", DefaultValueFactory = _ => d.Seed };
         var device = new Option<string>("--device") { Description = $"Backend: {string.Join(", ", BackendRegistry.Names)}.", DefaultValueFactory = _ => d.Device };
         var resume = new Option<bool>("--resume") { Description = "Continue the run saved in --out exactly where it stopped (same settings; --epochs may grow)." };
@@ -164,5 +164,6 @@ public static class HyperfitCommand
         plot = result.PlotPath,
         sequences = result.SequencesPath,
         heldout = result.HeldOutPath,
+        ttr_probe = result.TtrProbe is { } t ? new { prompt_tokens = t.PromptTokens, new_tokens = t.NewTokens } : null,
     });
 }

@@ -13,6 +13,9 @@ namespace Hyper.Runtime.Hyperfitting;
 public sealed record HyperfitResult(string OutDir, IReadOnlyList<HyperfitEpoch> Epochs, int Steps, double TokensPerS, double Seconds,
     bool Interrupted, string PlotPath, string SequencesPath, string HeldOutPath)
 {
+    /// <summary>The size of the per-epoch greedy-TTR probe (null when it was off).</summary>
+    public TtrProbe? TtrProbe { get; init; }
+
     /// <summary>The last completed epoch's mean training loss (null when no epoch completed).</summary>
     public double? FinalTrainLoss => Epochs.LastOrDefault(e => e.TrainLoss is not null)?.TrainLoss;
 }

@@ -64,11 +64,16 @@ public static class Hyperfitter
         // Each sequence is T+1 tokens: T inputs and, one later, T targets.
         var sequences = HyperfitData.Choose(train, o.Samples, T + 1, o.Seed);
         List<int[]> promptIds = [];
-        if (o.Prompts > 0)
+        // The probe is a measurement: on a short context it shrinks (and says so) rather than ending the run.
+        var probe = o.Prompts > 0 ? TtrProbe.Fit(o.PromptTokens, o.NewTokens, model.Config.NPositions) : null;
+        if (o.Prompts > 0 && probe is null)
+            info?.Invoke($"greedy-TTR probe off: the model's context of {model.Config.NPositions} token cannot hold a prompt and a continuation");
+        if (probe is not null)
         {
-            var passages = HeldOutPrompts.Passages(tokenizer.Decode(heldOut), o.Prompts, o.PromptTokens, [tokenizer], $"{o.DataPath} (held-out tail)");
-            promptIds = passages.Select(p => HeldOutPrompts.Prefix(p, o.PromptTokens, tokenizer)!).ToList();
-            TextGenerator.Validate(promptIds, model.Config, new GenerationOptions { MaxNewTokens = o.NewTokens });
+            if (probe.Shrunk) info?.Invoke(probe.Note(o.PromptTokens, o.NewTokens, model.Config.NPositions));
+            var passages = HeldOutPrompts.Passages(tokenizer.Decode(heldOut), o.Prompts, probe.PromptTokens, [tokenizer], $"{o.DataPath} (held-out tail)");
+            promptIds = passages.Select(p => HeldOutPrompts.Prefix(p, probe.PromptTokens, tokenizer)!).ToList();
+            TextGenerator.Validate(promptIds, model.Config, new GenerationOptions { MaxNewTokens = probe.NewTokens });
         }
         info?.Invoke($"model: {model.Config.NLayer} layers, {model.Config.NEmbd} channels, {model.Layout.Total:N0} parameters" +
                      (o.TrainLastBlocks is int k ? $" (training the last {k} blocks and the final layernorm)" : " (all trained)") +
@@ -111,7 +116,7 @@ public static class Hyperfitter
                 if (promptIds.Count > 0)
                 {
                     var generations = new TextGenerator(model, tokenizer).Generate(promptIds, SamplingSettings.Greedy,
-                        new GenerationOptions { MaxNewTokens = o.NewTokens, MaxBatch = B, StopAtEndOfText = false });
+                        new GenerationOptions { MaxNewTokens = probe!.NewTokens, MaxBatch = B, StopAtEndOfText = false });
                     ttr = GenerationMetrics.Compute(generations.Select(g => g.TokenIds).ToList()).Ttr;
                 }
                 var e = new HyperfitEpoch(epoch, trainLoss, stats.Loss, stats.Entropy, stats.Top1, ttr, clock.Elapsed.TotalSeconds);
@@ -182,7 +187,7 @@ public static class Hyperfitter
         }
         string plot = WritePlot(Path.Combine(o.OutDir, PlotFile), epochs);
         return new HyperfitResult(Path.GetFullPath(o.OutDir), epochs, model.Step, trainSeconds > 0 ? tokensDone / trainSeconds : 0,
-            clock.Elapsed.TotalSeconds, interrupted, plot, sequencesPath, heldOutPath);
+            clock.Elapsed.TotalSeconds, interrupted, plot, sequencesPath, heldOutPath) { TtrProbe = probe };
     }
 
     /// <summary>Parses --train-layers: "all" (null) or "last:N" with N ≥ 1.</summary>
