@@ -88,7 +88,7 @@ public static class HyperfitCommand
                 OnNonFinite = NonFiniteOption.Read(r, onNonFinite),
             };
             var result = RunWithProgress(o);
-            if (r.GetValue(json)) Console.WriteLine(Summary(result));
+            if (r.GetValue(json)) Console.WriteLine(result.NothingToDo ? NothingToDo.Json(result.Steps, result.OutDir) : Summary(result));
             return result.Interrupted ? 130 : 0;
         });
         return cmd;
@@ -112,6 +112,11 @@ public static class HyperfitCommand
                 stop.Token);
         }
         finally { line.Done(); } // an error then starts on a line of its own
+        if (result.NothingToDo)
+        {
+            Console.Error.WriteLine($"nothing to do: {result.OutDir} has done all {result.Epochs[^1].Epoch} epochs (--epochs {o.Epochs}); raise --epochs to go on");
+            return result;
+        }
         Console.Error.WriteLine(result.Interrupted
             ? $"interrupted after epoch {result.Epochs[^1].Epoch}: the model as it stood is saved to {result.OutDir}; continue with --resume"
             : $"done: {result.Steps} steps in {ProgressLine.Format(TimeSpan.FromSeconds(result.Seconds))}, final train loss {result.FinalTrainLoss:F4}; " +

@@ -16,6 +16,9 @@ public sealed record HyperfitResult(string OutDir, IReadOnlyList<HyperfitEpoch> 
     /// <summary>The size of the per-epoch greedy-TTR probe (null when it was off).</summary>
     public TtrProbe? TtrProbe { get; init; }
 
+    /// <summary>A resumed run that had already done every epoch: nothing was trained and no file was changed.</summary>
+    public bool NothingToDo { get; init; }
+
     /// <summary>The last completed epoch's mean training loss (null when no epoch completed).</summary>
     public double? FinalTrainLoss => Epochs.LastOrDefault(e => e.TrainLoss is not null)?.TrainLoss;
 }

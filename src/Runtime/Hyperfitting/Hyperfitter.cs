@@ -50,6 +50,12 @@ public static class Hyperfitter
         using var _ = model;
         // Where a resumed run stopped: epochs done, and steps (with their summed loss) into the next.
         var (epochsDone, stepsDone, lossSumDone, skippedDone) = o.Resume ? Position(state) : (0, 0, 0.0, 0);
+        if (o.Resume && epochsDone >= o.Epochs && stepsDone == 0)
+        {
+            string dir = Path.GetFullPath(o.OutDir);
+            return new HyperfitResult(dir, ReadLog(Path.Combine(o.OutDir, LogFile), epochsDone), model.Step, 0, 0, false,
+                Path.Combine(dir, PlotFile), Path.Combine(dir, SequencesFile), Path.Combine(dir, HeldOutFile)) { NothingToDo = true };
+        }
         if (!o.Resume) model.Step = 0; // a fresh Adam: its bias correction starts over
         if (o.TrainLastBlocks is int n && n > model.Config.NLayer)
             throw new ArgumentException($"--train-layers last:{n}: {o.ModelDir} has only {model.Config.NLayer} blocks");

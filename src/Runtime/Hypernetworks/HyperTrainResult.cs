@@ -17,4 +17,8 @@ namespace Hyper.Runtime.Hypernetworks;
 /// <param name="Settings">The run's settings, as written to hypernet.json.</param>
 public sealed record HyperTrainResult(string OutDir, int Steps, double FinalLoss, double FinalTrainLoss, int? StepsToTarget, double TargetLoss,
     double[] EvalByGamma, double Seconds, long HyperParameters, long TargetParameters, bool Interrupted, string LogPath, string PlotPath,
-    IReadOnlyDictionary<string, string> Settings);
+    IReadOnlyDictionary<string, string> Settings)
+{
+    /// <summary>A resumed run that had already reached --steps: nothing was trained and no file was changed.</summary>
+    public bool NothingToDo { get; init; }
+}

@@ -40,6 +40,9 @@ public static class HyperTrainer
         var model = target.Model;
         using var _ = model;
         using var __ = hyper;
+        if (resumed is not null && hyper.Step >= o.Steps)
+            return new HyperTrainResult(Path.GetFullPath(o.OutDir), hyper.Step, double.NaN, double.NaN, null, o.TargetLoss, [], 0, hyper.Parameters.Length,
+                model.Layout.Total, false, Path.Combine(o.OutDir, Trainer.LogFile), Path.Combine(o.OutDir, Trainer.PlotFile), settings) { NothingToDo = true };
         var objective = new MixtureObjective(target, T);
         // The data order and the γ draws continue where a resumed run stopped, so it repeats the
         // uninterrupted run step for step.

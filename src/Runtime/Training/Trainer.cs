@@ -31,6 +31,8 @@ public static class Trainer
         using var backend = BackendRegistry.Create(o.Device);
         var (model, state) = o.Resume ? LoadForResume(o, backend) : Create(o, backend);
         using var _ = model;
+        if (o.Resume && model.Step >= o.Steps)
+            return new TrainResult(Path.GetFullPath(o.OutDir), model.Step, float.NaN, null, 0, 0, model.Layout.Total, false, null) { NothingToDo = true };
         o.Attention?.Apply(model);
         var config = model.Config;
         var tokenizer = Tokenizers.Create(o.Tokenizer ?? state.Tokenizer);
