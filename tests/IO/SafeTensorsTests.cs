@@ -216,6 +216,10 @@ public class SafeTensorsTests
         yield return new TestCaseData("""{"t":{"dtype":"F32","shape":[2]}}""", 8, null, "data_offsets").SetName("MissingOffsets");
         yield return new TestCaseData("""{"__metadata__":{"n":2}}""", 0, null, "only strings").SetName("NonStringMetadata");
         yield return new TestCaseData("""{"t":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"t":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}""", 8, null, "twice").SetName("DuplicateName");
+        // Found by ReaderFuzzTests: TryGetInt64 threw InvalidOperationException on a non-number.
+        yield return new TestCaseData("""{"t":{"dtype":"F32","shape":[2],"data_offsets":["0",8]}}""", 8, null, "data_offsets").SetName("OffsetsNotNumbers");
+        // Found by ReaderFuzzTests: 65536^4 wrapped to 0 elements in 64 bits, so an empty span passed as its size.
+        yield return new TestCaseData("""{"t":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"z":{"dtype":"F32","shape":[65536,65536,65536,65536],"data_offsets":[0,0]}}""", 8, null, "too large").SetName("ElementCountOverflows");
     }
 
     [TestCaseSource(nameof(BadFiles))]
@@ -224,6 +228,19 @@ public class SafeTensorsTests
         string path = RawFile(header, new byte[dataBytes], headerLength);
         var e = Assert.Throws<InvalidDataException>(() => SafeTensors.Open(path));
         Assert.That(e!.Message, Does.Contain(path).And.Contain(problem));
+    }
+
+    // Found by ReaderFuzzTests: JsonDocument checks a string's UTF-8 only when it is read, and
+    // then threw InvalidOperationException instead of naming the file.
+    [Test]
+    public void RejectsAHeaderThatIsNotUtf8()
+    {
+        string path = RawFile(Good, new byte[8]);
+        var bytes = File.ReadAllBytes(path);
+        bytes[8 + 2] = 0xFF; // inside the tensor's name "t"
+        File.WriteAllBytes(path, bytes);
+        var e = Assert.Throws<InvalidDataException>(() => SafeTensors.Open(path));
+        Assert.That(e!.Message, Does.Contain(path).And.Contain("UTF-8"));
     }
 
     [Test]

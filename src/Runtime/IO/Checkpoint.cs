@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Hyper.Runtime.Backends;
 using Hyper.Runtime.Models;
+using Hyper.Runtime.Text;
 
 namespace Hyper.Runtime.IO;
 
@@ -80,11 +81,21 @@ public static class Checkpoint
         string path = Path.Combine(dir, StateFile);
         if (!File.Exists(path))
             return new TrainingState { Tokenizer = config.VocabSize == 256 ? "byte" : "gpt2" };
+        TrainingState state;
         try
         {
-            return JsonSerializer.Deserialize<TrainingState>(File.ReadAllText(path)) ?? throw new InvalidDataException($"{path}: empty");
+            state = JsonSerializer.Deserialize<TrainingState>(File.ReadAllText(path)) ?? throw new InvalidDataException($"{path}: empty");
         }
         catch (JsonException e) { throw new InvalidDataException($"{path}: not valid JSON ({e.Message})"); }
+        // Checked here, where the file can be named: a command would otherwise fail later on a
+        // null or unknown tokenizer with a message that does not say where it came from.
+        if (state.Tokenizer is null || !Tokenizers.Names.Contains(state.Tokenizer, StringComparer.OrdinalIgnoreCase))
+            throw new InvalidDataException($"{path}: tokenizer {(state.Tokenizer is null ? "null" : $"'{state.Tokenizer}'")} is not one of {string.Join(", ", Tokenizers.Names)}");
+        if (state.Step < 0 || state.DataPosition < 0)
+            throw new InvalidDataException($"{path}: step {state.Step} and data_position {state.DataPosition} must not be negative");
+        if (state.Train is { } train && train.Any(kv => kv.Value is null))
+            throw new InvalidDataException($"{path}: 'train' setting '{train.First(kv => kv.Value is null).Key}' is null; settings are strings");
+        return state;
     }
 
     /// <summary>
@@ -98,6 +109,12 @@ public static class Checkpoint
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such file", path);
         using var st = SafeTensors.Open(path);
         metadata = new Dictionary<string, string>(st.Metadata);
+        // Before anything is sized from config.json: a lying n_layer would otherwise build
+        // millions of tensor names (and then an arena) before the first missing tensor is noticed.
+        // Two bytes per parameter is the narrowest dtype read (F16, BF16).
+        long parameters = new ParameterLayout(config).Total, bytes = st.Tensors.Sum(t => t.End - t.Begin);
+        if (2 * parameters > bytes)
+            throw new InvalidDataException($"{path}: config.json implies {parameters:N0} parameters, but the tensors hold only {bytes:N0} bytes");
         string prefix = st.Contains("wte.weight") || !st.Contains("transformer.wte.weight") ? "" : "transformer.";
         var expected = Gpt2HuggingFace.Mappings(config).ToDictionary(m => m.Name);
         foreach (var info in st.Tensors)

@@ -23,7 +23,9 @@ public sealed class SafeTensors : IDisposable
     public sealed record TensorInfo(string Name, string DType, int[] Shape, long Begin, long End)
     {
         /// <summary>Number of elements (1 for a scalar).</summary>
-        public long Count => Shape.Aggregate(1L, (a, d) => a * d);
+        /// <exception cref="OverflowException">The shape holds more than <see cref="long.MaxValue"/> elements
+        /// (never for a tensor of an opened file: <see cref="Open"/> refuses such a shape).</exception>
+        public long Count => Shape.Aggregate(1L, (a, d) => checked(a * d));
     }
 
     /// <summary>Name of the header's optional string-to-string metadata entry.</summary>
@@ -37,10 +39,21 @@ public sealed class SafeTensors : IDisposable
     // size-checked, so it is refused at open rather than guessed.
     static readonly Dictionary<string, int> ElementSizes = new(StringComparer.Ordinal)
     {
-        ["F64"] = 8, ["F32"] = 4, ["F16"] = 2, ["BF16"] = 2,
-        ["I64"] = 8, ["I32"] = 4, ["I16"] = 2, ["I8"] = 1,
-        ["U64"] = 8, ["U32"] = 4, ["U16"] = 2, ["U8"] = 1,
-        ["BOOL"] = 1, ["F8_E4M3"] = 1, ["F8_E5M2"] = 1,
+        ["F64"] = 8,
+        ["F32"] = 4,
+        ["F16"] = 2,
+        ["BF16"] = 2,
+        ["I64"] = 8,
+        ["I32"] = 4,
+        ["I16"] = 2,
+        ["I8"] = 1,
+        ["U64"] = 8,
+        ["U32"] = 4,
+        ["U16"] = 2,
+        ["U8"] = 1,
+        ["BOOL"] = 1,
+        ["F8_E4M3"] = 1,
+        ["F8_E5M2"] = 1,
     };
 
     readonly SafeFileHandle _handle;
@@ -292,6 +305,10 @@ public sealed class SafeTensors : IDisposable
 
     static (List<TensorInfo>, Dictionary<string, string>) ParseHeader(string path, byte[] header, long dataLength)
     {
+        // JsonDocument checks the UTF-8 of a string only when it is read, and then throws
+        // InvalidOperationException; checking the whole header first keeps that out of the parse.
+        if (!System.Text.Unicode.Utf8.IsValid(header))
+            throw Bad(path, "header is not valid UTF-8");
         JsonDocument doc;
         try
         {
@@ -352,15 +369,18 @@ public sealed class SafeTensors : IDisposable
             shape[k++] = dim;
         }
 
+        // TryGetInt64 throws on a non-number, so the kinds are checked first.
         if (!e.TryGetProperty("data_offsets", out var offsets) || offsets.ValueKind != JsonValueKind.Array
             || offsets.GetArrayLength() != 2
+            || offsets[0].ValueKind != JsonValueKind.Number || offsets[1].ValueKind != JsonValueKind.Number
             || !offsets[0].TryGetInt64(out long begin) || !offsets[1].TryGetInt64(out long end))
             throw Bad(path, $"tensor '{name}': 'data_offsets' must be [begin, end] integers");
         if (begin < 0 || end < begin || end > dataLength)
             throw Bad(path, $"tensor '{name}': data_offsets [{begin}, {end}] fall outside the {dataLength}-byte data section");
 
         var info = new TensorInfo(name, dtype, shape, begin, end);
-        // Checked so that a shape with huge dimensions cannot overflow into a plausible size.
+        // Checked so that a shape with huge dimensions cannot overflow into a plausible size
+        // (65536^4 wraps to 0 in 64 bits, which an empty span would otherwise match).
         long expected;
         try
         {

@@ -54,5 +54,14 @@ public sealed record Gpt2Config
             throw new ArgumentException($"GPT-2 config needs positive n_layer, n_head, n_embd, n_positions, vocab_size (got {this})");
         if (NEmbd % NHead != 0)
             throw new ArgumentException($"n_embd ({NEmbd}) must be divisible by n_head ({NHead})");
+        if (!(LayerNormEpsilon > 0) || float.IsInfinity(LayerNormEpsilon))
+            throw new ArgumentException($"layer_norm_epsilon ({LayerNormEpsilon}) must be positive and finite");
+        // Host arenas are one float[], so a model has at most Array.MaxLength parameters; a
+        // larger (or overflowing) count is a corrupt config, refused before anything is allocated.
+        long total;
+        try { total = new ParameterLayout(this).Total; }
+        catch (OverflowException) { total = long.MaxValue; }
+        if (total > Array.MaxLength)
+            throw new ArgumentException($"GPT-2 config n_layer {NLayer}, n_embd {NEmbd}, n_positions {NPositions}, vocab_size {VocabSize} needs {(total == long.MaxValue ? "more than 2^63" : total.ToString("N0"))} parameters, more than one array holds ({Array.MaxLength:N0})");
     }
 }

@@ -11,7 +11,7 @@ public sealed class ParameterLayout
     public sealed record Entry(string Name, long Offset, int[] Shape, bool Decay)
     {
         /// <summary>Number of floats.</summary>
-        public long Count => Shape.Aggregate(1L, (a, d) => a * d);
+        public long Count => Shape.Aggregate(1L, (a, d) => checked(a * d));
     }
 
     /// <summary>In arena order: wte, wpe, ln1w, ln1b, qkvw, qkvb, attprojw, attprojb, ln2w, ln2b,
@@ -25,6 +25,7 @@ public sealed class ParameterLayout
     public Entry this[string name] => Entries.First(e => e.Name == name);
 
     /// <summary>Builds the layout for a config.</summary>
+    /// <exception cref="OverflowException">The config's parameter count does not fit 64 bits (see <see cref="Gpt2Config.Validate"/>).</exception>
     public ParameterLayout(Gpt2Config c)
     {
         int V = c.VocabSize, C = c.NEmbd, L = c.NLayer, maxT = c.NPositions;
@@ -36,15 +37,15 @@ public sealed class ParameterLayout
             ("wpe", [maxT, C], true),       // position embedding
             ("ln1w", [L, C], false),
             ("ln1b", [L, C], false),
-            ("qkvw", [L, 3 * C, C], true),  // q, k, v projections stacked on OC
-            ("qkvb", [L, 3 * C], false),
+            ("qkvw", [L, checked(3 * C), C], true),  // q, k, v projections stacked on OC
+            ("qkvb", [L, checked(3 * C)], false),
             ("attprojw", [L, C, C], true),
             ("attprojb", [L, C], false),
             ("ln2w", [L, C], false),
             ("ln2b", [L, C], false),
-            ("fcw", [L, 4 * C, C], true),
-            ("fcb", [L, 4 * C], false),
-            ("fcprojw", [L, C, 4 * C], true),
+            ("fcw", [L, checked(4 * C), C], true),
+            ("fcb", [L, checked(4 * C)], false),
+            ("fcprojw", [L, C, checked(4 * C)], true),
             ("fcprojb", [L, C], false),
             ("lnfw", [C], false),
             ("lnfb", [C], false),
@@ -55,7 +56,7 @@ public sealed class ParameterLayout
         {
             var e = new Entry(name, offset, shape, decay);
             entries.Add(e);
-            offset += e.Count;
+            offset = checked(offset + e.Count);
         }
         Entries = entries;
         Total = offset;
