@@ -112,7 +112,7 @@ public class BenchGenerateCommandTests
     public void ACheckpointMustHoldTheTokens()
     {
         string dir = Fixtures.Path("hf_tiny");
-        var config = Hyper.Runtime.IO.Checkpoint.ReadConfig(dir);
+        var config = (Hyper.Runtime.Models.Gpt2Config)Hyper.Runtime.IO.Checkpoint.ReadConfig(dir);
         CliRunner.RunExpectingUserError(["bench", "generate", "--model", dir, "--prompt-tokens", $"{config.NPositions}", "--new-tokens", "1"],
             "exceed the context", $"{config.NPositions} tokens");
         var (code, output, err) = CliRunner.Run("bench", "generate", "--model", dir, "--prompt-tokens", "3", "--new-tokens", "2",

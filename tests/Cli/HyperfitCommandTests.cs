@@ -157,7 +157,7 @@ public class HyperfitCommandTests
         string data = Corpora.Require("moby-dick.txt"), run = Path.Combine(_dir, "last1");
         var (code, _, err) = CliRunner.Run(Args(data, run, "--epochs", "1", "--train-layers", "last:1", "--prompts", "0"));
         Assert.That(code, Is.Zero, err);
-        var config = Checkpoint.ReadConfig(_model);
+        var config = (Gpt2Config)Checkpoint.ReadConfig(_model);
         var before = Checkpoint.ReadWeights(_model, config, out _);
         var after = Checkpoint.ReadWeights(run, config, out _);
         var layout = new ParameterLayout(config);

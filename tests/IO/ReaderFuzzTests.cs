@@ -213,7 +213,7 @@ public class ReaderFuzzTests
                     {
                         _ = Tokenizers.Create(state.Tokenizer);
                         Expect(model.ReadParameters().Length == model.Layout.Total, "parameter count");
-                        if (model.HyperAttention is { } h) Expect(h.LayerCount == model.Config.NLayer, "hyperattention layer count");
+                        if (model.HyperAttention is { } h) Expect(h.LayerCount == model.Config.Layers, "hyperattention layer count");
                     }
                     // hyper convert --in folder
                     var config = Checkpoint.ReadConfig(dir);

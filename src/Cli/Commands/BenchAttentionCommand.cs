@@ -74,8 +74,8 @@ public static class BenchAttentionCommand
             if (options.ModelDir is { } md)
             {
                 var mc = Runtime.IO.Checkpoint.ReadConfig(md);
-                if (mc.NEmbd / mc.NHead != options.HeadSize) throw new CliException($"--dim {options.HeadSize}: the model in {md} has head size {mc.NEmbd / mc.NHead}");
-                if (options.Heads > mc.NHead) throw new CliException($"--heads {options.Heads}: the model in {md} has {mc.NHead} heads");
+                if (mc.Channels / mc.Heads != options.HeadSize) throw new CliException($"--dim {options.HeadSize}: the model in {md} has head size {mc.Channels / mc.Heads}");
+                if (options.Heads > mc.Heads) throw new CliException($"--heads {options.Heads}: the model in {md} has {mc.Heads} heads");
             }
             bool asJson = r.GetValue(json);
             if (!asJson)

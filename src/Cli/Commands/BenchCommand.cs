@@ -22,7 +22,7 @@ public static class BenchCommand
 
     private static Command CreateTrain()
     {
-        var model = new Option<string>("--model") { Description = $"Model preset: {string.Join(", ", Gpt2Config.PresetNames)}.", DefaultValueFactory = _ => "small" };
+        var model = new Option<string>("--model") { Description = $"Model preset: {string.Join(", ", Architectures.PresetNames)}.", DefaultValueFactory = _ => "small" };
         var batch = new Option<int>("--batch") { Description = "Sequences per step (B).", DefaultValueFactory = _ => 8 };
         var seq = new Option<int>("--seq") { Description = "Tokens per sequence (T); at most the preset's n_positions.", DefaultValueFactory = _ => 256 };
         var steps = new Option<int>("--steps") { Description = "Timed steps.", DefaultValueFactory = _ => 10 };
@@ -40,10 +40,10 @@ public static class BenchCommand
         cmd.SetAction(r =>
         {
             string name = r.GetValue(model)!;
-            var config = Gpt2Config.Preset(name) ?? throw new CliException($"--model: unknown preset '{name}' (known: {string.Join(", ", Gpt2Config.PresetNames)})");
+            var config = Architectures.Preset(name) ?? throw new CliException($"--model: unknown preset '{name}' (known: {string.Join(", ", Architectures.PresetNames)})");
             int B = r.GetValue(batch), T = r.GetValue(seq), n = r.GetValue(steps), w = r.GetValue(warmup);
             if (B < 1) throw new CliException("--batch must be at least 1");
-            if (T < 1 || T > config.NPositions) throw new CliException($"--seq must be in 1..{config.NPositions} for '{name}'");
+            if (T < 1 || T > config.Context) throw new CliException($"--seq must be in 1..{config.Context} for '{name}'");
             if (n < 1) throw new CliException("--steps must be at least 1");
             if (w < 0) throw new CliException("--warmup must not be negative");
             IBackend backend;
@@ -77,7 +77,7 @@ public static class BenchCommand
                     gflops_per_s = Math.Round(result.GflopsPerS, 2),
                     final_loss = result.FinalLoss,
                     profile = result.Profile?.Select(o => new { op = o.Op, ms_per_step = Math.Round(o.MsPerStep, 3), calls_per_step = o.CallsPerStep }),
-                    config = new { n_layer = config.NLayer, n_head = config.NHead, n_embd = config.NEmbd, n_positions = config.NPositions, vocab_size = config.VocabSize },
+                    config = new { n_layer = config.Layers, n_head = config.Heads, n_embd = config.Channels, n_positions = config.Context, vocab_size = config.VocabSize },
                 }));
             }
             else

@@ -15,7 +15,7 @@ public static class BenchGenerateCommand
     {
         var model = new Option<string>("--model")
         {
-            Description = $"Model preset with random weights ({string.Join(", ", Gpt2Config.PresetNames)}) or a checkpoint folder.",
+            Description = $"Model preset with random weights ({string.Join(", ", Architectures.PresetNames)}) or a checkpoint folder.",
             DefaultValueFactory = _ => "small",
         };
         var prompt = new Option<int>("--prompt-tokens") { Description = "Random prompt tokens per row (P), run as one prefill.", DefaultValueFactory = _ => 32 };
@@ -52,8 +52,8 @@ public static class BenchGenerateCommand
             using var _ = backend;
             string name = r.GetValue(model)!;
             using var m = Load(name, backend, P + N, r.GetValue(seed));
-            if ((long)P + N > m.Config.NPositions)
-                throw new CliException($"--prompt-tokens {P} + --new-tokens {N} exceed the context of {name} ({m.Config.NPositions} tokens)");
+            if ((long)P + N > m.Config.Context)
+                throw new CliException($"--prompt-tokens {P} + --new-tokens {N} exceed the context of {name} ({m.Config.Context} tokens)");
             bool asJson = r.GetValue(json);
             var result = GenerateBenchmark.Run(m, B, P, N, W, R, r.GetValue(seed), msg =>
             {
@@ -79,7 +79,7 @@ public static class BenchGenerateCommand
                     ms_per_token = Math.Round(result.MsPerToken, 4),
                     ms_min = Math.Round(result.MsMin, 4),
                     prefill_ms = Math.Round(result.PrefillMs, 3),
-                    config = new { n_layer = c.NLayer, n_head = c.NHead, n_embd = c.NEmbd, n_positions = c.NPositions, vocab_size = c.VocabSize },
+                    config = new { n_layer = c.Layers, n_head = c.Heads, n_embd = c.Channels, n_positions = c.Context, vocab_size = c.VocabSize },
                 }));
             }
             else
@@ -95,7 +95,7 @@ public static class BenchGenerateCommand
     }
 
     /// <summary>A preset with seeded random weights (n_positions raised to <paramref name="positions"/> when short), or a checkpoint folder.</summary>
-    private static Gpt2 Load(string name, IBackend backend, int positions, ulong seed)
+    private static ICausalLm Load(string name, IBackend backend, int positions, ulong seed)
     {
         if (Gpt2Config.Preset(name) is { } preset)
         {
@@ -104,7 +104,7 @@ public static class BenchGenerateCommand
             return model;
         }
         if (!Checkpoint.IsCheckpoint(name))
-            throw new CliException($"--model: '{name}' is neither a preset ({string.Join(", ", Gpt2Config.PresetNames)}) nor a checkpoint folder (no config.json)");
+            throw new CliException($"--model: '{name}' is neither a preset ({string.Join(", ", Architectures.PresetNames)}) nor a checkpoint folder (no config.json)");
         return Checkpoint.Load(name, backend).Model;
     }
 }

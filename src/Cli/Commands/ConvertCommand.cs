@@ -22,7 +22,7 @@ public static class ConvertCommand
         cmd.SetAction(r =>
         {
             string from = r.GetValue(input)!, to = r.GetValue(output)!;
-            Gpt2Config config;
+            IModelConfig config;
             float[] arena;
             string tok;
             bool toBin = to.EndsWith(".bin", StringComparison.OrdinalIgnoreCase);
@@ -37,21 +37,24 @@ public static class ConvertCommand
             }
             else
             {
-                (config, arena) = LlmcCheckpoint.Read(from);
+                (var fromLlmc, arena) = LlmcCheckpoint.Read(from);
+                config = fromLlmc;
                 tok = r.GetValue(tokenizer) ?? (config.VocabSize == 256 ? "byte" : "gpt2");
             }
             if (toBin)
             {
-                LlmcCheckpoint.Write(to, config, arena, r.GetValue(version));
+                // llm.c's format holds GPT-2 only.
+                if (config is not Gpt2Config gpt2) throw new CliException($"--out {to}: llm.c's .bin format holds GPT-2 models, not {config.ModelType}");
+                LlmcCheckpoint.Write(to, gpt2, arena, r.GetValue(version));
             }
             else
             {
                 using var backend = new CpuBackend();
-                using var model = new Gpt2(config, backend);
+                using var model = Architectures.Create(config, backend);
                 model.LoadParameters(arena);
                 Checkpoint.Save(to, model, new TrainingState { Tokenizer = tok }, withOptimizer: false);
             }
-            Console.WriteLine($"wrote {to} ({new ParameterLayout(config).Total:N0} parameters)");
+            Console.WriteLine($"wrote {to} ({arena.Length:N0} parameters)");
             return 0;
         });
         return cmd;

@@ -94,7 +94,7 @@ public static class DemoCommand
         var prompts = passages.Select(p => HeldOutPrompts.Prefix(p, plan.PromptTokens, tokenizer)!).ToList();
         var options = new GenerationOptions { MaxNewTokens = plan.NewTokens, Seed = 1, StopAtEndOfText = false };
         var topP = new SamplingSettings { TopP = 0.9, Temperature = 0.7, TopK = 50 };
-        var decodings = new (string Label, Gpt2 Model, SamplingSettings Sampling)[]
+        var decodings = new (string Label, ICausalLm Model, SamplingSettings Sampling)[]
         {
             ("original: greedy", original, SamplingSettings.Greedy),
             ("original: top-p 0.9, t 0.7, top-k 50", original, topP),

@@ -39,8 +39,8 @@ public static class EvalCommand
             attention.Read(r)?.Apply(m);
             string dataPath = r.GetValue(data)!;
             var tokens = TokenCorpus.Load(dataPath, Tokenizers.Create(state.Tokenizer));
-            int T = r.GetValue(seq) == 0 ? m.Config.NPositions : r.GetValue(seq);
-            if (T < 1 || T > m.Config.NPositions) throw new CliException($"--seq {T} is outside 1..{m.Config.NPositions} (the model's n_positions)");
+            int T = r.GetValue(seq) == 0 ? m.Config.Context : r.GetValue(seq);
+            if (T < 1 || T > m.Config.Context) throw new CliException($"--seq {T} is outside 1..{m.Config.Context} (the model's n_positions)");
             if (tokens.Length < T + 1) throw new CliException($"{dataPath}: {tokens.Length} tokens are fewer than one window of {T + 1} (--seq {T})");
             int max = r.GetValue(maxWindows) <= 0 ? int.MaxValue : r.GetValue(maxWindows);
             if (r.GetValue(batch) < 1) throw new CliException("--batch must be at least 1");

@@ -149,7 +149,7 @@ public static class EvalGenCommand
                     line.Update($"{labels[mi]}: held-out perplexity on {val} ...");
                     var tokens = TokenCorpus.Load(val, tokenizer);
                     if (tokens.Length < 2) throw new CliException($"--val-data {val}: {tokens.Length} token is too few for a perplexity");
-                    int T = Math.Min(model.Config.NPositions, tokens.Length - 1);
+                    int T = Math.Min(model.Config.Context, tokens.Length - 1);
                     int windows = r.GetValue(valWindows) <= 0 ? int.MaxValue : r.GetValue(valWindows);
                     perplexity = Evaluator.Evaluate(model, tokens, T, windows).Perplexity;
                     line.Update($"{labels[mi]}: held-out perplexity {perplexity:F3}", keep: true);

@@ -164,7 +164,7 @@ public static class GenerateCommand
     }
 
     /// <summary>Loads a checkpoint folder, with a user error for a folder that is not one.</summary>
-    internal static (Gpt2 Model, TrainingState State) LoadModel(string dir, IBackend backend)
+    internal static (ICausalLm Model, TrainingState State) LoadModel(string dir, IBackend backend)
     {
         if (!Directory.Exists(dir)) throw new CliException($"{dir}: no such model folder");
         if (!Checkpoint.IsCheckpoint(dir)) throw new CliException($"{dir}: not a checkpoint folder (no config.json)");

@@ -148,8 +148,8 @@ public static class HypernetCommand
             string dataPath = r.GetValue(data)!;
             InputFile.Require(dataPath, "--data");
             var tokens = TokenCorpus.Load(dataPath, Tokenizers.Create(state.Tokenizer));
-            int T = r.GetValue(seq) == 0 ? m.Config.NPositions : r.GetValue(seq);
-            if (T < 1 || T > m.Config.NPositions) throw new CliException($"--seq {T} is outside 1..{m.Config.NPositions} (the model's n_positions)");
+            int T = r.GetValue(seq) == 0 ? m.Config.Context : r.GetValue(seq);
+            if (T < 1 || T > m.Config.Context) throw new CliException($"--seq {T} is outside 1..{m.Config.Context} (the model's n_positions)");
             if (tokens.Length < T + 1) throw new CliException($"{dataPath}: {tokens.Length} tokens are fewer than one window of {T + 1} (--seq {T})");
             if (r.GetValue(batch) < 1) throw new CliException("--batch must be at least 1");
             int max = r.GetValue(maxWindows) <= 0 ? int.MaxValue : r.GetValue(maxWindows);
@@ -218,7 +218,7 @@ public static class HypernetCommand
     }
 
     /// <summary>The GPT-2 a hypernetwork folder generates at γ, with user errors for a bad folder or γ.</summary>
-    internal static (Gpt2 Model, TrainingState State) LoadAt(string dir, float gamma, IBackend backend)
+    internal static (ICausalLm Model, TrainingState State) LoadAt(string dir, float gamma, IBackend backend)
     {
         if (!Directory.Exists(dir)) throw new CliException($"--hypernet {dir}: no such folder");
         if (!HyperCheckpoint.IsHyperCheckpoint(dir)) throw new CliException($"--hypernet {dir}: not a hypernetwork folder (no {HyperCheckpoint.StateFile})");

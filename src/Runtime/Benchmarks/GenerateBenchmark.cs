@@ -16,7 +16,7 @@ public static class GenerateBenchmark
     /// whose n_positions must hold P + N tokens. Steps are timed one by one, each including its
     /// argmax, since that is what a caller waits for.
     /// </summary>
-    public static GenerateBenchmarkResult Run(Gpt2 model, int batch, int promptTokens, int newTokens, int warmup, int repeat,
+    public static GenerateBenchmarkResult Run(ICausalLm model, int batch, int promptTokens, int newTokens, int warmup, int repeat,
         ulong seed = 1, Action<string>? progress = null)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -26,14 +26,14 @@ public static class GenerateBenchmark
         ArgumentOutOfRangeException.ThrowIfNegative(warmup);
         ArgumentOutOfRangeException.ThrowIfLessThan(repeat, 1);
         int B = batch, P = promptTokens, N = newTokens, V = model.Config.VocabSize;
-        if ((long)P + N > model.Config.NPositions)
+        if ((long)P + N > model.Config.Context)
             throw new ArgumentOutOfRangeException(nameof(newTokens),
-                $"{P} prompt + {N} new tokens exceed the model's context of {model.Config.NPositions} tokens");
+                $"{P} prompt + {N} new tokens exceed the model's context of {model.Config.Context} tokens");
 
         var rng = new Rng(seed);
         var prompt = new int[B * P];
         for (int i = 0; i < prompt.Length; i++) prompt[i] = rng.NextInt(V);
-        using var decoder = new Gpt2Decoder(model, B, P + N);
+        using var decoder = model.CreateDecoder(B, P + N);
         var logits = new float[B * V];
         var next = new int[B];
         var generated = new int[B * N];

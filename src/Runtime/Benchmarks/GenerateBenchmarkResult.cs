@@ -18,5 +18,5 @@ namespace Hyper.Runtime.Benchmarks;
 /// <param name="Prompt">The prompt tokens [B,P] (random from the seed; the same for every generation).</param>
 /// <param name="Generated">The tokens [B,N] the last timed generation picked (greedy: every generation picks the same).</param>
 public sealed record GenerateBenchmarkResult(
-    string Backend, Gpt2Config Config, long Parameters, int Batch, int PromptTokens, int NewTokens, int Warmup, int Repeat,
+    string Backend, IModelConfig Config, long Parameters, int Batch, int PromptTokens, int NewTokens, int Warmup, int Repeat,
     double TokensPerS, double MsPerToken, double MsMin, double PrefillMs, int[] Prompt, int[] Generated);

@@ -1,6 +1,7 @@
 using Hyper.Runtime.Backends;
 using Hyper.Runtime.Data;
 using Hyper.Runtime.IO;
+using Hyper.Runtime.Models;
 using Hyper.Runtime.Text;
 
 namespace Hyper.Runtime.Benchmarks;
@@ -18,8 +19,10 @@ public static class ModelAttentionInputs
     public static float[] Take(string dir, string textPath, int layer, int heads, int headSize, int n)
     {
         using var backend = new CpuBackend();
-        var (model, state) = Checkpoint.Load(dir, backend);
-        using var _ = model;
+        var (loaded, state) = Checkpoint.Load(dir, backend);
+        using var _ = loaded;
+        // The attention inputs are read from GPT-2's per-layer activations.
+        var model = loaded as Gpt2 ?? throw new NotSupportedException($"{dir}: attention inputs are taken from GPT-2 models, not {loaded.Config.ModelType}");
         var cfg = model.Config;
         int C = cfg.NEmbd, hs = C / cfg.NHead, T = cfg.NPositions;
         if (headSize != hs) throw new ArgumentException($"--dim {headSize}: the model in {dir} has head size {hs}");

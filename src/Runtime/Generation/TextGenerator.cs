@@ -5,16 +5,16 @@ namespace Hyper.Runtime.Generation;
 
 /// <summary>
 /// Continues prompts with a GPT-2 and a <see cref="Sampler"/>: prompts of equal token length run together
-/// as one batch through a KV-cached <see cref="Gpt2Decoder"/> (one prefill, then one token per row per
+/// as one batch through a KV-cached <see cref="IDecoder"/> (one prefill, then one token per row per
 /// step), each with its own seeded random stream, so a prompt's output does not depend on its batch.
 /// </summary>
 public sealed class TextGenerator
 {
-    private readonly Gpt2 _model;
+    private readonly ICausalLm _model;
     private readonly ITokenizer _tokenizer;
 
     /// <summary>A generator for <paramref name="model"/>, whose ids <paramref name="tokenizer"/> spells.</summary>
-    public TextGenerator(Gpt2 model, ITokenizer tokenizer)
+    public TextGenerator(ICausalLm model, ITokenizer tokenizer)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(tokenizer);
@@ -76,13 +76,13 @@ public sealed class TextGenerator
     /// without a sliding window, a prompt + new tokens longer than the context. Lets a caller check every
     /// model's prompts before spending time on any of them.
     /// </summary>
-    public static void Validate(IReadOnlyList<int[]> prompts, Gpt2Config config, GenerationOptions options)
+    public static void Validate(IReadOnlyList<int[]> prompts, IModelConfig config, GenerationOptions options)
     {
         ArgumentNullException.ThrowIfNull(prompts);
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
-        int context = config.NPositions, vocab = config.VocabSize;
+        int context = config.Context, vocab = config.VocabSize;
         for (int i = 0; i < prompts.Count; i++)
         {
             int[] p = prompts[i] ?? throw new ArgumentNullException(nameof(prompts));
@@ -102,7 +102,7 @@ public sealed class TextGenerator
     private GenerationResult[] RunBatch(int[] indices, IReadOnlyList<int[]> prompts, Sampler sampler, GenerationOptions options, Action<int, string>? onText)
     {
         var rows = indices.Select(i => new GenerationRow(i, prompts[i], _tokenizer, options, onText)).ToArray();
-        int B = rows.Length, Tp = prompts[indices[0]].Length, V = _model.Config.VocabSize, context = _model.Config.NPositions;
+        int B = rows.Length, Tp = prompts[indices[0]].Length, V = _model.Config.VocabSize, context = _model.Config.Context;
         // A model may have more logits than the tokenizer has ids (a padded vocabulary): those can never be spelled.
         int usable = Math.Min(V, _tokenizer.VocabSize);
         if (!rows[0].Done)
@@ -110,7 +110,7 @@ public sealed class TextGenerator
             // Without a sliding window the cache never needs more than the prompt and all but the last new
             // token (that one is chosen, never fed): a smaller cache for short generations.
             int maxT = options.SlidingWindow ? context : Math.Min(context, Tp + options.MaxNewTokens - 1);
-            using var decoder = new Gpt2Decoder(_model, B, maxT);
+            using var decoder = _model.CreateDecoder(B, maxT);
             var logits = new float[B * V];
             var input = new int[B * Math.Max(Tp, Math.Max(1, context / 2))];
             for (int b = 0; b < B; b++) rows[b].Prompt.CopyTo(input, b * Tp);

@@ -57,13 +57,13 @@ public static class Hyperfitter
                 Path.Combine(dir, PlotFile), Path.Combine(dir, SequencesFile), Path.Combine(dir, HeldOutFile)) { NothingToDo = true };
         }
         if (!o.Resume) model.Step = 0; // a fresh Adam: its bias correction starts over
-        if (o.TrainLastBlocks is int n && n > model.Config.NLayer)
-            throw new ArgumentException($"--train-layers last:{n}: {o.ModelDir} has only {model.Config.NLayer} blocks");
+        if (o.TrainLastBlocks is int n && n > model.Config.Layers)
+            throw new ArgumentException($"--train-layers last:{n}: {o.ModelDir} has only {model.Config.Layers} blocks");
         model.TrainLastBlocks = o.TrainLastBlocks;
         var tokenizer = Tokenizers.Create(state.Tokenizer);
         int T = o.Seq, B = o.Batch;
-        if (T > model.Config.NPositions)
-            throw new ArgumentException($"--seq {T} exceeds the model's context of {model.Config.NPositions} tokens (n_positions)");
+        if (T > model.Config.Context)
+            throw new ArgumentException($"--seq {T} exceeds the model's context of {model.Config.Context} tokens (n_positions)");
 
         info?.Invoke($"tokenizing {o.DataPath} ({tokenizer.Name})");
         var (train, heldOut) = HyperfitData.Split(TokenCorpus.Load(o.DataPath, tokenizer), o.ValFraction, T + 1, o.DataPath);
@@ -71,17 +71,17 @@ public static class Hyperfitter
         var sequences = HyperfitData.Choose(train, o.Samples, T + 1, o.Seed);
         List<int[]> promptIds = [];
         // The probe is a measurement: on a short context it shrinks (and says so) rather than ending the run.
-        var probe = o.Prompts > 0 ? TtrProbe.Fit(o.PromptTokens, o.NewTokens, model.Config.NPositions) : null;
+        var probe = o.Prompts > 0 ? TtrProbe.Fit(o.PromptTokens, o.NewTokens, model.Config.Context) : null;
         if (o.Prompts > 0 && probe is null)
-            info?.Invoke($"greedy-TTR probe off: the model's context of {model.Config.NPositions} token cannot hold a prompt and a continuation");
+            info?.Invoke($"greedy-TTR probe off: the model's context of {model.Config.Context} token cannot hold a prompt and a continuation");
         if (probe is not null)
         {
-            if (probe.Shrunk) info?.Invoke(probe.Note(o.PromptTokens, o.NewTokens, model.Config.NPositions));
+            if (probe.Shrunk) info?.Invoke(probe.Note(o.PromptTokens, o.NewTokens, model.Config.Context));
             var passages = HeldOutPrompts.Passages(tokenizer.Decode(heldOut), o.Prompts, probe.PromptTokens, [tokenizer], $"{o.DataPath} (held-out tail)");
             promptIds = passages.Select(p => HeldOutPrompts.Prefix(p, probe.PromptTokens, tokenizer)!).ToList();
             TextGenerator.Validate(promptIds, model.Config, new GenerationOptions { MaxNewTokens = probe.NewTokens });
         }
-        info?.Invoke($"model: {model.Config.NLayer} layers, {model.Config.NEmbd} channels, {model.Layout.Total:N0} parameters" +
+        info?.Invoke($"model: {model.Config.Layers} layers, {model.Config.Channels} channels, {model.Layout.Total:N0} parameters" +
                      (o.TrainLastBlocks is int k ? $" (training the last {k} blocks and the final layernorm)" : " (all trained)") +
                      $"; {sequences.Length} sequences of {T} tokens from the first {train.Length:N0} tokens, {heldOut.Length:N0} held out");
 
@@ -250,7 +250,7 @@ public static class Hyperfitter
     };
 
     /// <summary>Saves the model with Adam's state and the run's position, so --resume continues bit-exactly.</summary>
-    private static void Save(string dir, Gpt2 model, string tokenizer, ulong seed, int epochsDone, int stepsDone, double lossSum, int skipped,
+    private static void Save(string dir, ICausalLm model, string tokenizer, ulong seed, int epochsDone, int stepsDone, double lossSum, int skipped,
         Dictionary<string, string> settings)
     {
         var train = new Dictionary<string, string>(settings)
@@ -266,7 +266,7 @@ public static class Hyperfitter
     // Keys of the saved settings that may change on --resume (more epochs), and the position itself.
     private static readonly string[] ResumeMayChange = ["epochs", "epochs_done", "epoch_steps_done", "epoch_loss_sum", "epoch_skipped"];
 
-    private static (Gpt2, TrainingState) LoadForResume(HyperfitOptions o, IBackend backend, Dictionary<string, string> settings)
+    private static (ICausalLm, TrainingState) LoadForResume(HyperfitOptions o, IBackend backend, Dictionary<string, string> settings)
     {
         string statePath = Path.Combine(o.OutDir, Checkpoint.StateFile);
         var (model, state) = Checkpoint.Load(o.OutDir, backend, withOptimizer: true);

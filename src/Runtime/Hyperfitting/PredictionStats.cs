@@ -19,7 +19,7 @@ public static class PredictionStats
     /// Measures windows k = 0, 1, ... of T+1 tokens (inputs tokens[kT .. kT+T), targets one later), at most
     /// <paramref name="maxWindows"/>, <paramref name="batch"/> at a time, as <see cref="Training.Evaluator"/> does.
     /// </summary>
-    public static Result Evaluate(Gpt2 model, ReadOnlySpan<int> tokens, int T, int maxWindows, int batch)
+    public static Result Evaluate(ICausalLm model, ReadOnlySpan<int> tokens, int T, int maxWindows, int batch)
     {
         ArgumentNullException.ThrowIfNull(model);
         int windows = Math.Min(tokens.Length < T + 1 ? 0 : (tokens.Length - 1) / T, maxWindows);
@@ -41,7 +41,7 @@ public static class PredictionStats
             // With targets, the forward leaves softmax probabilities in the logits buffer.
             for (int n = 0; n < b * T; n++)
             {
-                if (n % T == 0) model.Backend.Download(model.Activations!.Logits.Slice((long)n * V, (long)T * V), probs);
+                if (n % T == 0) model.Backend.Download(model.Logits.Slice((long)n * V, (long)T * V), probs);
                 var row = probs.AsSpan(n % T * V, V);
                 double h = 0;
                 float max = 0;

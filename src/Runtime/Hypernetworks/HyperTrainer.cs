@@ -26,8 +26,10 @@ public static class HyperTrainer
     public static HyperTrainResult Run(HyperTrainOptions o, Action<TrainProgress>? progress = null, Action<string>? info = null, CancellationToken cancel = default)
     {
         Validate(o);
-        var config = (File.Exists(o.Model) ? Checkpoint.ReadConfig(o.Model) : Gpt2Config.Preset(o.Model))
-            ?? throw new ArgumentException($"--model '{o.Model}' is not a preset ({string.Join(", ", Gpt2Config.PresetNames)}) or a config.json");
+        var given = (File.Exists(o.Model) ? Checkpoint.ReadConfig(o.Model) : Architectures.Preset(o.Model))
+            ?? throw new ArgumentException($"--model '{o.Model}' is not a preset ({string.Join(", ", Architectures.PresetNames)}) or a config.json");
+        var config = given as Gpt2Config
+            ?? throw new ArgumentException($"--model {o.Model}: the hypernetwork generates GPT-2 targets, not {given.ModelType}");
         int B = o.Batch, T = o.Seq == 0 ? config.NPositions : o.Seq;
         if (T > config.NPositions) throw new ArgumentException($"--seq {T} exceeds the model's n_positions ({config.NPositions})");
         var tokenizer = Tokenizers.Create(config.VocabSize == 256 ? "byte" : "gpt2");

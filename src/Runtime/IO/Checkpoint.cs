@@ -34,8 +34,8 @@ public static class Checkpoint
         return File.Exists(Path.Combine(dir, ConfigFile));
     }
 
-    /// <summary>Reads and validates config.json.</summary>
-    public static Gpt2Config ReadConfig(string path)
+    /// <summary>Reads and validates config.json (its <c>model_type</c> picks the architecture; see <see cref="Architectures"/>).</summary>
+    public static IModelConfig ReadConfig(string path)
     {
         if (Directory.Exists(path))
         {
@@ -43,40 +43,21 @@ public static class Checkpoint
             path = Path.Combine(path, ConfigFile);
         }
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such file", path);
-        Gpt2Config? config;
-        try { config = JsonSerializer.Deserialize<Gpt2Config>(File.ReadAllText(path)); }
-        catch (JsonException e) { throw new InvalidDataException($"{path}: not valid JSON ({e.Message})"); }
-        if (config is null) throw new InvalidDataException($"{path}: empty config");
-        try { config.Validate(); }
-        catch (ArgumentException e) { throw new InvalidDataException($"{path}: {e.Message}"); }
-        return config;
+        return Architectures.ParseConfig(File.ReadAllText(path), path);
     }
 
-    /// <summary>Writes a config.json with the keys Hugging Face's GPT2Config expects to <paramref name="path"/>.</summary>
-    public static void WriteConfig(string path, Gpt2Config c)
+    /// <summary>Writes a config.json with the keys Hugging Face's config class of the architecture expects.</summary>
+    public static void WriteConfig(string path, IModelConfig c)
     {
-        var node = new JsonObject
-        {
-            ["architectures"] = new JsonArray("GPT2LMHeadModel"),
-            ["model_type"] = "gpt2",
-            ["activation_function"] = "gelu_new",
-            ["n_embd"] = c.NEmbd,
-            ["n_layer"] = c.NLayer,
-            ["n_head"] = c.NHead,
-            ["n_positions"] = c.NPositions,
-            ["n_ctx"] = c.NPositions,
-            ["vocab_size"] = c.VocabSize,
-            ["layer_norm_epsilon"] = c.LayerNormEpsilon,
-            ["tie_word_embeddings"] = true,
-            ["resid_pdrop"] = 0.0,
-            ["embd_pdrop"] = 0.0,
-            ["attn_pdrop"] = 0.0,
-        };
+        var arch = Architectures.Of(c);
+        var node = arch.ConfigJson(c);
+        node["architectures"] = new JsonArray(arch.HuggingFaceClass);
+        node["model_type"] = arch.ModelType;
         AtomicFile.WriteAllText(path, node.ToJsonString(Json));
     }
 
     /// <summary>Reads hyper.json, or infers it for a folder from elsewhere (GPT-2 vocabulary ⇒ gpt2 tokenizer).</summary>
-    public static TrainingState ReadState(string dir, Gpt2Config config)
+    public static TrainingState ReadState(string dir, IModelConfig config)
     {
         string path = Path.Combine(dir, StateFile);
         if (!File.Exists(path))
@@ -99,50 +80,27 @@ public static class Checkpoint
     }
 
     /// <summary>
-    /// Reads model.safetensors into a host arena, accepting HF's variants: a "transformer."
-    /// prefix, F16/BF16 tensors, attention-mask buffers (ignored) and an lm_head.weight that
-    /// equals wte (our GPT-2 ties them; a different one is refused rather than dropped).
+    /// Reads model.safetensors into a host arena through the architecture's Hugging Face mapping
+    /// (see <see cref="Architecture.ReadWeights"/>); every tensor read is checked for NaN and ±Inf.
     /// </summary>
-    public static float[] ReadWeights(string dir, Gpt2Config config, out Dictionary<string, string> metadata)
+    public static float[] ReadWeights(string dir, IModelConfig config, out Dictionary<string, string> metadata)
     {
         string path = Path.Combine(dir, ModelFile);
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such file", path);
         using var st = SafeTensors.Open(path);
         metadata = new Dictionary<string, string>(st.Metadata);
-        // Before anything is sized from config.json: a lying n_layer would otherwise build
-        // millions of tensor names (and then an arena) before the first missing tensor is noticed.
-        // Two bytes per parameter is the narrowest dtype read (F16, BF16).
-        long parameters = new ParameterLayout(config).Total, bytes = st.Tensors.Sum(t => t.End - t.Begin);
-        if (2 * parameters > bytes)
-            throw new InvalidDataException($"{path}: config.json implies {parameters:N0} parameters, but the tensors hold only {bytes:N0} bytes");
-        string prefix = st.Contains("wte.weight") || !st.Contains("transformer.wte.weight") ? "" : "transformer.";
-        var expected = Gpt2HuggingFace.Mappings(config).ToDictionary(m => m.Name);
-        foreach (var info in st.Tensors)
-        {
-            string name = info.Name.StartsWith(prefix, StringComparison.Ordinal) ? info.Name[prefix.Length..] : info.Name;
-            if (expected.TryGetValue(name, out var m) && !info.Shape.SequenceEqual(m.Shape))
-                throw new InvalidDataException($"{path}: tensor '{info.Name}' has shape [{string.Join(", ", info.Shape)}], config.json implies [{string.Join(", ", m.Shape)}]");
-        }
-        var arena = Gpt2HuggingFace.ToArena(config, n => st.Contains(prefix + n) ? ReadFinite(st, prefix + n) : null, path);
-        if (st.Contains("lm_head.weight"))
-        {
-            var head = ReadFinite(st, "lm_head.weight");
-            var wte = arena.AsSpan(0, config.VocabSize * config.NEmbd);
-            if (head.Length != wte.Length || !wte.SequenceEqual(head))
-                throw new InvalidDataException($"{path}: lm_head.weight differs from wte.weight; Hyper's GPT-2 ties the output projection to the token embedding");
-        }
-        return arena;
+        return Architectures.Of(config).ReadWeights(config, st);
     }
 
     /// <summary>Loads a checkpoint folder onto a backend (weights, and the optimizer state when asked and present).</summary>
-    public static (Gpt2 Model, TrainingState State) Load(string dir, IBackend backend, bool withOptimizer = false)
+    public static (ICausalLm Model, TrainingState State) Load(string dir, IBackend backend, bool withOptimizer = false)
     {
         if (!Directory.Exists(dir)) throw new DirectoryNotFoundException($"{dir}: no such checkpoint folder");
         var config = ReadConfig(dir); // finishes an interrupted save first
         var state = ReadState(dir, config);
         var arena = ReadWeights(dir, config, out var meta);
         CheckStep(dir, ModelFile, meta, state.Step);
-        var model = new Gpt2(config, backend);
+        var model = Architectures.Create(config, backend);
         try
         {
             model.LoadParameters(arena);
@@ -202,7 +160,7 @@ public static class Checkpoint
     /// Saves the model (and the optimizer state when asked) into <paramref name="dir"/> as one
     /// transaction: after a kill at any moment the folder holds this save or the one before.
     /// </summary>
-    public static void Save(string dir, Gpt2 model, TrainingState state, bool withOptimizer)
+    public static void Save(string dir, ICausalLm model, TrainingState state, bool withOptimizer)
     {
         string step = state.Step.ToString(CultureInfo.InvariantCulture);
         var meta = new Dictionary<string, string> { ["format"] = "pt", ["step"] = step };
@@ -211,7 +169,7 @@ public static class Checkpoint
         using var tx = FolderTransaction.Begin(dir);
         WriteConfig(tx.PathOf(ConfigFile), model.Config);
         FaultInjection.Pause("config");
-        SafeTensors.Write(tx.PathOf(ModelFile), Gpt2HuggingFace.FromArena(model.Config, weights), meta);
+        SafeTensors.Write(tx.PathOf(ModelFile), Architectures.Of(model.Config).WriteWeights(model.Config, weights), meta);
         FaultInjection.Pause("model");
         if (withOptimizer)
         {

@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using Hyper.Runtime.Models;
 
 namespace Hyper.Runtime.IO;
@@ -40,6 +41,56 @@ public static class Gpt2HuggingFace
         list.Add(new("ln_f.weight", [C], "lnfw", -1, false));
         list.Add(new("ln_f.bias", [C], "lnfb", -1, false));
         return list;
+    }
+
+    /// <summary>config.json's keys as Hugging Face's GPT2Config writes them (architectures and model_type are added by the caller).</summary>
+    public static JsonObject ConfigJson(Gpt2Config c) => new()
+    {
+        ["activation_function"] = "gelu_new",
+        ["n_embd"] = c.NEmbd,
+        ["n_layer"] = c.NLayer,
+        ["n_head"] = c.NHead,
+        ["n_positions"] = c.NPositions,
+        ["n_ctx"] = c.NPositions,
+        ["vocab_size"] = c.VocabSize,
+        ["layer_norm_epsilon"] = c.LayerNormEpsilon,
+        ["tie_word_embeddings"] = true,
+        ["resid_pdrop"] = 0.0,
+        ["embd_pdrop"] = 0.0,
+        ["attn_pdrop"] = 0.0,
+    };
+
+    /// <summary>
+    /// Reads an open model.safetensors into an arena, accepting HF's variants: a "transformer."
+    /// prefix, F16/BF16 tensors, attention-mask buffers (ignored) and an lm_head.weight that
+    /// equals wte (our GPT-2 ties them; a different one is refused rather than dropped).
+    /// </summary>
+    public static float[] ReadWeights(SafeTensors st, Gpt2Config config)
+    {
+        string path = st.Path;
+        // Before anything is sized from config.json: a lying n_layer would otherwise build
+        // millions of tensor names (and then an arena) before the first missing tensor is noticed.
+        // Two bytes per parameter is the narrowest dtype read (F16, BF16).
+        long parameters = new ParameterLayout(config).Total, bytes = st.Tensors.Sum(t => t.End - t.Begin);
+        if (2 * parameters > bytes)
+            throw new InvalidDataException($"{path}: config.json implies {parameters:N0} parameters, but the tensors hold only {bytes:N0} bytes");
+        string prefix = st.Contains("wte.weight") || !st.Contains("transformer.wte.weight") ? "" : "transformer.";
+        var expected = Mappings(config).ToDictionary(m => m.Name);
+        foreach (var info in st.Tensors)
+        {
+            string name = info.Name.StartsWith(prefix, StringComparison.Ordinal) ? info.Name[prefix.Length..] : info.Name;
+            if (expected.TryGetValue(name, out var m) && !info.Shape.SequenceEqual(m.Shape))
+                throw new InvalidDataException($"{path}: tensor '{info.Name}' has shape [{string.Join(", ", info.Shape)}], config.json implies [{string.Join(", ", m.Shape)}]");
+        }
+        var arena = ToArena(config, n => st.Contains(prefix + n) ? Checkpoint.ReadFinite(st, prefix + n) : null, path);
+        if (st.Contains("lm_head.weight"))
+        {
+            var head = Checkpoint.ReadFinite(st, "lm_head.weight");
+            var wte = arena.AsSpan(0, config.VocabSize * config.NEmbd);
+            if (head.Length != wte.Length || !wte.SequenceEqual(head))
+                throw new InvalidDataException($"{path}: lm_head.weight differs from wte.weight; Hyper's GPT-2 ties the output projection to the token embedding");
+        }
+        return arena;
     }
 
     /// <summary>

@@ -16,7 +16,7 @@ public static class HyperAttentionFile
     public const string FileName = "hyperattention.safetensors";
 
     /// <summary>Writes the settings into a save, or removes a stale file when the model is exact.</summary>
-    public static void Save(FolderTransaction save, Gpt2 model, int step)
+    public static void Save(FolderTransaction save, ICausalLm model, int step)
     {
         var h = model.HyperAttention;
         if (h is null)
@@ -45,7 +45,7 @@ public static class HyperAttentionFile
 
     /// <summary>Reads the settings of a checkpoint folder, or null when it has none.</summary>
     /// <exception cref="InvalidDataException">The file is malformed or does not fit the model (the message names it).</exception>
-    public static HyperAttentionSettings? Load(string dir, Gpt2Config config)
+    public static HyperAttentionSettings? Load(string dir, IModelConfig config)
     {
         string path = Path.Combine(dir, FileName);
         if (!File.Exists(path)) return null;
@@ -69,16 +69,16 @@ public static class HyperAttentionFile
             if (!ulong.TryParse(Get("seed"), NumberStyles.None, CultureInfo.InvariantCulture, out ulong seed))
                 throw new InvalidDataException("metadata 'seed' is not an unsigned integer");
             string layers = Get("layers");
-            int first = HyperAttentionSettings.ParseLayers(layers, config.NLayer);
-            int hs = config.NEmbd / config.NHead;
-            var planes = new float[]?[config.NLayer];
-            for (int l = first; l < config.NLayer; l++)
+            int first = HyperAttentionSettings.ParseLayers(layers, config.Layers);
+            int hs = config.HeadSize;
+            var planes = new float[]?[config.Layers];
+            for (int l = first; l < config.Layers; l++)
             {
                 string name = $"h.{l}.attn.hyperplanes";
                 if (!st.Contains(name)) throw new InvalidDataException($"tensor '{name}' is missing");
                 planes[l] = st.ReadFloats(name);
             }
-            return new HyperAttentionSettings(cfg, layers, config.NLayer, hs, seed, planes);
+            return new HyperAttentionSettings(cfg, layers, config.Layers, hs, seed, planes);
         }
         catch (Exception e) when (e is InvalidDataException or ArgumentException)
         {

@@ -7,7 +7,7 @@ namespace Hyper.Runtime.Models;
 /// one of gradients with the same layout, AdamW moments alike, and an activation arena sized for
 /// the current (B, T). Forward to the loss, backward, update.
 /// </summary>
-public sealed class Gpt2 : IDisposable
+public sealed class Gpt2 : ICausalLm
 {
     private readonly DeviceBuffer _params;
     private readonly DeviceBuffer _grads;
@@ -20,6 +20,7 @@ public sealed class Gpt2 : IDisposable
 
     /// <summary>Hyperparameters.</summary>
     public Gpt2Config Config { get; }
+    IModelConfig ICausalLm.Config => Config;
     /// <summary>Where the ops run.</summary>
     public IBackend Backend { get; }
     /// <summary>Where each tensor sits in the parameter (and gradient) arena.</summary>
@@ -69,6 +70,94 @@ public sealed class Gpt2 : IDisposable
     /// <summary>The activations of the last forward (null before the first).</summary>
     public Gpt2Activations? Activations => _acts;
 
+    /// <inheritdoc />
+    public TensorView Logits => (_acts ?? throw new InvalidOperationException("no forward has run yet")).Logits;
+
+    /// <inheritdoc />
+    public IDecoder CreateDecoder(int batch, int maxT = 0) => new Gpt2Decoder(this, batch, maxT);
+
+    /// <summary>One block's weights: views of layer l's slices of the stacked tensors.</summary>
+    internal readonly record struct BlockWeights(
+        TensorView Ln1w, TensorView Ln1b, TensorView Qkvw, TensorView Qkvb, TensorView AttProjw, TensorView AttProjb,
+        TensorView Ln2w, TensorView Ln2b, TensorView Fcw, TensorView Fcb, TensorView FcProjw, TensorView FcProjb);
+
+    /// <summary>Every block's weights (the parameter arena never moves, so the views are made once).</summary>
+    internal IReadOnlyList<BlockWeights> Blocks => _blocks;
+    private readonly BlockWeights[] _blocks;
+
+    /// <summary>How a block's attention runs: over the whole sequence (training, evaluation) or against the KV cache (decoding).</summary>
+    internal interface IBlockAttention
+    {
+        /// <summary>Writes x.Atty from x.Qkv for layer <paramref name="layer"/> (and x.Lse where the backward needs it).</summary>
+        void Attend(IBackend be, int layer, in Gpt2Activations.Layer x);
+    }
+
+    /// <summary>
+    /// One transformer block, pre-norm as GPT-2 has it: x2 = x + proj(attn(ln1(x))), out = x2 +
+    /// fcproj(gelu(fc(ln2(x2)))). The one definition of the block: the training forward passes
+    /// per-layer buffers (kept for the backward) and sequence attention, the decoder passes shared
+    /// buffers and cached attention. <paramref name="residual"/> is the block's input [N,C]; the
+    /// output goes to x.Residual3 (which may be the input's own buffer: it is read before it is written).
+    /// </summary>
+    internal static void BlockForward<TAttention>(IBackend be, in BlockWeights w, in Gpt2Activations.Layer x, TensorView residual,
+        int N, int C, float eps, int layer, ref TAttention attention) where TAttention : struct, IBlockAttention
+    {
+        be.LayerNormForward(x.Ln1, x.Ln1Mean, x.Ln1Rstd, residual, w.Ln1w, w.Ln1b, N, C, eps);
+        be.MatmulForward(x.Qkv, x.Ln1, w.Qkvw, w.Qkvb, N, C, 3 * C);
+        attention.Attend(be, layer, x);
+        be.MatmulForward(x.AttProj, x.Atty, w.AttProjw, w.AttProjb, N, C, C);
+        be.ResidualForward(x.Residual2, residual, x.AttProj, N * C);
+        be.LayerNormForward(x.Ln2, x.Ln2Mean, x.Ln2Rstd, x.Residual2, w.Ln2w, w.Ln2b, N, C, eps);
+        be.MatmulForward(x.Fch, x.Ln2, w.Fcw, w.Fcb, N, C, 4 * C);
+        be.GeluForward(x.FchGelu, x.Fch, N * 4 * C);
+        be.MatmulForward(x.FcProj, x.FchGelu, w.FcProjw, w.FcProjb, N, 4 * C, C);
+        be.ResidualForward(x.Residual3, x.Residual2, x.FcProj, N * C);
+    }
+
+    /// <summary>Causal attention over the whole [B,T] batch, exact or HyperAttention per layer.</summary>
+    private readonly struct SequenceAttention(HyperAttentionSettings? hyper, int B, int T, int C, int NH) : IBlockAttention
+    {
+        public void Attend(IBackend be, int layer, in Gpt2Activations.Layer x)
+        {
+            if (hyper is not null && hyper.Uses(layer))
+                ((IHyperAttentionBackend)be).HyperAttentionForward(x.Atty, x.Lse, x.Qkv, hyper.Plan(layer, T, NH), B, T, C, NH);
+            else
+                be.AttentionForward(x.Atty, x.Lse, x.Qkv, B, T, C, NH, causal: true);
+        }
+    }
+
+    /// <summary>
+    /// GPT-2's tensors in arena order (llm.c's): wte, wpe, then the per-block tensors stacked on L,
+    /// then the final layernorm. Decay: weight decay applies to matrices (embeddings and matmul
+    /// weights), not to biases and layernorm gains, as in GPT-2/nanoGPT training recipes.
+    /// </summary>
+    public static IEnumerable<ParameterLayout.Spec> LayoutSpecs(Gpt2Config c)
+    {
+        int V = c.VocabSize, C = c.NEmbd, L = c.NLayer, maxT = c.NPositions;
+        const LayoutPart E = LayoutPart.Embedding, Blk = LayoutPart.Block, H = LayoutPart.Head;
+        // checked: a corrupt config's dimensions must fail here, not wrap (Validate reports it).
+        int C3 = checked(3 * C), C4 = checked(4 * C);
+        return
+        [
+            new("wte", [V, C], true, E),          // token embedding, tied with the output projection
+            new("wpe", [maxT, C], true, E),       // position embedding
+            new("ln1w", [L, C], false, Blk),
+            new("ln1b", [L, C], false, Blk),
+            new("qkvw", [L, C3, C], true, Blk),   // q, k, v projections stacked on OC
+            new("qkvb", [L, C3], false, Blk),
+            new("attprojw", [L, C, C], true, Blk),
+            new("attprojb", [L, C], false, Blk),
+            new("ln2w", [L, C], false, Blk),
+            new("ln2b", [L, C], false, Blk),
+            new("fcw", [L, C4, C], true, Blk),
+            new("fcb", [L, C4], false, Blk),
+            new("fcprojw", [L, C, C4], true, Blk),
+            new("fcprojb", [L, C], false, Blk),
+            new("lnfw", [C], false, H),
+            new("lnfb", [C], false, H),
+        ];
+    }
+
     /// <summary>Allocates a model with zero parameters; use <see cref="InitializeWeights"/> or <see cref="LoadParameters"/>.</summary>
     public Gpt2(Gpt2Config config, IBackend backend)
     {
@@ -78,6 +167,13 @@ public sealed class Gpt2 : IDisposable
         Layout = new ParameterLayout(config);
         _params = backend.Allocate(Layout.Total);
         _grads = backend.Allocate(Layout.Total);
+        _blocks = new BlockWeights[config.NLayer];
+        var p = Parameters;
+        for (int l = 0; l < config.NLayer; l++)
+            _blocks[l] = new BlockWeights(
+                LayerTensor(p, "ln1w", l), LayerTensor(p, "ln1b", l), LayerTensor(p, "qkvw", l), LayerTensor(p, "qkvb", l),
+                LayerTensor(p, "attprojw", l), LayerTensor(p, "attprojb", l), LayerTensor(p, "ln2w", l), LayerTensor(p, "ln2b", l),
+                LayerTensor(p, "fcw", l), LayerTensor(p, "fcb", l), LayerTensor(p, "fcprojw", l), LayerTensor(p, "fcprojb", l));
     }
 
     /// <summary>A view of one named tensor of an arena laid out as <see cref="Layout"/>.</summary>
@@ -90,9 +186,8 @@ public sealed class Gpt2 : IDisposable
     /// <summary>Layer <paramref name="l"/>'s slice of a stacked per-layer tensor.</summary>
     private TensorView LayerTensor(TensorView arena, string name, int l)
     {
-        var e = Layout[name];
-        long per = e.Count / Config.NLayer;
-        return arena.Slice(e.Offset + per * l, per);
+        var (offset, count) = Layout.LayerRange(Layout[name], l);
+        return arena.Slice(offset, count);
     }
 
     /// <summary>
@@ -171,22 +266,11 @@ public sealed class Gpt2 : IDisposable
 
         be.EncoderForward(a.Encoded, tokens, Tensor(p, "wte"), Tensor(p, "wpe"), B, T, C);
         TensorView residual = a.Encoded;
+        var attention = new SequenceAttention(_hyper, B, T, C, NH);
         for (int l = 0; l < L; l++)
         {
             var x = a[l];
-            be.LayerNormForward(x.Ln1, x.Ln1Mean, x.Ln1Rstd, residual, LayerTensor(p, "ln1w", l), LayerTensor(p, "ln1b", l), N, C, eps);
-            be.MatmulForward(x.Qkv, x.Ln1, LayerTensor(p, "qkvw", l), LayerTensor(p, "qkvb", l), N, C, 3 * C);
-            if (_hyper is not null && _hyper.Uses(l))
-                ((IHyperAttentionBackend)be).HyperAttentionForward(x.Atty, x.Lse, x.Qkv, _hyper.Plan(l, T, NH), B, T, C, NH);
-            else
-                be.AttentionForward(x.Atty, x.Lse, x.Qkv, B, T, C, NH, causal: true);
-            be.MatmulForward(x.AttProj, x.Atty, LayerTensor(p, "attprojw", l), LayerTensor(p, "attprojb", l), N, C, C);
-            be.ResidualForward(x.Residual2, residual, x.AttProj, N * C);
-            be.LayerNormForward(x.Ln2, x.Ln2Mean, x.Ln2Rstd, x.Residual2, LayerTensor(p, "ln2w", l), LayerTensor(p, "ln2b", l), N, C, eps);
-            be.MatmulForward(x.Fch, x.Ln2, LayerTensor(p, "fcw", l), LayerTensor(p, "fcb", l), N, C, 4 * C);
-            be.GeluForward(x.FchGelu, x.Fch, N * 4 * C);
-            be.MatmulForward(x.FcProj, x.FchGelu, LayerTensor(p, "fcprojw", l), LayerTensor(p, "fcprojb", l), N, 4 * C, C);
-            be.ResidualForward(x.Residual3, x.Residual2, x.FcProj, N * C);
+            BlockForward(be, _blocks[l], x, residual, N, C, eps, l, ref attention);
             residual = x.Residual3;
         }
         be.LayerNormForward(a.Lnf, a.LnfMean, a.LnfRstd, residual, Tensor(p, "lnfw"), Tensor(p, "lnfb"), N, C, eps);
@@ -292,15 +376,7 @@ public sealed class Gpt2 : IDisposable
     }
 
     /// <summary>The trainable part of a tensor under <see cref="TrainLastBlocks"/>, as an arena range (count 0 = frozen).</summary>
-    private (long Offset, long Count) Trainable(ParameterLayout.Entry e)
-    {
-        if (_trainLast is not int n) return (e.Offset, e.Count);
-        if (e.Name is "wte" or "wpe") return (e.Offset, 0);
-        if (e.Shape.Length == 1) return (e.Offset, e.Count); // the final layernorm
-        // Per-layer tensors stack the layers on the leading axis, so the last N blocks are the tensor's tail.
-        long per = e.Count / Config.NLayer;
-        return (e.Offset + per * (Config.NLayer - n), per * n);
-    }
+    private (long Offset, long Count) Trainable(ParameterLayout.Entry e) => Layout.Trainable(e, _trainLast);
 
     /// <summary>
     /// One AdamW step at learning rate <paramref name="lr"/>, clipping the global gradient norm

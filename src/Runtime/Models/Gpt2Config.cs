@@ -6,8 +6,32 @@ namespace Hyper.Runtime.Models;
 /// GPT-2 hyperparameters under Hugging Face's GPT2Config key names, so a config.json from the
 /// ecosystem reads as it is.
 /// </summary>
-public sealed record Gpt2Config
+public sealed record Gpt2Config : IModelConfig
 {
+    // IModelConfig is implemented explicitly, so config.json and hypernet.json keep only the
+    // Hugging Face keys below.
+    string IModelConfig.ModelType => "gpt2";
+    int IModelConfig.Context => NPositions;
+    int IModelConfig.Layers => NLayer;
+    int IModelConfig.Channels => NEmbd;
+    int IModelConfig.Heads => NHead;
+    int IModelConfig.HeadSize => NEmbd / NHead;
+
+    /// <summary>
+    /// Model FLOPs of one forward + backward over B·T tokens, counted the way PaLM's appendix B
+    /// does, so our numbers and the PyTorch script's are the same formula: per token 6·P_mm for
+    /// the matmuls (2 forward, 4 backward per weight) plus 12·L·T·C for attention scores and
+    /// values, forward and backward, not halved for the causal mask. P_mm is every matmul weight:
+    /// L·12·C² plus the tied V·C output projection. Layernorms, GELU, softmax and the optimizer
+    /// are not counted.
+    /// </summary>
+    public double TrainingFlops(int B, int T)
+    {
+        double C = NEmbd, L = NLayer, V = VocabSize;
+        double pMatmul = L * 12 * C * C + V * C;
+        return (double)B * T * (6 * pMatmul + 12 * L * T * C);
+    }
+
     /// <summary>Channels (C).</summary>
     [JsonPropertyName("n_embd")] public int NEmbd { get; init; }
 

@@ -21,11 +21,10 @@ namespace Hyper.Runtime.Models;
 /// model had when the decoder was made.
 /// </para>
 /// </summary>
-public sealed class Gpt2Decoder : IDisposable
+public sealed class Gpt2Decoder : IDecoder
 {
     private readonly Gpt2 _model;
     private readonly DeviceBuffer _cache;        // [L][2][B,maxT,C]: layer l's keys, then its values
-    private readonly LayerWeights[] _layers;
     private readonly TensorView _wte, _wpe, _lnfw, _lnfb;
     private Gpt2DecoderActivations? _acts;       // sized for the most rows fed so far
     private readonly Kernels.Reference.HyperAttentionKvState?[] _hyper; // per layer: bucket-ordered keys of HyperAttention layers
@@ -62,17 +61,6 @@ public sealed class Gpt2Decoder : IDisposable
         _cache = model.Backend.Allocate(2L * L * batch * maxT * C);
 
         var p = model.Parameters;
-        TensorView Layer(string name, int l)
-        {
-            var whole = model.Tensor(p, name);
-            long per = whole.Length / L;
-            return whole.Slice(per * l, per);
-        }
-        _layers = new LayerWeights[L];
-        for (int l = 0; l < L; l++)
-            _layers[l] = new LayerWeights(
-                Layer("ln1w", l), Layer("ln1b", l), Layer("qkvw", l), Layer("qkvb", l), Layer("attprojw", l), Layer("attprojb", l),
-                Layer("ln2w", l), Layer("ln2b", l), Layer("fcw", l), Layer("fcb", l), Layer("fcprojw", l), Layer("fcprojb", l));
         // Every weight and cached key is read once per token: 2 MiB pages spare the TLB misses and
         // prefetcher restarts of 4 KiB ones (see HugePages; a hint, contents are untouched).
         HugePages.Advise(p);
@@ -136,24 +124,14 @@ public sealed class Gpt2Decoder : IDisposable
 
         // The rows of wpe from this feed's first position: the encoder adds row t of what it is given to token t.
         be.EncoderForward(x, tokens, _wte, _wpe.Slice((long)pos * C, (long)Tq * C), B, Tq, C);
+        // The block (Gpt2.BlockForward) over buffers shared by every layer: both norms write ln,
+        // both projections write proj, and the output goes back into x, the input, once read.
+        var shared = new Gpt2Activations.Layer(
+            Ln1: ln, Ln1Mean: mean, Ln1Rstd: rstd, Qkv: qkv, Atty: atty, Lse: TensorView.Empty, AttProj: proj, Residual2: x2,
+            Ln2: ln, Ln2Mean: mean, Ln2Rstd: rstd, Fch: fch, FchGelu: fchGelu, FcProj: proj, Residual3: x);
+        var attention = new CachedAttention(_cache.All, cacheLen, _hyper, B, Tq, pos, MaxT, C, NH);
         for (int l = 0; l < L; l++)
-        {
-            var w = _layers[l];
-            TensorView kCache = _cache.Slice(2 * l * cacheLen, cacheLen), vCache = _cache.Slice((2 * l + 1) * cacheLen, cacheLen);
-            be.LayerNormForward(ln, mean, rstd, x, w.Ln1w, w.Ln1b, N, C, eps);
-            be.MatmulForward(qkv, ln, w.Qkvw, w.Qkvb, N, C, 3 * C);
-            if (_hyper[l] is { } hyper)
-                ((IHyperAttentionBackend)be).HyperAttentionKvForward(atty, kCache, vCache, qkv, hyper, B, Tq, pos, MaxT, C, NH);
-            else
-                be.AttentionKvForward(atty, kCache, vCache, qkv, B, Tq, pos, MaxT, C, NH);
-            be.MatmulForward(proj, atty, w.AttProjw, w.AttProjb, N, C, C);
-            be.ResidualForward(x2, x, proj, (int)NC);
-            be.LayerNormForward(ln, mean, rstd, x2, w.Ln2w, w.Ln2b, N, C, eps);
-            be.MatmulForward(fch, ln, w.Fcw, w.Fcb, N, C, 4 * C);
-            be.GeluForward(fchGelu, fch, (int)(4 * NC));
-            be.MatmulForward(proj, fchGelu, w.FcProjw, w.FcProjb, N, 4 * C, C);
-            be.ResidualForward(x, x2, proj, (int)NC);
-        }
+            Gpt2.BlockForward(be, _model.Blocks[l], shared, x, N, C, eps, l, ref attention);
 
         // Only each row's last position needs logits: gather those rows, then ln_f and the tied
         // output projection on B rows instead of B·Tq.
@@ -178,8 +156,20 @@ public sealed class Gpt2Decoder : IDisposable
         _acts?.Dispose();
     }
 
-    /// <summary>One block's parameter views (the layer's slices of the stacked tensors).</summary>
-    private readonly record struct LayerWeights(
-        TensorView Ln1w, TensorView Ln1b, TensorView Qkvw, TensorView Qkvb, TensorView AttProjw, TensorView AttProjb,
-        TensorView Ln2w, TensorView Ln2b, TensorView Fcw, TensorView Fcb, TensorView FcProjw, TensorView FcProjb);
+    /// <summary>
+    /// Attention of the Tq new tokens per row against the cache: their keys and values are appended
+    /// at positions pos..pos+Tq−1 of layer l's slice ([L][2][B,maxT,C]: keys, then values).
+    /// </summary>
+    private readonly struct CachedAttention(TensorView cache, long cacheLen, Kernels.Reference.HyperAttentionKvState?[] hyper,
+        int B, int Tq, int pos, int maxT, int C, int NH) : Gpt2.IBlockAttention
+    {
+        public void Attend(IBackend be, int layer, in Gpt2Activations.Layer x)
+        {
+            TensorView kCache = cache.Slice(2 * layer * cacheLen, cacheLen), vCache = cache.Slice((2 * layer + 1) * cacheLen, cacheLen);
+            if (hyper[layer] is { } h)
+                ((IHyperAttentionBackend)be).HyperAttentionKvForward(x.Atty, kCache, vCache, x.Qkv, h, B, Tq, pos, maxT, C, NH);
+            else
+                be.AttentionKvForward(x.Atty, kCache, vCache, x.Qkv, B, Tq, pos, maxT, C, NH);
+        }
+    }
 }

@@ -36,7 +36,7 @@ public sealed record HyperAttentionRequest
 
     /// <summary>Sets <see cref="Gpt2.HyperAttention"/> as asked.</summary>
     /// <exception cref="ArgumentException">Contradictory or out-of-range flags (the message names them).</exception>
-    public void Apply(Gpt2 model)
+    public void Apply(ICausalLm model)
     {
         ArgumentNullException.ThrowIfNull(model);
         switch (Attention)
@@ -74,7 +74,7 @@ public sealed record HyperAttentionRequest
             throw new ArgumentException(e.Message.Split(" (Parameter")[0].Replace("hyper attention: ", "--attention hyper: "));
         }
         string layers = Layers ?? current?.Layers ?? "all";
-        HyperAttentionSettings.ParseLayers(layers, model.Config.NLayer);
+        HyperAttentionSettings.ParseLayers(layers, model.Config.Layers);
         // Keep stored hyperplanes when the layers and their count are unchanged.
         model.HyperAttention = current is not null && current.Layers == layers && current.Config.LshProjections == config.LshProjections
             ? current.With(config)

@@ -57,19 +57,19 @@ public sealed class HyperAttentionSettings
     }
 
     /// <summary>New settings whose hyperplanes are standard normals drawn from (seed, layer).</summary>
-    public static HyperAttentionSettings Create(HyperAttentionConfig config, string layers, Gpt2Config model, ulong seed)
+    public static HyperAttentionSettings Create(HyperAttentionConfig config, string layers, IModelConfig model, ulong seed)
     {
         ArgumentNullException.ThrowIfNull(model);
-        int first = ParseLayers(layers, model.NLayer), hs = model.NEmbd / model.NHead;
-        var planes = new float[]?[model.NLayer];
-        for (int l = first; l < model.NLayer; l++)
+        int first = ParseLayers(layers, model.Layers), hs = model.HeadSize;
+        var planes = new float[]?[model.Layers];
+        for (int l = first; l < model.Layers; l++)
         {
             var rng = new SplitMix64(Mix(seed, l, 0x4C5348)); // "LSH"
             var h = new float[config.LshProjections * hs];
             for (int i = 0; i < h.Length; i++) h[i] = (float)rng.NextNormal();
             planes[l] = h;
         }
-        return new HyperAttentionSettings(config, layers, model.NLayer, hs, seed, planes);
+        return new HyperAttentionSettings(config, layers, model.Layers, hs, seed, planes);
     }
 
     /// <summary>

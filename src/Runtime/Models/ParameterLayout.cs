@@ -1,64 +1,103 @@
 namespace Hyper.Runtime.Models;
 
+/// <summary>Where a tensor sits in the network, which decides what `--train-layers last:N` trains.</summary>
+public enum LayoutPart
+{
+    /// <summary>Before the blocks (token and position embeddings): frozen when only the last blocks train.</summary>
+    Embedding,
+
+    /// <summary>One slice per block, stacked on the leading axis [L, ...]: the last N slices train.</summary>
+    Block,
+
+    /// <summary>After the blocks (final norm, an untied output head): trains whenever any block does.</summary>
+    Head,
+}
+
 /// <summary>
-/// Where each GPT-2 parameter tensor lives in the one parameter arena (llm.c's order and
-/// layouts; the gradient arena has the same layout). Matmul weights are [OC, C] (PyTorch
-/// Linear); Hugging Face's Conv1D files hold the transpose and are converted on load.
+/// Where each parameter tensor of a model lives in its one parameter arena (the gradient arena and
+/// the AdamW moments have the same layout). Per-block tensors are stacked with a leading L, as
+/// llm.c lays them out, so one kernel call covers a tensor of every layer and the last N blocks of a
+/// tensor are its tail. Matmul weights are [OC, C] (PyTorch Linear). Each architecture supplies its
+/// list of entries; the trainers and the optimizer only read this.
 /// </summary>
 public sealed class ParameterLayout
 {
-    /// <summary>One named tensor of the arena; per-layer tensors are stacked with a leading L.</summary>
-    public sealed record Entry(string Name, long Offset, int[] Shape, bool Decay)
+    /// <summary>One named tensor of the arena.</summary>
+    /// <param name="Name">The architecture's short name (e.g. "qkvw").</param>
+    /// <param name="Offset">First float in the arena.</param>
+    /// <param name="Shape">Dimensions; a <see cref="LayoutPart.Block"/> tensor starts with L.</param>
+    /// <param name="Decay">Whether AdamW's weight decay applies (matrices yes; biases and norm gains no).</param>
+    /// <param name="Part">Before, in or after the blocks.</param>
+    public sealed record Entry(string Name, long Offset, int[] Shape, bool Decay, LayoutPart Part = LayoutPart.Block)
     {
         /// <summary>Number of floats.</summary>
         public long Count => Shape.Aggregate(1L, (a, d) => checked(a * d));
     }
 
-    /// <summary>In arena order: wte, wpe, ln1w, ln1b, qkvw, qkvb, attprojw, attprojb, ln2w, ln2b,
-    /// fcw, fcb, fcprojw, fcprojb, lnfw, lnfb.</summary>
+    /// <summary>An entry before it has an offset: name, shape, decay, part.</summary>
+    public readonly record struct Spec(string Name, int[] Shape, bool Decay, LayoutPart Part);
+
+    private readonly Dictionary<string, Entry> _byName;
+
+    /// <summary>Entries in arena order.</summary>
     public IReadOnlyList<Entry> Entries { get; }
 
     /// <summary>Total floats in the arena.</summary>
     public long Total { get; }
 
-    /// <summary>Entries by name.</summary>
-    public Entry this[string name] => Entries.First(e => e.Name == name);
+    /// <summary>Transformer blocks (the leading dimension of every <see cref="LayoutPart.Block"/> entry).</summary>
+    public int Layers { get; }
 
-    /// <summary>Builds the layout for a config.</summary>
-    /// <exception cref="OverflowException">The config's parameter count does not fit 64 bits (see <see cref="Gpt2Config.Validate"/>).</exception>
-    public ParameterLayout(Gpt2Config c)
+    /// <summary>Entries by name.</summary>
+    public Entry this[string name] => _byName.TryGetValue(name, out var e) ? e : throw new KeyNotFoundException($"the layout has no tensor '{name}'");
+
+    /// <summary>Lays out <paramref name="specs"/> in order, one after the other.</summary>
+    /// <exception cref="OverflowException">The element count does not fit 64 bits (configs are validated first; see <see cref="Gpt2Config.Validate"/>).</exception>
+    public ParameterLayout(int layers, IEnumerable<Spec> specs)
     {
-        int V = c.VocabSize, C = c.NEmbd, L = c.NLayer, maxT = c.NPositions;
-        // Decay: weight decay applies to matrices (embeddings and matmul weights), not to
-        // biases and layernorm gains, as in GPT-2/nanoGPT training recipes.
-        (string, int[], bool)[] spec =
-        [
-            ("wte", [V, C], true),          // token embedding, tied with the output projection
-            ("wpe", [maxT, C], true),       // position embedding
-            ("ln1w", [L, C], false),
-            ("ln1b", [L, C], false),
-            ("qkvw", [L, checked(3 * C), C], true),  // q, k, v projections stacked on OC
-            ("qkvb", [L, checked(3 * C)], false),
-            ("attprojw", [L, C, C], true),
-            ("attprojb", [L, C], false),
-            ("ln2w", [L, C], false),
-            ("ln2b", [L, C], false),
-            ("fcw", [L, checked(4 * C), C], true),
-            ("fcb", [L, checked(4 * C)], false),
-            ("fcprojw", [L, C, checked(4 * C)], true),
-            ("fcprojb", [L, C], false),
-            ("lnfw", [C], false),
-            ("lnfb", [C], false),
-        ];
+        ArgumentOutOfRangeException.ThrowIfLessThan(layers, 1);
         var entries = new List<Entry>();
         long offset = 0;
-        foreach (var (name, shape, decay) in spec)
+        foreach (var s in specs)
         {
-            var e = new Entry(name, offset, shape, decay);
+            if (s.Part == LayoutPart.Block && (s.Shape.Length == 0 || s.Shape[0] != layers))
+                throw new ArgumentException($"block tensor '{s.Name}' must lead with the {layers} layers, not [{string.Join(", ", s.Shape)}]");
+            var e = new Entry(s.Name, offset, s.Shape, s.Decay, s.Part);
             entries.Add(e);
             offset = checked(offset + e.Count);
         }
         Entries = entries;
         Total = offset;
+        Layers = layers;
+        _byName = entries.ToDictionary(e => e.Name);
+    }
+
+    /// <summary>GPT-2's layout (see <see cref="Gpt2.LayoutSpecs"/>).</summary>
+    public ParameterLayout(Gpt2Config c) : this(c.NLayer, Gpt2.LayoutSpecs(c)) { }
+
+    /// <summary>Layer <paramref name="l"/>'s slice of a block tensor, as an arena range.</summary>
+    public (long Offset, long Count) LayerRange(Entry e, int l)
+    {
+        if (e.Part != LayoutPart.Block) throw new ArgumentException($"'{e.Name}' is not a per-block tensor");
+        long per = e.Count / Layers;
+        return (e.Offset + per * l, per);
+    }
+
+    /// <summary>
+    /// The part of <paramref name="e"/> that trains when only the last <paramref name="lastBlocks"/>
+    /// blocks do (null: everything), as an arena range; count 0 means frozen. Embeddings stay
+    /// frozen (a tied embedding is also the output head: training it would change the input end
+    /// of the network too), block tensors train their last N slices, what follows the blocks trains.
+    /// </summary>
+    public (long Offset, long Count) Trainable(Entry e, int? lastBlocks)
+    {
+        if (lastBlocks is not int n) return (e.Offset, e.Count);
+        if (n < 1 || n > Layers) throw new ArgumentOutOfRangeException(nameof(lastBlocks), $"the model has {Layers} blocks; cannot train the last {n}");
+        return e.Part switch
+        {
+            LayoutPart.Embedding => (e.Offset, 0),
+            LayoutPart.Head => (e.Offset, e.Count),
+            _ => (LayerRange(e, Layers - n).Offset, e.Count / Layers * n),
+        };
     }
 }

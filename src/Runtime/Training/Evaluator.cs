@@ -18,10 +18,10 @@ public static class Evaluator
     /// <paramref name="batch"/> at a time. Every window has T targets, so the mean over windows
     /// is the mean over tokens.
     /// </summary>
-    public static Result Evaluate(Gpt2 model, ReadOnlySpan<int> tokens, int T, int maxWindows = int.MaxValue, int batch = 8)
+    public static Result Evaluate(ICausalLm model, ReadOnlySpan<int> tokens, int T, int maxWindows = int.MaxValue, int batch = 8)
     {
-        if (T < 1 || T > model.Config.NPositions)
-            throw new ArgumentOutOfRangeException(nameof(T), $"sequence length {T} is outside 1..n_positions ({model.Config.NPositions})");
+        if (T < 1 || T > model.Config.Context)
+            throw new ArgumentOutOfRangeException(nameof(T), $"sequence length {T} is outside 1..n_positions ({model.Config.Context})");
         int windows = tokens.Length < T + 1 ? 0 : (tokens.Length - 1) / T;
         windows = Math.Min(windows, maxWindows);
         if (windows == 0)

@@ -19,14 +19,14 @@ public static class TrainBenchmark
     /// </summary>
     /// <remarks>With <paramref name="profile"/> the ops are timed one by one (after the warm-up) and the
     /// per-op time per step is returned; the step time then includes that bookkeeping.</remarks>
-    public static Result Run(string modelName, Gpt2Config config, IBackend backend, int B, int T, int steps, int warmup,
+    public static Result Run(string modelName, IModelConfig config, IBackend backend, int B, int T, int steps, int warmup,
         Action<int, int, double>? progress = null, bool profile = false)
     {
         var profiler = profile ? new ProfilingBackend(backend) : null;
         if (profiler is not null) backend = profiler;
-        if (T > config.NPositions)
-            throw new ArgumentOutOfRangeException(nameof(T), $"--seq {T} exceeds the model's n_positions ({config.NPositions})");
-        using var model = new Gpt2(config, backend);
+        if (T > config.Context)
+            throw new ArgumentOutOfRangeException(nameof(T), $"--seq {T} exceeds the model's n_positions ({config.Context})");
+        using var model = Architectures.Create(config, backend);
         model.InitializeWeights(1337);
         var rng = new Rng(42);
         var tokens = new int[B * T];
@@ -53,7 +53,7 @@ public static class TrainBenchmark
         }
         times.Sort();
         double median = times.Count % 2 == 1 ? times[times.Count / 2] : 0.5 * (times[times.Count / 2 - 1] + times[times.Count / 2]);
-        double flops = Gpt2Flops.PerStep(config, B, T);
+        double flops = config.TrainingFlops(B, T);
         var ops = profiler?.Totals.Select(t => (t.Op, t.Seconds * 1000 / steps, t.Calls / steps)).ToList();
         return new Result(modelName, backend.Name, B, T, steps, warmup, model.Layout.Total,
             median, times[0], B * T * 1000.0 / median, flops, flops / (median * 1e6), loss, ops);

@@ -38,9 +38,9 @@ public static class Trainer
         var tokenizer = Tokenizers.Create(o.Tokenizer ?? state.Tokenizer);
         if (tokenizer.VocabSize > config.VocabSize)
             throw new ArgumentException($"the {tokenizer.Name} tokenizer has {tokenizer.VocabSize} ids but the model's vocab_size is {config.VocabSize}");
-        int B = o.Batch, T = o.Seq == 0 ? config.NPositions : o.Seq;
-        if (T > config.NPositions)
-            throw new ArgumentException($"--seq {T} exceeds the model's n_positions ({config.NPositions})");
+        int B = o.Batch, T = o.Seq == 0 ? config.Context : o.Seq;
+        if (T > config.Context)
+            throw new ArgumentException($"--seq {T} exceeds the model's n_positions ({config.Context})");
 
         info?.Invoke($"tokenizing {o.DataPath} ({tokenizer.Name})");
         var all = TokenCorpus.Load(o.DataPath, tokenizer);
@@ -63,7 +63,7 @@ public static class Trainer
         }
         if (train.Length < T + 1) throw new InvalidDataException($"{o.DataPath}: {train.Length} training tokens are fewer than one window of {T + 1}");
         var sampler = o.Resume ? BatchSampler.Restore(train, B, T, state.Seed, state.DataPosition) : new BatchSampler(train, B, T, state.Seed);
-        info?.Invoke($"model: {config.NLayer} layers, {config.NHead} heads, {config.NEmbd} channels, {model.Layout.Total:N0} parameters; " +
+        info?.Invoke($"model: {config.Layers} layers, {config.Heads} heads, {config.Channels} channels, {model.Layout.Total:N0} parameters; " +
                      $"{train.Length:N0} training tokens, {val.Length:N0} held out; B={B}, T={T}, steps {model.Step}..{o.Steps}");
 
         var schedule = new LearningRateSchedule(o.Lr, o.Warmup, o.Steps, o.Schedule == "cosine");
@@ -159,7 +159,7 @@ public static class Trainer
             throw new ArgumentException($"{o.OutDir} already holds a checkpoint; pass --resume to continue it, or choose another --out");
     }
 
-    private static (Gpt2, TrainingState) LoadForResume(TrainOptions o, IBackend backend)
+    private static (ICausalLm, TrainingState) LoadForResume(TrainOptions o, IBackend backend)
     {
         if (!Checkpoint.IsCheckpoint(o.OutDir))
             throw new ArgumentException($"{o.OutDir}: nothing to resume (no checkpoint there)");
@@ -173,7 +173,7 @@ public static class Trainer
     }
 
     /// <summary>A fresh model from a preset, a config.json or a checkpoint folder (fine-tuning starts at step 0).</summary>
-    private static (Gpt2, TrainingState) Create(TrainOptions o, IBackend backend)
+    private static (ICausalLm, TrainingState) Create(TrainOptions o, IBackend backend)
     {
         if (Directory.Exists(o.Model))
         {
@@ -181,11 +181,11 @@ public static class Trainer
             model.Step = 0;
             return (model, new TrainingState { Tokenizer = loaded.Tokenizer, Seed = o.Seed });
         }
-        Gpt2Config config;
+        IModelConfig config;
         if (File.Exists(o.Model)) config = Checkpoint.ReadConfig(o.Model);
-        else config = Gpt2Config.Preset(o.Model)
-            ?? throw new ArgumentException($"--model '{o.Model}' is not a preset ({string.Join(", ", Gpt2Config.PresetNames)}), a config.json or a checkpoint folder");
-        var fresh = new Gpt2(config, backend);
+        else config = Architectures.Preset(o.Model)
+            ?? throw new ArgumentException($"--model '{o.Model}' is not a preset ({string.Join(", ", Architectures.PresetNames)}), a config.json or a checkpoint folder");
+        var fresh = Architectures.Create(config, backend);
         fresh.InitializeWeights(o.Seed);
         return (fresh, new TrainingState { Tokenizer = config.VocabSize == 256 ? "byte" : "gpt2", Seed = o.Seed });
     }
@@ -198,7 +198,7 @@ public static class Trainer
         ["tokenizer"] = tokenizer,
     }, o.Steps, o.Batch, T, o.Lr, o.Warmup, o.Schedule, o.WeightDecay, o.GradClip);
 
-    private static void Save(string dir, Gpt2 model, string tokenizer, ulong seed, long position, Dictionary<string, string> settings) =>
+    private static void Save(string dir, ICausalLm model, string tokenizer, ulong seed, long position, Dictionary<string, string> settings) =>
         Checkpoint.Save(dir, model, new TrainingState { Tokenizer = tokenizer, Step = model.Step, DataPosition = position, Seed = seed, Train = settings },
             withOptimizer: true);
 

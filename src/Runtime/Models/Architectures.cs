@@ -1,0 +1,112 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Hyper.Runtime.Backends;
+using Hyper.Runtime.IO;
+
+namespace Hyper.Runtime.Models;
+
+/// <summary>
+/// One architecture as the checkpoint code needs it: how its config.json reads and writes, its
+/// presets, how a model is made on a backend (layout and initialisation live in the model), and
+/// how its Hugging Face tensors map to and from the parameter arena.
+/// </summary>
+public sealed class Architecture
+{
+    /// <summary>Hugging Face's <c>model_type</c>.</summary>
+    public required string ModelType { get; init; }
+
+    /// <summary>The <c>architectures</c> entry written to config.json (e.g. GPT2LMHeadModel).</summary>
+    public required string HuggingFaceClass { get; init; }
+
+    /// <summary>Preset names (random-init models for tests and benchmarks) and their configs.</summary>
+    public required IReadOnlyDictionary<string, Func<IModelConfig>> Presets { get; init; }
+
+    /// <summary>Reads a config.json's text; throws <see cref="JsonException"/> or <see cref="ArgumentException"/> on a bad one (validated).</summary>
+    public required Func<string, IModelConfig> ParseConfig { get; init; }
+
+    /// <summary>The config as Hugging Face's config class writes it.</summary>
+    public required Func<IModelConfig, JsonObject> ConfigJson { get; init; }
+
+    /// <summary>A model with zero parameters on a backend.</summary>
+    public required Func<IModelConfig, IBackend, ICausalLm> Create { get; init; }
+
+    /// <summary>The arena from an open model.safetensors (its Hugging Face names and layouts); errors name the file.</summary>
+    public required Func<IModelConfig, SafeTensors, float[]> ReadWeights { get; init; }
+
+    /// <summary>The arena as Hugging Face tensors (name, shape, floats), in a stable order.</summary>
+    public required Func<IModelConfig, float[], IEnumerable<(string Name, int[] Shape, float[] Data)>> WriteWeights { get; init; }
+}
+
+/// <summary>The architectures Hyper runs, keyed by Hugging Face <c>model_type</c>.</summary>
+public static class Architectures
+{
+    /// <summary>GPT-2 (<c>model_type</c> gpt2).</summary>
+    public static readonly Architecture Gpt2 = new()
+    {
+        ModelType = "gpt2",
+        HuggingFaceClass = "GPT2LMHeadModel",
+        Presets = new Dictionary<string, Func<IModelConfig>>
+        {
+            ["tiny"] = () => Gpt2Config.Tiny,
+            ["small"] = () => Gpt2Config.Small,
+            ["gpt2"] = () => Gpt2Config.Gpt2,
+        },
+        ParseConfig = text =>
+        {
+            var c = JsonSerializer.Deserialize<Gpt2Config>(text) ?? throw new ArgumentException("empty config");
+            c.Validate();
+            return c;
+        },
+        ConfigJson = c => Gpt2HuggingFace.ConfigJson((Gpt2Config)c),
+        Create = (c, backend) => new Gpt2((Gpt2Config)c, backend),
+        ReadWeights = (c, st) => Gpt2HuggingFace.ReadWeights(st, (Gpt2Config)c),
+        WriteWeights = (c, arena) => Gpt2HuggingFace.FromArena((Gpt2Config)c, arena),
+    };
+
+    /// <summary>Every architecture by <c>model_type</c>.</summary>
+    public static IReadOnlyDictionary<string, Architecture> ByModelType { get; } = new Dictionary<string, Architecture>
+    {
+        [Gpt2.ModelType] = Gpt2,
+    };
+
+    /// <summary>The architecture of a config.</summary>
+    public static Architecture Of(IModelConfig config) =>
+        ByModelType.TryGetValue(config.ModelType, out var a) ? a : throw new NotSupportedException($"model_type '{config.ModelType}' is not one Hyper runs");
+
+    /// <summary>Every preset name, over all architectures.</summary>
+    public static IReadOnlyList<string> PresetNames => ByModelType.Values.SelectMany(a => a.Presets.Keys).ToArray();
+
+    /// <summary>The preset's config, or null when no architecture has one of that name.</summary>
+    public static IModelConfig? Preset(string name)
+    {
+        foreach (var a in ByModelType.Values)
+            if (a.Presets.TryGetValue(name.ToLowerInvariant(), out var make)) return make();
+        return null;
+    }
+
+    /// <summary>
+    /// Parses a config.json: its <c>model_type</c> picks the architecture (a config without one is
+    /// GPT-2, as the first configs written by hand were). Errors name <paramref name="path"/>.
+    /// </summary>
+    public static IModelConfig ParseConfig(string text, string path)
+    {
+        string type = "gpt2";
+        try
+        {
+            // JsonDocument, not JsonNode: a file with a duplicate key must fail as a bad config, not as a dictionary error.
+            using var doc = JsonDocument.Parse(text);
+            if (doc.RootElement.ValueKind != JsonValueKind.Object) throw new InvalidDataException($"{path}: not a JSON object");
+            if (doc.RootElement.TryGetProperty("model_type", out var t))
+                type = t.ValueKind == JsonValueKind.String ? t.GetString()! : throw new InvalidDataException($"{path}: model_type is not a string");
+        }
+        catch (JsonException e) { throw new InvalidDataException($"{path}: not valid JSON ({e.Message})"); }
+        if (!ByModelType.TryGetValue(type, out var arch))
+            throw new InvalidDataException($"{path}: model_type '{type}' is not supported (Hyper runs: {string.Join(", ", ByModelType.Keys)})");
+        try { return arch.ParseConfig(text); }
+        catch (JsonException e) { throw new InvalidDataException($"{path}: not valid JSON for a {type} config ({e.Message})"); }
+        catch (ArgumentException e) { throw new InvalidDataException($"{path}: {e.Message}"); }
+    }
+
+    /// <summary>A model of the config's architecture, zero-initialised, on <paramref name="backend"/>.</summary>
+    public static ICausalLm Create(IModelConfig config, IBackend backend) => Of(config).Create(config, backend);
+}
