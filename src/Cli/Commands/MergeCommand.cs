@@ -21,7 +21,8 @@ public static class MergeCommand
         var models = new Option<string[]>("--models")
         {
             Description = "Checkpoint folders to merge (two or more for a soup, one or more with --base): same architecture, shapes and tokenizer.",
-            Required = true, AllowMultipleArgumentsPerToken = true,
+            Required = true,
+            AllowMultipleArgumentsPerToken = true,
         };
         var output = new Option<string>("--out") { Description = "Folder for the merged checkpoint (must not hold one already).", Required = true };
         var weights = new Option<string?>("--weights")
@@ -69,10 +70,10 @@ public static class MergeCommand
             if (Checkpoint.IsCheckpoint(outDir)) throw new CliException($"{outDir} already holds a checkpoint; choose another --out");
 
             var m = ParseMethod(r.GetValue(method), baseDir);
-            bool given(Option o) => r.GetResult(o) is { Implicit: false };
-            if (m != MergeMethod.Breadcrumbs && (given(topBeta) || given(bottomGamma)))
+            bool Given(Option o) => r.GetResult(o) is { Implicit: false };
+            if (m != MergeMethod.Breadcrumbs && (Given(topBeta) || Given(bottomGamma)))
                 throw new CliException("--top-beta and --bottom-gamma belong to --method breadcrumbs");
-            if (m == MergeMethod.Soup && given(lambda)) throw new CliException("--lambda scales task vectors; it needs --base");
+            if (m == MergeMethod.Soup && Given(lambda)) throw new CliException("--lambda scales task vectors; it needs --base");
             if (isGreedy)
             {
                 if (valPath is null) throw new CliException("--greedy needs --val FILE (the held-out text that picks the ingredients)");
@@ -84,8 +85,13 @@ public static class MergeCommand
             float[] w = ParseWeights(r.GetValue(weights), dirs.Length, m, r.GetValue(extrapolate));
             var recipe = new MergeRecipe
             {
-                Models = dirs, Weights = w, Method = m, Base = baseDir, Lambda = r.GetValue(lambda),
-                TopBeta = r.GetValue(topBeta), BottomGamma = r.GetValue(bottomGamma),
+                Models = dirs,
+                Weights = w,
+                Method = m,
+                Base = baseDir,
+                Lambda = r.GetValue(lambda),
+                TopBeta = r.GetValue(topBeta),
+                BottomGamma = r.GetValue(bottomGamma),
             };
 
             // Opening the merger checks every input against the first before anything is evaluated or written.
