@@ -41,13 +41,13 @@ public static class MergeCommand
         var lambda = new Option<float>("--lambda") { Description = "Scale of the summed task vectors.", DefaultValueFactory = _ => 1f };
         var topBeta = new Option<double>("--top-beta")
         {
-            Description = $"Breadcrumbs: fraction of each task vector tensor's largest magnitudes dropped (beta; default {MergeRecipe.DefaultTopBeta.ToString(CultureInfo.InvariantCulture)}).",
+            Description = "Breadcrumbs: fraction of each task vector tensor's largest magnitudes dropped (the paper's beta).",
             DefaultValueFactory = _ => MergeRecipe.DefaultTopBeta,
         };
         var bottomGamma = new Option<double>("--bottom-gamma")
         {
-            Description = $"Breadcrumbs: fraction of each task vector tensor's smallest magnitudes dropped (gamma; default {MergeRecipe.DefaultBottomGamma.ToString(CultureInfo.InvariantCulture)}, " +
-                          "so 90% is kept: the 90%-density setting mergekit documents for the method; the paper tunes beta and gamma per setting).",
+            Description = "Breadcrumbs: fraction of each task vector tensor's smallest magnitudes dropped (the paper's gamma). The defaults keep 90% of each tensor: " +
+                          "the 90%-density setting mergekit documents for the method; the paper tunes beta, gamma and lambda on validation data.",
             DefaultValueFactory = _ => MergeRecipe.DefaultBottomGamma,
         };
         var json = new Option<bool>("--json") { Description = "Print one JSON summary instead of text." };
