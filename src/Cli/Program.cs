@@ -19,6 +19,7 @@ public static class Program
             GenerateCommand.Create(),
             EvalGenCommand.Create(),
             HyperfitCommand.Create(),
+            MergeCommand.Create(),
             DemoCommand.Create(),
             ConvertCommand.Create(),
             BenchCommand.Create(),

@@ -150,10 +150,29 @@ public static class Checkpoint
             $"training diverged: the weights of step {step} hold {(float.IsNaN(weights[i]) ? "NaN" : "±Inf")} (tensor {e.Name}, index {i - e.Offset}); not saved, {dir} keeps its last save");
     }
 
-    private static void CheckStep(string dir, string file, Dictionary<string, string> meta, int step)
+    internal static void CheckStep(string dir, string file, Dictionary<string, string> meta, int step)
     {
         if (meta.TryGetValue("step", out var s) && s != step.ToString(CultureInfo.InvariantCulture))
             throw new InvalidDataException($"{Path.Combine(dir, file)}: written at step {s}, but hyper.json says step {step} (a save was interrupted; resume from an earlier copy or start again)");
+    }
+
+    /// <summary>
+    /// Saves a model given tensor by tensor, as one transaction like <see cref="Save"/> (without
+    /// optimizer state or HyperAttention settings): <paramref name="fill"/>(name, buffer) writes each
+    /// Hugging Face tensor of <paramref name="config"/> (<see cref="Gpt2HuggingFace.Mappings"/>, HF
+    /// layout) into a buffer of its size, one at a time, so a model is saved without its arena in memory.
+    /// </summary>
+    public static void SaveTensors(string dir, Gpt2Config config, TrainingState state, Action<string, Span<float>> fill)
+    {
+        var meta = new Dictionary<string, string> { ["format"] = "pt", ["step"] = state.Step.ToString(CultureInfo.InvariantCulture) };
+        var specs = Gpt2HuggingFace.Mappings(config).Select(m => (m.Name, m.Shape)).ToList();
+        using var tx = FolderTransaction.Begin(dir);
+        WriteConfig(tx.PathOf(ConfigFile), config);
+        SafeTensors.Write(tx.PathOf(ModelFile), specs, fill, meta);
+        tx.Remove(OptimizerFile);
+        tx.Remove(HyperAttentionFile.FileName);
+        AtomicFile.WriteAllText(tx.PathOf(StateFile), JsonSerializer.Serialize(state with { HasOptimizer = false }, Json));
+        tx.Commit();
     }
 
     /// <summary>

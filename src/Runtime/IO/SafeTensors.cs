@@ -209,11 +209,34 @@ public sealed class SafeTensors : IDisposable
     public static void Write(string path, IEnumerable<(string name, int[] shape, float[] data)> tensors,
         IReadOnlyDictionary<string, string>? metadata = null)
     {
-        var list = tensors.ToList();
+        var byName = new Dictionary<string, float[]>(StringComparer.Ordinal);
+        var specs = new List<(string, int[])>();
+        foreach (var (name, shape, data) in tensors)
+        {
+            if (!byName.TryAdd(name, data)) throw new ArgumentException($"{path}: tensor '{name}' given twice");
+            long count = shape.Any(d => d < 0) ? -1 : shape.Aggregate(1L, (a, d) => a * d);
+            if (count >= 0 && count != data.Length)
+                throw new ArgumentException($"{path}: tensor '{name}' has shape [{string.Join(", ", shape)}] ({count} elements) but {data.Length} values");
+            specs.Add((name, shape));
+        }
+        Write(path, specs, (name, destination) => byName[name].CopyTo(destination), metadata);
+    }
+
+    /// <summary>
+    /// Writes F32 tensors, sorted by name, one at a time: the header is built from the shapes, then
+    /// <paramref name="fill"/>(name, buffer) writes each tensor's values into a buffer of its element
+    /// count, which goes to the file before the next is asked for. So a file of any size is written
+    /// holding one tensor in memory. Written aside and moved into place like the other overload.
+    /// </summary>
+    /// <exception cref="ArgumentException">A duplicate or reserved name, or a negative dimension.</exception>
+    public static void Write(string path, IReadOnlyList<(string Name, int[] Shape)> tensors, Action<string, Span<float>> fill,
+        IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        var list = tensors.Select(t => (name: t.Name, shape: t.Shape, count: 0L)).ToList();
         list.Sort((a, b) => string.CompareOrdinal(a.name, b.name));
         for (int i = 0; i < list.Count; i++)
         {
-            var (name, shape, data) = list[i];
+            var (name, shape, _) = list[i];
             if (name == MetadataKey)
                 throw new ArgumentException($"{path}: '{MetadataKey}' is reserved for metadata, not a tensor name");
             if (i > 0 && list[i - 1].name == name)
@@ -221,13 +244,15 @@ public sealed class SafeTensors : IDisposable
             if (shape.Any(d => d < 0))
                 throw new ArgumentException($"{path}: tensor '{name}' has a negative dimension in [{string.Join(", ", shape)}]");
             long count = shape.Aggregate(1L, (a, d) => a * d);
-            if (count != data.Length)
-                throw new ArgumentException($"{path}: tensor '{name}' has shape [{string.Join(", ", shape)}] ({count} elements) but {data.Length} values");
+            if (count > Array.MaxLength)
+                throw new ArgumentException($"{path}: tensor '{name}' has {count} elements, more than one array holds");
+            list[i] = (name, shape, count);
         }
 
         byte[] header = BuildHeader(list, metadata);
         string full = System.IO.Path.GetFullPath(path);
         string temp = full + "." + Guid.NewGuid().ToString("N")[..8] + ".tmp";
+        float[] buffer = [];
         try
         {
             using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
@@ -236,18 +261,19 @@ public sealed class SafeTensors : IDisposable
                 BinaryPrimitives.WriteUInt64LittleEndian(lengthBytes, (ulong)header.Length);
                 stream.Write(lengthBytes);
                 stream.Write(header);
-                foreach (var (_, _, data) in list)
+                foreach (var (name, _, count) in list)
                 {
-                    if (BitConverter.IsLittleEndian)
+                    // One buffer, grown to the largest tensor so far and reused.
+                    if (buffer.Length < count) buffer = new float[count];
+                    var data = buffer.AsSpan(0, (int)count);
+                    data.Clear();
+                    fill(name, data);
+                    if (!BitConverter.IsLittleEndian)
                     {
-                        stream.Write(MemoryMarshal.AsBytes(data.AsSpan()));
+                        var bits = MemoryMarshal.Cast<float, int>(data);
+                        BinaryPrimitives.ReverseEndianness(bits, bits);
                     }
-                    else
-                    {
-                        var swapped = MemoryMarshal.Cast<float, int>(data.AsSpan()).ToArray();
-                        BinaryPrimitives.ReverseEndianness(swapped, swapped);
-                        stream.Write(MemoryMarshal.AsBytes(swapped.AsSpan()));
-                    }
+                    stream.Write(MemoryMarshal.AsBytes(data));
                 }
                 stream.Flush(flushToDisk: true);
             }
@@ -263,7 +289,7 @@ public sealed class SafeTensors : IDisposable
     /// <summary>Closes the file.</summary>
     public void Dispose() => _handle.Dispose();
 
-    static byte[] BuildHeader(List<(string name, int[] shape, float[] data)> list, IReadOnlyDictionary<string, string>? metadata)
+    static byte[] BuildHeader(List<(string name, int[] shape, long count)> list, IReadOnlyDictionary<string, string>? metadata)
     {
         var buffer = new MemoryStream();
         using (var w = new Utf8JsonWriter(buffer))
@@ -277,7 +303,7 @@ public sealed class SafeTensors : IDisposable
                 w.WriteEndObject();
             }
             long offset = 0;
-            foreach (var (name, shape, data) in list)
+            foreach (var (name, shape, count) in list)
             {
                 w.WritePropertyName(name);
                 w.WriteStartObject();
@@ -289,7 +315,7 @@ public sealed class SafeTensors : IDisposable
                 w.WritePropertyName("data_offsets");
                 w.WriteStartArray();
                 w.WriteNumberValue(offset);
-                offset += 4L * data.Length;
+                offset += 4L * count;
                 w.WriteNumberValue(offset);
                 w.WriteEndArray();
                 w.WriteEndObject();
