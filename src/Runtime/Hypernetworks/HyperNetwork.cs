@@ -69,6 +69,9 @@ public sealed class HyperNetwork : IDisposable
         long total = 0;
         for (int l = 0; l < L; l++) total += ((long)_in[l] + 1) * _out[l];
         _params = Backend.Allocate(total);
+        // The layout the optimizer steps through: no blocks, decay on the weights only.
+        Layout = new ParameterLayout(1, Tensors.Select(t => new ParameterLayout.Spec(t.Name, t.Shape, t.Name.EndsWith(".weight", StringComparison.Ordinal), LayoutPart.Head)));
+        if (Layout.Total != total) throw new InvalidOperationException($"hypernetwork layout holds {Layout.Total} floats, the arena {total}");
         _grads = Backend.Allocate(total);
         int H = L - 1;
         _acts = Backend.Allocate(_in[0] + 4L * options.Hidden.Sum());
@@ -93,6 +96,9 @@ public sealed class HyperNetwork : IDisposable
 
     /// <summary>Layer l's bias [out_l] in an arena laid out as the parameters.</summary>
     public TensorView Bias(TensorView arena, int l) => arena.Slice(Offset(l) + (long)_in[l] * _out[l], _out[l]);
+
+    /// <summary>The arena's tensors for <see cref="AdamWOptimizer"/> (weights decay, biases do not).</summary>
+    public ParameterLayout Layout { get; }
 
     /// <summary>Names and shapes of the arena's tensors, in arena order (the checkpoint's tensor names).</summary>
     public IReadOnlyList<(string Name, int[] Shape, long Offset)> Tensors =>
@@ -278,14 +284,8 @@ public sealed class HyperNetwork : IDisposable
         _m ??= Backend.Allocate(_params.Length);
         _v ??= Backend.Allocate(_params.Length);
         double norm = gradNorm ?? GradientNorm();
-        double clip = s.GradClip > 0 ? s.GradClip / (norm + 1e-6) : 1.0;
-        float scale = clip < 1.0 ? (float)clip : 1f;
         Step++;
-        for (int l = 0; l < Layers; l++)
-        {
-            Backend.AdamWUpdate(Weight(Parameters, l), Weight(_m.All, l), Weight(_v.All, l), Weight(Gradients, l), lr, s.Beta1, s.Beta2, s.Eps, s.WeightDecay, Step, scale);
-            Backend.AdamWUpdate(Bias(Parameters, l), Bias(_m.All, l), Bias(_v.All, l), Bias(Gradients, l), lr, s.Beta1, s.Beta2, s.Eps, 0f, Step, scale);
-        }
+        AdamWOptimizer.Update(Backend, Layout, Parameters, Gradients, _m.All, _v.All, lr, s, Step, norm);
         return norm;
     }
 

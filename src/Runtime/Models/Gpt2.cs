@@ -365,18 +365,8 @@ public sealed class Gpt2 : ICausalLm
     }
 
     /// <summary>The global L2 norm of the gradients of the trainable parameters (see <see cref="TrainLastBlocks"/>).</summary>
-    public double GradientNorm()
-    {
-        if (_trainLast is null) return Math.Sqrt(Backend.SumOfSquares(Gradients));
-        // The output projection's backward still writes wte's gradient; it is frozen, so it does not count.
-        double sum = 0;
-        foreach (var e in Layout.Entries)
-            if (Trainable(e) is var (offset, count) && count > 0) sum += Backend.SumOfSquares(Gradients.Slice(offset, count));
-        return Math.Sqrt(sum);
-    }
+    public double GradientNorm() => AdamWOptimizer.GradientNorm(Backend, Layout, Gradients, _trainLast);
 
-    /// <summary>The trainable part of a tensor under <see cref="TrainLastBlocks"/>, as an arena range (count 0 = frozen).</summary>
-    private (long Offset, long Count) Trainable(ParameterLayout.Entry e) => Layout.Trainable(e, _trainLast);
 
     /// <summary>
     /// One AdamW step at learning rate <paramref name="lr"/>, clipping the global gradient norm
@@ -388,17 +378,8 @@ public sealed class Gpt2 : ICausalLm
         _m ??= Backend.Allocate(Layout.Total);
         _v ??= Backend.Allocate(Layout.Total);
         double norm = gradNorm ?? GradientNorm();
-        // torch.nn.utils.clip_grad_norm_: scale by max_norm / (norm + 1e-6) when that is below 1.
-        double clip = s.GradClip > 0 ? s.GradClip / (norm + 1e-6) : 1.0;
-        float scale = clip < 1.0 ? (float)clip : 1f;
         Step++;
-        foreach (var e in Layout.Entries)
-        {
-            var (offset, count) = Trainable(e);
-            if (count == 0) continue;
-            Backend.AdamWUpdate(Parameters.Slice(offset, count), _m.All.Slice(offset, count), _v.All.Slice(offset, count), Gradients.Slice(offset, count),
-                lr, s.Beta1, s.Beta2, s.Eps, e.Decay ? s.WeightDecay : 0f, Step, scale);
-        }
+        AdamWOptimizer.Update(Backend, Layout, Parameters, Gradients, _m.All, _v.All, lr, s, Step, norm, _trainLast);
         return norm;
     }
 
