@@ -263,8 +263,6 @@ public static class Hyperfitter
         Checkpoint.Save(dir, model, new TrainingState { Tokenizer = tokenizer, Step = model.Step, Seed = seed, Train = train }, withOptimizer: true);
     }
 
-    // Keys of the saved settings that may change on --resume (more epochs), and the position itself.
-    private static readonly string[] ResumeMayChange = ["epochs", "epochs_done", "epoch_steps_done", "epoch_loss_sum", "epoch_skipped"];
 
     private static (ICausalLm, TrainingState) LoadForResume(HyperfitOptions o, IBackend backend, Dictionary<string, string> settings)
     {
@@ -275,9 +273,7 @@ public static class Hyperfitter
             var saved = state.Train ?? [];
             if (!state.HasOptimizer || !saved.ContainsKey("epochs_done"))
                 throw new InvalidDataException($"{statePath}: not a hyperfit checkpoint with optimizer state (nothing to resume)");
-            foreach (var (key, value) in settings)
-                if (!ResumeMayChange.Contains(key) && (!saved.TryGetValue(key, out var was) || was != value))
-                    throw new ArgumentException($"--resume: {key} is {value} now but {(was is null ? "missing" : was)} in {statePath}; resume with the same settings (only --epochs may grow)");
+            ResumeSettings.Check(settings, saved, statePath, "epochs");
             return (model, state);
         }
         catch

@@ -227,10 +227,7 @@ public static class HyperTrainer
         {
             string path = Path.Combine(o.OutDir, HyperCheckpoint.StateFile);
             if (state.SamplerPositions is not { Length: 2 }) throw new InvalidDataException($"{path}: no data position saved (nothing to resume)");
-            var saved = state.Train ?? [];
-            foreach (var (key, value) in settings)
-                if (!saved.TryGetValue(key, out var was) || was != value)
-                    throw new ArgumentException($"--resume: {key} is {value} now but {(was is null ? "missing" : was)} in {path}; resume with the same settings");
+            ResumeSettings.Check(settings, state.Train, path);
             return (hyper, target, state);
         }
         catch

@@ -41,6 +41,9 @@ public static class Trainer
         int B = o.Batch, T = o.Seq == 0 ? config.Context : o.Seq;
         if (T > config.Context)
             throw new ArgumentException($"--seq {T} exceeds the model's n_positions ({config.Context})");
+        var trainSettings = Settings(o, T, tokenizer.Name);
+        // A resumed run is the same run: only its length (--steps) may change.
+        if (o.Resume) ResumeSettings.Check(trainSettings, state.Train, Path.Combine(o.OutDir, Checkpoint.StateFile), "steps");
 
         info?.Invoke($"tokenizing {o.DataPath} ({tokenizer.Name})");
         var all = TokenCorpus.Load(o.DataPath, tokenizer);
@@ -68,7 +71,6 @@ public static class Trainer
 
         var schedule = new LearningRateSchedule(o.Lr, o.Warmup, o.Steps, o.Schedule == "cosine");
         var adam = new AdamWSettings { WeightDecay = o.WeightDecay, GradClip = o.GradClip };
-        var trainSettings = Settings(o, T, tokenizer.Name);
         Directory.CreateDirectory(o.OutDir);
         string logPath = Path.Combine(o.OutDir, LogFile);
         TrimLog(logPath, o.Resume ? model.Step : 0);
