@@ -82,7 +82,7 @@ public sealed class Gpt2 : ICausalLm
         TensorView Ln2w, TensorView Ln2b, TensorView Fcw, TensorView Fcb, TensorView FcProjw, TensorView FcProjb);
 
     /// <summary>Every block's weights (the parameter arena never moves, so the views are made once).</summary>
-    internal IReadOnlyList<BlockWeights> Blocks => _blocks;
+    internal BlockWeights[] Blocks => _blocks;
     private readonly BlockWeights[] _blocks;
 
     /// <summary>How a block's attention runs: over the whole sequence (training, evaluation) or against the KV cache (decoding).</summary>

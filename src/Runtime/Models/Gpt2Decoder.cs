@@ -130,8 +130,9 @@ public sealed class Gpt2Decoder : IDecoder
             Ln1: ln, Ln1Mean: mean, Ln1Rstd: rstd, Qkv: qkv, Atty: atty, Lse: TensorView.Empty, AttProj: proj, Residual2: x2,
             Ln2: ln, Ln2Mean: mean, Ln2Rstd: rstd, Fch: fch, FchGelu: fchGelu, FcProj: proj, Residual3: x);
         var attention = new CachedAttention(_cache.All, cacheLen, _hyper, B, Tq, pos, MaxT, C, NH);
+        var blocks = _model.Blocks;
         for (int l = 0; l < L; l++)
-            Gpt2.BlockForward(be, _model.Blocks[l], shared, x, N, C, eps, l, ref attention);
+            Gpt2.BlockForward(be, blocks[l], shared, x, N, C, eps, l, ref attention);
 
         // Only each row's last position needs logits: gather those rows, then ln_f and the tied
         // output projection on B rows instead of B·Tq.
