@@ -15,23 +15,16 @@ namespace Hyper.Tests.Cli;
 [NonParallelizable]
 public class BadInputTests
 {
-    private string _root = "";
-    private string _template = "";
+    private TemplateCheckpoint _template = null!;
     private string _dir = "";
 
-    private static string Text => Fixtures.Path("hf_eval.txt");
+    private static string Text => TemplateCheckpoint.Text;
 
     [OneTimeSetUp]
-    public void MakeTemplateCheckpoint()
-    {
-        // A real resumable checkpoint (weights, optimizer state, hyper.json, log, plot) to corrupt.
-        _root = Corpora.TempDir();
-        _template = Path.Combine(_root, "template");
-        Trainer.Run(new TrainOptions { DataPath = Text, OutDir = _template, Model = "tiny", Steps = 2, Batch = 2, Seq = 16, EvalWindows = 2 });
-    }
+    public void MakeTemplateCheckpoint() => _template = new TemplateCheckpoint();
 
     [OneTimeTearDown]
-    public void RemoveTemplate() => Directory.Delete(_root, recursive: true);
+    public void RemoveTemplate() => _template.Dispose();
 
     [SetUp]
     public void SetUp() => _dir = Corpora.TempDir();
@@ -40,13 +33,7 @@ public class BadInputTests
     public void TearDown() => Directory.Delete(_dir, recursive: true);
 
     /// <summary>A fresh copy of the template checkpoint.</summary>
-    private string CopyOfCheckpoint(string name = "ckpt")
-    {
-        string dir = Path.Combine(_dir, name);
-        Directory.CreateDirectory(dir);
-        foreach (string f in Directory.GetFiles(_template)) File.Copy(f, Path.Combine(dir, Path.GetFileName(f)));
-        return dir;
-    }
+    private string CopyOfCheckpoint(string name = "ckpt") => _template.CopyInto(_dir, name);
 
     private static string[] Train(string data, string outDir, int seq = 16) =>
         ["train", "--model", "tiny", "--data", data, "--out", outDir, "--steps", "4", "--batch", "2", "--seq", $"{seq}"];
@@ -70,7 +57,7 @@ public class BadInputTests
         string missing = Path.Combine(_dir, "missing.txt"), run = Path.Combine(_dir, "run");
         CliRunner.RunExpectingUserError(Train(missing, run), missing, "no such file");
         Assert.That(Directory.Exists(run), Is.False, "no out folder for a run that never started");
-        CliRunner.RunExpectingUserError(Eval(_template, missing), missing, "does not exist");
+        CliRunner.RunExpectingUserError(Eval(_template.Dir, missing), missing, "does not exist");
     }
 
     [Test]
@@ -102,7 +89,7 @@ public class BadInputTests
         string path = WriteFile("empty.txt", ""), run = Path.Combine(_dir, "run");
         CliRunner.RunExpectingUserError(Train(path, run), path, "empty");
         Assert.That(Directory.Exists(run), Is.False);
-        CliRunner.RunExpectingUserError(Eval(_template, path), path, "empty");
+        CliRunner.RunExpectingUserError(Eval(_template.Dir, path), path, "empty");
     }
 
     [Test]
@@ -111,7 +98,7 @@ public class BadInputTests
         string path = WriteFile("short.txt", "Call me Ishmael. Some years ago."), run = Path.Combine(_dir, "run"); // 32 bytes
         CliRunner.RunExpectingUserError(Train(path, run, seq: 64), path, "32 tokens", "fewer than one window of 65");
         Assert.That(Directory.Exists(run), Is.False);
-        CliRunner.RunExpectingUserError(Eval(_template, path, seq: 64), path, "32 tokens", "fewer than one window of 65");
+        CliRunner.RunExpectingUserError(Eval(_template.Dir, path, seq: 64), path, "32 tokens", "fewer than one window of 65");
     }
 
     [Test]
@@ -245,7 +232,7 @@ public class BadInputTests
     public void LlmcFileWithWrongHeader(int field, int value, string problem)
     {
         string good = Path.Combine(_dir, "good.bin"), bad = Path.Combine(_dir, "bad.bin");
-        Assert.That(CliRunner.Run("convert", "--in", _template, "--out", good).Code, Is.Zero);
+        Assert.That(CliRunner.Run("convert", "--in", _template.Dir, "--out", good).Code, Is.Zero);
         var bytes = File.ReadAllBytes(good);
         BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(4 * field), value);
         File.WriteAllBytes(bad, bytes);

@@ -14,22 +14,16 @@ namespace Hyper.Tests.Cli;
 [NonParallelizable]
 public class NonFiniteWeightsTests
 {
-    private string _root = "";
-    private string _template = "";
+    private TemplateCheckpoint _template = null!;
     private string _dir = "";
 
-    private static string Text => Fixtures.Path("hf_eval.txt");
+    private static string Text => TemplateCheckpoint.Text;
 
     [OneTimeSetUp]
-    public void MakeTemplateCheckpoint()
-    {
-        _root = Corpora.TempDir();
-        _template = Path.Combine(_root, "template");
-        Trainer.Run(new TrainOptions { DataPath = Text, OutDir = _template, Model = "tiny", Steps = 2, Batch = 2, Seq = 16, EvalWindows = 2 });
-    }
+    public void MakeTemplateCheckpoint() => _template = new TemplateCheckpoint();
 
     [OneTimeTearDown]
-    public void RemoveTemplate() => Directory.Delete(_root, recursive: true);
+    public void RemoveTemplate() => _template.Dispose();
 
     [SetUp]
     public void SetUp() => _dir = Corpora.TempDir();
@@ -37,13 +31,7 @@ public class NonFiniteWeightsTests
     [TearDown]
     public void TearDown() => Directory.Delete(_dir, recursive: true);
 
-    private string CopyOfCheckpoint()
-    {
-        string dir = Path.Combine(_dir, "ckpt");
-        Directory.CreateDirectory(dir);
-        foreach (string f in Directory.GetFiles(_template)) File.Copy(f, Path.Combine(dir, Path.GetFileName(f)));
-        return dir;
-    }
+    private string CopyOfCheckpoint() => _template.CopyInto(_dir);
 
     /// <summary>Overwrites element <paramref name="index"/> of an F32 tensor in a safetensors file.</summary>
     private static void Poke(string file, string tensor, int index, float value)
@@ -104,7 +92,7 @@ public class NonFiniteWeightsTests
     public void AnLlmcFileWithANonFiniteWeightIsRefused()
     {
         string good = Path.Combine(_dir, "good.bin"), bad = Path.Combine(_dir, "bad.bin");
-        Assert.That(CliRunner.Run("convert", "--in", _template, "--out", good).Code, Is.Zero);
+        Assert.That(CliRunner.Run("convert", "--in", _template.Dir, "--out", good).Code, Is.Zero);
         var (config, _) = LlmcCheckpoint.Read(good);
         var bytes = File.ReadAllBytes(good);
         // wte is stored first, padded to a multiple of 128 rows; wpe follows: its element 2.

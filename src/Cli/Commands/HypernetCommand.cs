@@ -93,12 +93,7 @@ public static class HypernetCommand
                     msg => line.Note(msg), stop.Token);
             }
             finally { line.Done(); } // an error then starts on a line of its own
-            if (result.NothingToDo)
-            {
-                Console.Error.WriteLine($"nothing to do: {result.OutDir} is already at step {result.Steps} (--steps {o.Steps}); raise --steps to train further");
-                if (r.GetValue(json)) Console.WriteLine(NothingToDo.Json(result.Steps, result.OutDir));
-                return 0;
-            }
+            if (result.NothingToDo) return NothingToDo.Report(result.Steps, o.Steps, result.OutDir, r.GetValue(json));
             Console.Error.WriteLine($"{(result.Interrupted ? "interrupted" : "done")}: {result.Steps} steps, held-out {result.FinalLoss:F4}, " +
                 $"steps to {result.TargetLoss} {(result.StepsToTarget?.ToString(CultureInfo.InvariantCulture) ?? "never")}; saved to {result.OutDir}");
             if (r.GetValue(json))

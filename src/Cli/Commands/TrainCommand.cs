@@ -67,12 +67,7 @@ public static class TrainCommand
                     msg => line.Note(msg), stop.Token);
             }
             finally { line.Done(); } // an error then starts on a line of its own
-            if (result.NothingToDo)
-            {
-                Console.Error.WriteLine($"nothing to do: {result.OutDir} is already at step {result.Steps} (--steps {o.Steps}); raise --steps to train further");
-                if (r.GetValue(json)) Console.WriteLine(NothingToDo.Json(result.Steps, result.OutDir));
-                return 0;
-            }
+            if (result.NothingToDo) return NothingToDo.Report(result.Steps, o.Steps, result.OutDir, r.GetValue(json));
             if (result.Interrupted) Console.Error.WriteLine($"interrupted at step {result.Steps}: saved to {result.OutDir}; continue with --resume");
             else Console.Error.WriteLine($"done: {result.Steps} steps, final loss {result.FinalLoss:F4}" +
                 (result.FinalValLoss is double fv ? $", held-out {fv:F4}" : "") + $"; saved to {result.OutDir}" + (result.PlotPath is null ? "" : $", plot {result.PlotPath}"));
