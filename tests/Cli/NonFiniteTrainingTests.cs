@@ -2,7 +2,6 @@ using System.Text.Json.Nodes;
 using Hyper.Runtime.Backends;
 using Hyper.Runtime.IO;
 using Hyper.Runtime.Training;
-using Hyper.Tests.Data;
 using Hyper.Tests.Support;
 
 namespace Hyper.Tests.Cli;
@@ -13,18 +12,8 @@ namespace Hyper.Tests.Cli;
 /// last good checkpoint; --on-nonfinite skip drops such steps without touching the weights.
 /// </summary>
 [NonParallelizable]
-public class NonFiniteTrainingTests
+public class NonFiniteTrainingTests : TempDirTest
 {
-    private string _dir = "";
-
-    private static string Text => Fixtures.Path("hf_eval.txt");
-
-    [SetUp]
-    public void SetUp() => _dir = Corpora.TempDir();
-
-    [TearDown]
-    public void TearDown() => Directory.Delete(_dir, recursive: true);
-
     private static string[] Train(string outDir, int steps, params string[] extra) =>
         ["train", "--model", "tiny", "--data", Text, "--out", outDir, "--steps", $"{steps}", "--batch", "2", "--seq", "16",
          "--lr", "1e30", "--eval-every", "0", "--eval-windows", "2", .. extra];
@@ -35,7 +24,7 @@ public class NonFiniteTrainingTests
     [Test]
     public void ADivergedTrainingStopsAndKeepsItsLastCheckpoint()
     {
-        string run = Path.Combine(_dir, "run");
+        string run = Path.Combine(Dir, "run");
         CliRunner.RunExpectingRunError(Train(run, 6, "--save-every", "1"),
             "training diverged", "step 2 has loss NaN, gradient norm NaN", "its update was not applied", $"{run} keeps the checkpoint of step 1");
 
@@ -53,7 +42,7 @@ public class NonFiniteTrainingTests
     [Test]
     public void ARunThatDivergesBeforeItsFirstSaveLeavesNoCheckpoint()
     {
-        string run = Path.Combine(_dir, "run");
+        string run = Path.Combine(Dir, "run");
         CliRunner.RunExpectingRunError(Train(run, 6), "step 2 has loss NaN", $"no checkpoint was saved to {run} yet");
         Assert.That(Checkpoint.IsCheckpoint(run), Is.False);
     }
@@ -63,7 +52,7 @@ public class NonFiniteTrainingTests
     {
         // Stopped at step 2 with the save of step 1, against skipping steps 2 and 3 and saving at 3:
         // the two folders hold the same weights and AdamW moments, bit for bit.
-        string stopped = Path.Combine(_dir, "stopped"), skipped = Path.Combine(_dir, "skipped");
+        string stopped = Path.Combine(Dir, "stopped"), skipped = Path.Combine(Dir, "skipped");
         CliRunner.RunExpectingRunError(Train(stopped, 3, "--save-every", "1"), "step 2 has loss NaN");
         var (code, _, err) = CliRunner.Run(Train(skipped, 3, "--on-nonfinite", "skip"));
         Assert.That(code, Is.Zero, err);
@@ -89,7 +78,7 @@ public class NonFiniteTrainingTests
     [Test]
     public void SkippingStopsAfterTenNonFiniteStepsInARow()
     {
-        string run = Path.Combine(_dir, "run");
+        string run = Path.Combine(Dir, "run");
         var (error, _, _) = CliRunner.RunExpectingRunError(Train(run, 40, "--on-nonfinite", "skip", "--save-every", "1"),
             "10 steps in a row were not finite (the last, step 11: loss NaN, gradient norm NaN)", $"{run} keeps the checkpoint of step 1");
         Assert.That(error, Does.Not.Contain("--on-nonfinite"), "a skipping run does not suggest skipping");
@@ -117,7 +106,7 @@ public class NonFiniteTrainingTests
     [Test]
     public void ASaveNeverWritesNonFiniteWeights()
     {
-        string run = Path.Combine(_dir, "run");
+        string run = Path.Combine(Dir, "run");
         Trainer.Run(new TrainOptions { DataPath = Text, OutDir = run, Model = "tiny", Steps = 2, Batch = 2, Seq = 16, EvalWindows = 2 });
         var before = Directory.GetFiles(run).ToDictionary(f => f, File.ReadAllBytes);
         using var backend = BackendRegistry.Create("cpu");
@@ -138,7 +127,7 @@ public class NonFiniteTrainingTests
     [Test]
     public void HyperfitStopsWhenItDiverges()
     {
-        string model = Path.Combine(_dir, "model"), fit = Path.Combine(_dir, "fit");
+        string model = Path.Combine(Dir, "model"), fit = Path.Combine(Dir, "fit");
         Trainer.Run(new TrainOptions { DataPath = Text, OutDir = model, Model = "tiny", Steps = 2, Batch = 2, Seq = 16, EvalWindows = 2 });
         CliRunner.RunExpectingRunError(
             ["hyperfit", "--model", model, "--data", Text, "--out", fit, "--samples", "8", "--seq", "16", "--batch", "2", "--epochs", "3",
@@ -150,7 +139,7 @@ public class NonFiniteTrainingTests
     [Test]
     public void HypernetTrainingStopsWhenItDiverges()
     {
-        string config = Path.Combine(_dir, "config.json"), run = Path.Combine(_dir, "hyper");
+        string config = Path.Combine(Dir, "config.json"), run = Path.Combine(Dir, "hyper");
         File.WriteAllText(config, """{"n_embd": 16, "n_layer": 1, "n_head": 2, "n_positions": 16, "vocab_size": 256}""");
         CliRunner.RunExpectingRunError(
             ["hypernet", "train", "--data-a", Text, "--data-b", Text, "--model", config, "--out", run, "--seq", "16", "--batch", "2",
@@ -160,5 +149,5 @@ public class NonFiniteTrainingTests
 
     [Test]
     public void AnUnknownPolicyIsAUserError() =>
-        CliRunner.RunExpectingUserError(Train(Path.Combine(_dir, "run"), 2, "--on-nonfinite", "ignore"), "--on-nonfinite must be stop or skip, not 'ignore'");
+        CliRunner.RunExpectingUserError(Train(Path.Combine(Dir, "run"), 2, "--on-nonfinite", "ignore"), "--on-nonfinite must be stop or skip, not 'ignore'");
 }

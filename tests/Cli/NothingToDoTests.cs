@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using Hyper.Tests.Data;
 using Hyper.Tests.Support;
 
 namespace Hyper.Tests.Cli;
@@ -9,18 +8,8 @@ namespace Hyper.Tests.Cli;
 /// NaN "final loss", and changes no file of the folder.
 /// </summary>
 [NonParallelizable]
-public class NothingToDoTests
+public class NothingToDoTests : TempDirTest
 {
-    private string _dir = "";
-
-    private static string Text => Fixtures.Path("hf_eval.txt");
-
-    [SetUp]
-    public void SetUp() => _dir = Corpora.TempDir();
-
-    [TearDown]
-    public void TearDown() => Directory.Delete(_dir, recursive: true);
-
     private static Dictionary<string, byte[]> Snapshot(string dir) =>
         Directory.GetFiles(dir).ToDictionary(f => f, File.ReadAllBytes);
 
@@ -41,7 +30,7 @@ public class NothingToDoTests
     [Test]
     public void TrainResumedAtItsLastStep()
     {
-        string run = Path.Combine(_dir, "run");
+        string run = Path.Combine(Dir, "run");
         string[] args = ["train", "--model", "tiny", "--data", Text, "--out", run, "--steps", "2", "--batch", "2", "--seq", "16", "--eval-windows", "2"];
         Assert.That(CliRunner.Run(args).Code, Is.Zero);
         AssertNothingDone([.. args, "--resume"], run, "is already at step 2 (--steps 2); raise --steps");
@@ -52,7 +41,7 @@ public class NothingToDoTests
     [Test]
     public void HyperfitResumedAfterItsLastEpoch()
     {
-        string model = Path.Combine(_dir, "model"), fit = Path.Combine(_dir, "fit");
+        string model = Path.Combine(Dir, "model"), fit = Path.Combine(Dir, "fit");
         Assert.That(CliRunner.Run("train", "--model", "tiny", "--data", Text, "--out", model, "--steps", "1", "--batch", "2", "--seq", "16", "--eval-windows", "2").Code, Is.Zero);
         string[] args = ["hyperfit", "--model", model, "--data", Text, "--out", fit, "--samples", "4", "--seq", "16", "--batch", "2", "--epochs", "2",
             "--eval-windows", "2", "--prompts", "0"];
@@ -64,7 +53,7 @@ public class NothingToDoTests
     [Test]
     public void HypernetTrainResumedAtItsLastStep()
     {
-        string config = Path.Combine(_dir, "config.json"), run = Path.Combine(_dir, "hyper");
+        string config = Path.Combine(Dir, "config.json"), run = Path.Combine(Dir, "hyper");
         File.WriteAllText(config, """{"n_embd": 16, "n_layer": 1, "n_head": 2, "n_positions": 16, "vocab_size": 256}""");
         string[] args = ["hypernet", "train", "--data-a", Text, "--data-b", Text, "--model", config, "--out", run, "--seq", "16", "--batch", "2",
             "--steps", "2", "--eval-windows", "1", "--hidden", "8"];

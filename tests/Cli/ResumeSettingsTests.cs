@@ -1,4 +1,3 @@
-using Hyper.Tests.Data;
 using Hyper.Tests.Support;
 
 namespace Hyper.Tests.Cli;
@@ -8,18 +7,8 @@ namespace Hyper.Tests.Cli;
 /// check, <c>ResumeSettings</c>, for all three); only the run's length may change.
 /// </summary>
 [NonParallelizable]
-public class ResumeSettingsTests
+public class ResumeSettingsTests : TempDirTest
 {
-    private string _dir = "";
-
-    private static string Text => Fixtures.Path("hf_eval.txt");
-
-    [SetUp]
-    public void SetUp() => _dir = Corpora.TempDir();
-
-    [TearDown]
-    public void TearDown() => Directory.Delete(_dir, recursive: true);
-
     private static void Ok(params string[] args)
     {
         var (code, _, err) = CliRunner.Run(args);
@@ -29,7 +18,7 @@ public class ResumeSettingsTests
     [Test]
     public void TrainResumesOnlyTheSameRun()
     {
-        string run = Path.Combine(_dir, "run");
+        string run = Path.Combine(Dir, "run");
         string[] Args(string batch, string steps) =>
             ["train", "--model", "tiny", "--data", Text, "--out", run, "--steps", steps, "--batch", batch, "--seq", "16", "--eval-windows", "2"];
         Ok(Args("2", "2"));
@@ -40,7 +29,7 @@ public class ResumeSettingsTests
     [Test]
     public void HyperfitResumesOnlyTheSameRun()
     {
-        string model = Path.Combine(_dir, "model"), fit = Path.Combine(_dir, "fit");
+        string model = Path.Combine(Dir, "model"), fit = Path.Combine(Dir, "fit");
         Ok("train", "--model", "tiny", "--data", Text, "--out", model, "--steps", "1", "--batch", "2", "--seq", "16", "--eval-windows", "2");
         string[] Args(string batch, string epochs) =>
             ["hyperfit", "--model", model, "--data", Text, "--out", fit, "--samples", "4", "--seq", "16", "--batch", batch, "--epochs", epochs,
@@ -53,7 +42,7 @@ public class ResumeSettingsTests
     [Test]
     public void HypernetTrainResumesOnlyTheSameRun()
     {
-        string config = Path.Combine(_dir, "config.json"), run = Path.Combine(_dir, "hyper");
+        string config = Path.Combine(Dir, "config.json"), run = Path.Combine(Dir, "hyper");
         File.WriteAllText(config, """{"n_embd": 16, "n_layer": 1, "n_head": 2, "n_positions": 16, "vocab_size": 256}""");
         string[] Args(string batch) =>
             ["hypernet", "train", "--data-a", Text, "--data-b", Text, "--model", config, "--out", run, "--seq", "16", "--batch", batch,
