@@ -38,17 +38,13 @@ public static class LlmcCheckpoint
         int width = version == 3 ? 4 : 2;
         if (f.Length - header.Length != stored * width)
             throw new InvalidDataException($"{path}: holds {f.Length - header.Length} bytes of parameters, the header implies {stored * width}");
-        var raw = new byte[stored * width];
-        f.ReadExactly(raw);
+        // Streamed in chunks: GPT-2 large's 3 GB file does not fit one byte array.
         var arena = new float[layout.Total];
         long wteCount = (long)config.VocabSize * config.NEmbd;
-        for (long i = 0, src = 0; i < layout.Total; i++, src++)
-        {
-            if (i == wteCount) src += padding; // skip wte's padding rows
-            arena[i] = width == 4
-                ? BinaryPrimitives.ReadSingleLittleEndian(raw.AsSpan((int)(src * 4)))
-                : BFloat16.ToSingle(BinaryPrimitives.ReadUInt16LittleEndian(raw.AsSpan((int)(src * 2))));
-        }
+        var buffer = new byte[ChunkValues * width];
+        ReadValues(f, arena.AsSpan(0, (int)wteCount), width, buffer);
+        f.Seek(padding * width, SeekOrigin.Current); // wte's padding rows
+        ReadValues(f, arena.AsSpan((int)wteCount), width, buffer);
         foreach (var e in layout.Entries)
             FiniteValues.Check(arena.AsSpan((int)e.Offset, (int)e.Count), path, e.Name);
         return (config, arena);
@@ -58,7 +54,7 @@ public static class LlmcCheckpoint
     /// Writes a checkpoint (version 3 fp32 or 5 bf16), padding the vocabulary to a multiple of
     /// 128 as llm.c does; written aside, then renamed over <paramref name="path"/>.
     /// </summary>
-    public static void Write(string path, Gpt2Config config, ReadOnlySpan<float> arena, int version = 3)
+    public static void Write(string path, Gpt2Config config, float[] arena, int version = 3)
     {
         if (version != 3 && version != 5) throw new ArgumentException($"llm.c checkpoint version {version} is not supported (3 or 5)");
         var layout = new ParameterLayout(config);
@@ -66,17 +62,50 @@ public static class LlmcCheckpoint
         int paddedV = (config.VocabSize + 127) / 128 * 128;
         long padding = (long)(paddedV - config.VocabSize) * config.NEmbd;
         int width = version == 3 ? 4 : 2;
-        var bytes = new byte[1024 + (layout.Total + padding) * width];
-        int[] header = [Magic, version, config.NPositions, config.VocabSize, config.NLayer, config.NHead, config.NEmbd, paddedV];
-        for (int i = 0; i < header.Length; i++) BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(i * 4), header[i]);
-        long wteCount = (long)config.VocabSize * config.NEmbd;
-        for (long i = 0, dst = 0; i < layout.Total; i++, dst++)
+        var header = new byte[1024];
+        int[] fields = [Magic, version, config.NPositions, config.VocabSize, config.NLayer, config.NHead, config.NEmbd, paddedV];
+        for (int i = 0; i < fields.Length; i++) BinaryPrimitives.WriteInt32LittleEndian(header.AsSpan(i * 4), fields[i]);
+        int wteCount = config.VocabSize * config.NEmbd;
+        AtomicFile.Write(path, stream =>
         {
-            if (i == wteCount) dst += padding; // padding rows stay zero
-            var at = bytes.AsSpan((int)(1024 + dst * width));
-            if (width == 4) BinaryPrimitives.WriteSingleLittleEndian(at, arena[(int)i]);
-            else BinaryPrimitives.WriteUInt16LittleEndian(at, BFloat16.FromSingle(arena[(int)i]));
+            var buffer = new byte[ChunkValues * width];
+            stream.Write(header);
+            WriteValues(stream, arena.AsSpan(0, wteCount), width, buffer);
+            for (long zeros = padding * width; zeros > 0; zeros -= Math.Min(zeros, buffer.Length)) // padding rows are zero
+                stream.Write(new byte[(int)Math.Min(zeros, buffer.Length)]);
+            WriteValues(stream, arena.AsSpan(wteCount), width, buffer);
+        });
+    }
+
+    // Values converted per chunk, so reading and writing need no buffer the size of the file.
+    private const int ChunkValues = 1 << 20;
+
+    private static void ReadValues(Stream f, Span<float> dst, int width, byte[] buffer)
+    {
+        for (int at = 0; at < dst.Length;)
+        {
+            int n = Math.Min(ChunkValues, dst.Length - at);
+            var bytes = buffer.AsSpan(0, n * width);
+            f.ReadExactly(bytes);
+            for (int i = 0; i < n; i++)
+                dst[at + i] = width == 4
+                    ? BinaryPrimitives.ReadSingleLittleEndian(bytes[(i * 4)..])
+                    : BFloat16.ToSingle(BinaryPrimitives.ReadUInt16LittleEndian(bytes[(i * 2)..]));
+            at += n;
         }
-        AtomicFile.WriteAllBytes(path, bytes);
+    }
+
+    private static void WriteValues(Stream f, ReadOnlySpan<float> src, int width, byte[] buffer)
+    {
+        for (int at = 0; at < src.Length;)
+        {
+            int n = Math.Min(ChunkValues, src.Length - at);
+            var bytes = buffer.AsSpan(0, n * width);
+            for (int i = 0; i < n; i++)
+                if (width == 4) BinaryPrimitives.WriteSingleLittleEndian(bytes[(i * 4)..], src[at + i]);
+                else BinaryPrimitives.WriteUInt16LittleEndian(bytes[(i * 2)..], BFloat16.FromSingle(src[at + i]));
+            f.Write(bytes);
+            at += n;
+        }
     }
 }
