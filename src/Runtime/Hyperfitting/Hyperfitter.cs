@@ -111,7 +111,8 @@ public static class Hyperfitter
             File.WriteAllLines(logPath, epochs.Select(LogLine)); // drops lines of epochs after the checkpoint
             info?.Invoke($"resuming after epoch {epochsDone}" + (stepsDone > 0 ? $" and {stepsDone} steps of the next" : "") + $" (update {model.Step})");
         }
-        using (var log = new StreamWriter(logPath, append: o.Resume) { AutoFlush = true })
+        if (!o.Resume) File.WriteAllText(logPath, ""); // a new run's log starts empty
+        using (var log = RunFolder.AppendLog(logPath))
         {
             void Measure(int epoch, double? trainLoss)
             {
@@ -174,7 +175,7 @@ public static class Hyperfitter
                     lossSum += (double)loss * b;
                     double tps = tokensDone / trainSeconds;
                     long left = ((long)(o.Epochs - epoch) * stepsPerEpoch + stepsPerEpoch - s - 1) * B * T;
-                    progress?.Invoke(new HyperfitProgress(epoch, o.Epochs, s + 1, stepsPerEpoch, loss, tps, TimeSpan.FromSeconds(left / Math.Max(tps, 1e-9))));
+                    progress?.Invoke(new HyperfitProgress(epoch, o.Epochs, s + 1, stepsPerEpoch, loss, tps, RunFolder.Eta(left, tokensDone, TimeSpan.FromSeconds(trainSeconds))));
                 }
                 if (interrupted) break;
                 stoppedEpoch = epoch;
@@ -227,10 +228,7 @@ public static class Hyperfitter
         OutputPath.RequireFolder(o.OutDir, "--out");
         if (Path.GetFullPath(o.OutDir) == Path.GetFullPath(o.ModelDir))
             throw new ArgumentException($"--out {o.OutDir} is the --model folder: the pretrained model would be overwritten");
-        if (!o.Resume && Checkpoint.IsCheckpoint(o.OutDir))
-            throw new ArgumentException($"--out {o.OutDir} already holds a checkpoint; pass --resume to continue it, or choose another folder");
-        if (o.Resume && !Checkpoint.IsCheckpoint(o.OutDir))
-            throw new ArgumentException($"--resume: {o.OutDir} holds no checkpoint to continue");
+        RunFolder.CheckStart(o.OutDir, o.Resume, Checkpoint.IsCheckpoint(o.OutDir), "checkpoint");
     }
 
     private static Dictionary<string, string> Settings(HyperfitOptions o, string modelDir) => new()

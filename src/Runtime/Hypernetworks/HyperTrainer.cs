@@ -92,15 +92,12 @@ public static class HyperTrainer
         {
             // The curves so far come back from the log; lines past the checkpoint, and the extra
             // evaluation an interruption adds, are dropped so the log reads as one run.
-            var kept = new List<string>();
-            foreach (string text in File.ReadLines(logPath))
+            var kept = RunFolder.TrimLog(logPath, line =>
+                RunFolder.Int(line, "step") is int step && step <= hyper.Step && (step == 0 || line["loss"] is not null || line["skipped"] is not null));
+            foreach (var line in kept)
             {
-                if (string.IsNullOrWhiteSpace(text)) continue;
-                var line = JsonNode.Parse(text)!.AsObject();
-                int step = line["step"]!.GetValue<int>();
+                int step = RunFolder.Int(line, "step")!.Value;
                 bool skipped = line["skipped"] is not null;
-                if (step > hyper.Step || (step > 0 && line["loss"] is null && !skipped)) continue;
-                kept.Add(text);
                 if (line["loss"] is { } l) trainLosses.Add(l.GetValue<double>());
                 else if (skipped) trainLosses.Add(double.NaN); // one point per step; the plot leaves it out
                 if (line["eval_loss"] is { } e)
@@ -111,11 +108,12 @@ public static class HyperTrainer
                     byGamma = EvalGammas.Select(g => line[$"eval_gamma_{g.ToString(CultureInfo.InvariantCulture)}"]!.GetValue<double>()).ToArray();
                 }
             }
-            File.WriteAllLines(logPath, kept);
             info?.Invoke($"resuming at step {hyper.Step} of {o.Steps}");
         }
         var guard = new NonFiniteGuard(o.OnNonFinite);
-        using (var log = new StreamWriter(logPath, append: resumed is not null) { AutoFlush = true })
+        if (resumed is null) File.WriteAllText(logPath, ""); // a new run's log starts empty
+        int startStep = hyper.Step;
+        using (var log = RunFolder.AppendLog(logPath))
         {
             if (resumed is null)
             {
@@ -150,8 +148,9 @@ public static class HyperTrainer
                 double? eval = null;
                 if ((o.EvalEvery > 0 && hyper.Step % o.EvalEvery == 0) || hyper.Step == o.Steps) eval = Evaluate(line);
                 log.WriteLine(line.ToJsonString());
-                double tps = hyper.Step * 2.0 * B * T / clock.Elapsed.TotalSeconds;
-                var eta = TimeSpan.FromSeconds((o.Steps - hyper.Step) * clock.Elapsed.TotalSeconds / hyper.Step);
+                // Rates from this process's steps only (a resumed run's earlier steps took no time here).
+                double tps = (hyper.Step - startStep) * 2.0 * B * T / clock.Elapsed.TotalSeconds;
+                var eta = RunFolder.Eta(o.Steps - hyper.Step, hyper.Step - startStep, clock.Elapsed);
                 progress?.Invoke(new TrainProgress(hyper.Step, o.Steps, (float)loss, lr, norm, ms, tps, eta, eval));
             }
         }
@@ -204,10 +203,7 @@ public static class HyperTrainer
         InputFile.Require(o.DataA, "--data-a");
         InputFile.Require(o.DataB, "--data-b");
         OutputPath.RequireFolder(o.OutDir, "--out");
-        if (!o.Resume && HyperCheckpoint.IsHyperCheckpoint(o.OutDir))
-            throw new ArgumentException($"--out {o.OutDir} already holds a hypernetwork; pass --resume to continue it, or choose another folder");
-        if (o.Resume && !HyperCheckpoint.IsHyperCheckpoint(o.OutDir))
-            throw new ArgumentException($"--resume: {o.OutDir} holds no hypernetwork to continue");
+        RunFolder.CheckStart(o.OutDir, o.Resume, HyperCheckpoint.IsHyperCheckpoint(o.OutDir), "hypernetwork");
         try { o.Network.Validate(); }
         catch (ArgumentException e) { throw new ArgumentException($"--hidden: {e.Message}"); }
     }

@@ -73,7 +73,8 @@ public static class Trainer
         var adam = new AdamWSettings { WeightDecay = o.WeightDecay, GradClip = o.GradClip };
         Directory.CreateDirectory(o.OutDir);
         string logPath = Path.Combine(o.OutDir, LogFile);
-        TrimLog(logPath, o.Resume ? model.Step : 0);
+        int kept = o.Resume ? model.Step : 0;
+        RunFolder.TrimLog(logPath, l => RunFolder.Int(l, "step") is int s && kept > 0 && s <= kept);
 
         var inputs = new int[B * T];
         var targets = new int[B * T];
@@ -85,7 +86,7 @@ public static class Trainer
         int startStep = model.Step;
         var guard = new NonFiniteGuard(o.OnNonFinite);
         int savedStep = o.Resume ? model.Step : -1;
-        using (var log = new StreamWriter(logPath, append: true) { AutoFlush = true })
+        using (var log = RunFolder.AppendLog(logPath))
         {
             if (model.Step == 0 && val.Length >= T + 1)
             {
@@ -127,7 +128,7 @@ public static class Trainer
                     throw new TrainingDivergedException($"training diverged: the held-out loss after step {model.Step} is {vl}; {Kept(o.OutDir, savedStep)} (lower --lr)");
 
                 double tps = tokensDone / clock.Elapsed.TotalSeconds;
-                var eta = TimeSpan.FromSeconds((o.Steps - model.Step) * (double)B * T / Math.Max(tps, 1e-9));
+                var eta = RunFolder.Eta((o.Steps - model.Step) * (double)B * T, tokensDone, clock.Elapsed);
                 var p = new TrainProgress(model.Step, o.Steps, loss, lr, norm, ms, tps, eta, valLoss);
                 log.WriteLine(LogLine(p));
                 progress?.Invoke(p);
@@ -157,14 +158,11 @@ public static class Trainer
         InputFile.Require(o.DataPath, "--data");
         if (o.ValDataPath is not null) InputFile.Require(o.ValDataPath, "--val-data");
         OutputPath.RequireFolder(o.OutDir, "--out");
-        if (!o.Resume && Checkpoint.IsCheckpoint(o.OutDir))
-            throw new ArgumentException($"{o.OutDir} already holds a checkpoint; pass --resume to continue it, or choose another --out");
+        RunFolder.CheckStart(o.OutDir, o.Resume, Checkpoint.IsCheckpoint(o.OutDir), "checkpoint");
     }
 
     private static (ICausalLm, TrainingState) LoadForResume(TrainOptions o, IBackend backend)
     {
-        if (!Checkpoint.IsCheckpoint(o.OutDir))
-            throw new ArgumentException($"{o.OutDir}: nothing to resume (no checkpoint there)");
         var (model, state) = Checkpoint.Load(o.OutDir, backend, withOptimizer: true);
         if (!state.HasOptimizer)
         {
@@ -217,14 +215,6 @@ public static class Trainer
         };
         if (p.ValLoss is double v) o["val_loss"] = v;
         return o.ToJsonString();
-    }
-
-    /// <summary>Drops log lines past <paramref name="step"/> (a resumed run rewrites what came after its checkpoint).</summary>
-    private static void TrimLog(string path, int step)
-    {
-        if (!File.Exists(path)) return;
-        var keep = step == 0 ? [] : File.ReadAllLines(path).Where(l => ReadLog(l) is { } e && e.Step <= step).ToArray();
-        AtomicFile.WriteAllText(path, keep.Length == 0 ? "" : string.Join('\n', keep) + "\n");
     }
 
     private sealed record LogEntry(int Step, double Loss, double? ValLoss);
