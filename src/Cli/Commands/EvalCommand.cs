@@ -48,8 +48,8 @@ public static class EvalCommand
             if (!double.IsFinite(result.Loss))
                 throw new CliException($"{dir}: the loss on {dataPath} is {result.Loss} (the weights are finite, but the activations overflow float32: a run that diverged?)");
             if (r.GetValue(json))
-                // A finite loss above ~709 nats has an infinite perplexity: written "Infinity", as generate writes its numbers.
-                Console.WriteLine(JsonSerializer.Serialize(new { loss = result.Loss, perplexity = result.Perplexity, tokens = result.Tokens, windows = result.Windows }, GenerateCommand.Json));
+                // A finite loss above ~709 nats has an infinite perplexity: written "Infinity", as generate writes its numbers (GenerationJson).
+                Console.WriteLine(JsonSerializer.Serialize(new { loss = result.Loss, perplexity = result.Perplexity, tokens = result.Tokens, windows = result.Windows }, GenerationJson.Options));
             else
                 Console.WriteLine($"loss {result.Loss:F5} nats/token, perplexity {result.Perplexity:F3} over {result.Tokens:N0} tokens ({result.Windows} windows of {T})");
             return 0;

@@ -139,7 +139,7 @@ public static class EvalGenCommand
             for (int mi = 0; mi < modelDirs.Length; mi++)
             {
                 var tokenizer = tokenizers[tokenizerNames[mi]];
-                var (m, _) = GenerateCommand.LoadModel(modelDirs[mi], backend);
+                var (m, _) = ModelFolders.Load(modelDirs[mi], backend);
                 using var model = m;
                 var prompts = modelPrompts[mi];
 
@@ -180,8 +180,8 @@ public static class EvalGenCommand
                         if (samplesOut is not null)
                         {
                             var fields = new Dictionary<string, object?> { ["model"] = labels[mi], ["decoding"] = specs[di] };
-                            foreach (var (key, value) in GenerateCommand.Fields(g)) fields[key] = value;
-                            samplesOut.WriteLine(JsonSerializer.Serialize(fields, GenerateCommand.Json));
+                            foreach (var (key, value) in GenerationJson.Fields(g)) fields[key] = value;
+                            samplesOut.WriteLine(JsonSerializer.Serialize(fields, GenerationJson.Options));
                         }
                     }
                     var metrics = GenerationMetrics.Compute(generations.Select(g => g.TokenIds).ToList(), stats, index, perplexity);

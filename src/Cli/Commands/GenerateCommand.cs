@@ -15,9 +15,6 @@ namespace Hyper.Cli.Commands;
 /// <summary>`hyper generate`: continue prompts with a checkpoint, streaming the text.</summary>
 public static class GenerateCommand
 {
-    /// <summary>JSON of the per-prompt lines: NaN written as a name rather than throwing (it should never occur).</summary>
-    internal static readonly JsonSerializerOptions Json = new() { NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals };
-
     /// <summary>The decoding-control options, shared in shape with the keys of an eval-gen spec.</summary>
     private sealed record DecodingOptions(
         Option<bool> Greedy, Option<double?> Temperature, Option<int?> TopK, Option<double?> TopP, Option<double?> MinP, Option<double?> TypicalP,
@@ -97,8 +94,8 @@ public static class GenerateCommand
             using var backend = BackendRegistry.Create(r.GetValue(device)!);
             var (m, state) = (r.GetValue(model), r.GetValue(hypernet), r.GetValue(gamma)) switch
             {
-                ({ } dir, null, null) => LoadModel(dir, backend),
-                (null, { } h, { } g) => HypernetCommand.LoadAt(h, g, backend),
+                ({ } dir, null, null) => ModelFolders.Load(dir, backend),
+                (null, { } h, { } g) => ModelFolders.LoadAt(h, g, backend),
                 (null, { }, null) => throw new CliException("--hypernet needs --gamma G (0 <= G <= 1)"),
                 (null, null, _) => throw new CliException("no model: give --model DIR, or --hypernet DIR --gamma G"),
                 _ => throw new CliException("--model excludes --hypernet and --gamma: give one model"),
@@ -124,7 +121,7 @@ public static class GenerateCommand
             if (asJson)
             {
                 results = generator.Generate(prompts, sampling, options);
-                foreach (var g in results) Console.WriteLine(JsonSerializer.Serialize(Fields(g), Json));
+                foreach (var g in results) Console.WriteLine(JsonSerializer.Serialize(GenerationJson.Fields(g), GenerationJson.Options));
             }
             else
             {
@@ -163,14 +160,6 @@ public static class GenerateCommand
         return PromptFile.Read(promptFile);
     }
 
-    /// <summary>Loads a checkpoint folder, with a user error for a folder that is not one.</summary>
-    internal static (ICausalLm Model, TrainingState State) LoadModel(string dir, IBackend backend)
-    {
-        if (!Directory.Exists(dir)) throw new CliException($"{dir}: no such model folder");
-        if (!Checkpoint.IsCheckpoint(dir)) throw new CliException($"{dir}: not a checkpoint folder (no config.json)");
-        return Checkpoint.Load(dir, backend);
-    }
-
     /// <summary>Builds (once per file) the citation blocker's index of a corpus, tokenized as the model reads it.</summary>
     internal static Func<string, TokenIndex> CitationLoader(ITokenizer tokenizer, Dictionary<string, TokenIndex> cache) =>
         path =>
@@ -179,26 +168,4 @@ public static class GenerateCommand
             if (!cache.TryGetValue(key, out var index)) cache[key] = index = new TokenIndex(TokenCorpus.Load(path, tokenizer));
             return index;
         };
-
-    /// <summary>The JSON fields of one generation, in a fixed order.</summary>
-    internal static Dictionary<string, object?> Fields(GenerationResult g) => new()
-    {
-        ["prompt_index"] = g.PromptIndex,
-        ["prompt"] = g.Prompt,
-        ["text"] = g.Text,
-        ["finish_reason"] = FinishName(g.FinishReason),
-        ["prompt_tokens"] = g.PromptTokens,
-        ["tokens"] = g.TokenIds,
-        ["logprobs"] = g.Tokens.Select(t => t.LogProb).ToArray(),
-        ["entropies"] = g.Tokens.Select(t => t.Entropy).ToArray(),
-        ["top1"] = g.Tokens.Select(t => t.Top1).ToArray(),
-    };
-
-    private static string FinishName(FinishReason reason) => reason switch
-    {
-        FinishReason.Length => "length",
-        FinishReason.Stop => "stop",
-        FinishReason.EndOfText => "end_of_text",
-        _ => "blocked",
-    };
 }

@@ -138,7 +138,7 @@ public static class HypernetCommand
         cmd.SetAction(r =>
         {
             using var backend = BackendRegistry.Create(r.GetValue(device)!);
-            var (m, state) = LoadAt(r.GetValue(hypernet)!, r.GetValue(gamma), backend);
+            var (m, state) = ModelFolders.LoadAt(r.GetValue(hypernet)!, r.GetValue(gamma), backend);
             using var _ = m;
             string dataPath = r.GetValue(data)!;
             InputFile.Require(dataPath, "--data");
@@ -173,7 +173,7 @@ public static class HypernetCommand
             OutputPath.RequireFolder(dir, "--out");
             if (Checkpoint.IsCheckpoint(dir)) throw new CliException($"--out {dir} already holds a checkpoint; choose another folder");
             using var backend = BackendRegistry.Create("cpu");
-            var (m, state) = LoadAt(r.GetValue(hypernet)!, r.GetValue(gamma), backend);
+            var (m, state) = ModelFolders.LoadAt(r.GetValue(hypernet)!, r.GetValue(gamma), backend);
             using var _ = m;
             Checkpoint.Save(dir, m, state, withOptimizer: false);
             Console.Error.WriteLine($"wrote {Path.GetFullPath(dir)} (gamma {r.GetValue(gamma)})");
@@ -210,15 +210,6 @@ public static class HypernetCommand
             return 0;
         });
         return cmd;
-    }
-
-    /// <summary>The GPT-2 a hypernetwork folder generates at γ, with user errors for a bad folder or γ.</summary>
-    internal static (ICausalLm Model, TrainingState State) LoadAt(string dir, float gamma, IBackend backend)
-    {
-        if (!Directory.Exists(dir)) throw new CliException($"--hypernet {dir}: no such folder");
-        if (!HyperCheckpoint.IsHyperCheckpoint(dir)) throw new CliException($"--hypernet {dir}: not a hypernetwork folder (no {HyperCheckpoint.StateFile})");
-        if (!(gamma >= 0f && gamma <= 1f)) throw new CliException($"--gamma {gamma.ToString(CultureInfo.InvariantCulture)} is outside [0, 1]");
-        return HyperCheckpoint.LoadAt(dir, gamma, backend);
     }
 
     private static bool OnOff(string value, string flag) => value switch
