@@ -13,28 +13,8 @@ namespace Hyper.Tests.Cli;
 /// names the file and the problem, no stack trace), and nothing is written or overwritten.
 /// </summary>
 [NonParallelizable]
-public class BadInputTests
+public class BadInputTests : TemplateCheckpointTest
 {
-    private TemplateCheckpoint _template = null!;
-    private string _dir = "";
-
-    private static string Text => TemplateCheckpoint.Text;
-
-    [OneTimeSetUp]
-    public void MakeTemplateCheckpoint() => _template = new TemplateCheckpoint();
-
-    [OneTimeTearDown]
-    public void RemoveTemplate() => _template.Dispose();
-
-    [SetUp]
-    public void SetUp() => _dir = Corpora.TempDir();
-
-    [TearDown]
-    public void TearDown() => Directory.Delete(_dir, recursive: true);
-
-    /// <summary>A fresh copy of the template checkpoint.</summary>
-    private string CopyOfCheckpoint(string name = "ckpt") => _template.CopyInto(_dir, name);
-
     private static string[] Train(string data, string outDir, int seq = 16) =>
         ["train", "--model", "tiny", "--data", data, "--out", outDir, "--steps", "4", "--batch", "2", "--seq", $"{seq}"];
 
@@ -44,7 +24,7 @@ public class BadInputTests
 
     private string WriteFile(string name, string text)
     {
-        string path = Path.Combine(_dir, name);
+        string path = Path.Combine(Dir, name);
         File.WriteAllText(path, text);
         return path;
     }
@@ -54,16 +34,16 @@ public class BadInputTests
     [Test]
     public void MissingDataFile()
     {
-        string missing = Path.Combine(_dir, "missing.txt"), run = Path.Combine(_dir, "run");
+        string missing = Path.Combine(Dir, "missing.txt"), run = Path.Combine(Dir, "run");
         CliRunner.RunExpectingUserError(Train(missing, run), missing, "no such file");
         Assert.That(Directory.Exists(run), Is.False, "no out folder for a run that never started");
-        CliRunner.RunExpectingUserError(Eval(_template.Dir, missing), missing, "does not exist");
+        CliRunner.RunExpectingUserError(Eval(TemplateDir, missing), missing, "does not exist");
     }
 
     [Test]
     public void UnreadableDataFile()
     {
-        string path = WriteFile("secret.txt", "Call me Ishmael. Some years ago, never mind how long precisely."), run = Path.Combine(_dir, "run");
+        string path = WriteFile("secret.txt", "Call me Ishmael. Some years ago, never mind how long precisely."), run = Path.Combine(Dir, "run");
         if (OperatingSystem.IsWindows())
         {
             Assert.Ignore("Unix file modes: on Windows an unreadable file needs an ACL");
@@ -86,26 +66,26 @@ public class BadInputTests
     [Test]
     public void EmptyCorpus()
     {
-        string path = WriteFile("empty.txt", ""), run = Path.Combine(_dir, "run");
+        string path = WriteFile("empty.txt", ""), run = Path.Combine(Dir, "run");
         CliRunner.RunExpectingUserError(Train(path, run), path, "empty");
         Assert.That(Directory.Exists(run), Is.False);
-        CliRunner.RunExpectingUserError(Eval(_template.Dir, path), path, "empty");
+        CliRunner.RunExpectingUserError(Eval(TemplateDir, path), path, "empty");
     }
 
     [Test]
     public void CorpusShorterThanOneWindow()
     {
-        string path = WriteFile("short.txt", "Call me Ishmael. Some years ago."), run = Path.Combine(_dir, "run"); // 32 bytes
+        string path = WriteFile("short.txt", "Call me Ishmael. Some years ago."), run = Path.Combine(Dir, "run"); // 32 bytes
         CliRunner.RunExpectingUserError(Train(path, run, seq: 64), path, "32 tokens", "fewer than one window of 65");
         Assert.That(Directory.Exists(run), Is.False);
-        CliRunner.RunExpectingUserError(Eval(_template.Dir, path, seq: 64), path, "32 tokens", "fewer than one window of 65");
+        CliRunner.RunExpectingUserError(Eval(TemplateDir, path, seq: 64), path, "32 tokens", "fewer than one window of 65");
     }
 
     [Test]
     public void CorpusTooShortForTheHeldOutPart()
     {
         // 1000 bytes train fine at T = 64, but the 5% held out (50 tokens) is less than a window.
-        string path = WriteFile("small.txt", new string('a', 1000)), run = Path.Combine(_dir, "run");
+        string path = WriteFile("small.txt", new string('a', 1000)), run = Path.Combine(Dir, "run");
         CliRunner.RunExpectingUserError(Train(path, run, seq: 64), path, "validation split has 50 tokens");
         Assert.That(Directory.Exists(run), Is.False);
     }
@@ -205,7 +185,7 @@ public class BadInputTests
         string dir = CopyOfCheckpoint();
         Damage(dir, how);
         var before = FolderSnapshot.Take(dir);
-        string file = Path.Combine(dir, Checkpoint.ModelFile), bin = Path.Combine(_dir, "out.bin");
+        string file = Path.Combine(dir, Checkpoint.ModelFile), bin = Path.Combine(Dir, "out.bin");
 
         CliRunner.RunExpectingUserError(Eval(dir, Text), [file, .. problem]);
         // Resuming must fail before it trims the log or saves over the damaged files.
@@ -221,7 +201,7 @@ public class BadInputTests
         // The damage tests fail because of the damage: the same commands succeed on a clean copy.
         string dir = CopyOfCheckpoint();
         Assert.That(CliRunner.Run(Eval(dir, Text)).Code, Is.Zero);
-        Assert.That(CliRunner.Run(["convert", "--in", dir, "--out", Path.Combine(_dir, "ok.bin")]).Code, Is.Zero);
+        Assert.That(CliRunner.Run(["convert", "--in", dir, "--out", Path.Combine(Dir, "ok.bin")]).Code, Is.Zero);
         Assert.That(CliRunner.Run(Resume(dir)).Code, Is.Zero);
     }
 
@@ -231,14 +211,14 @@ public class BadInputTests
     [TestCase(1, 4, "version 4")]
     public void LlmcFileWithWrongHeader(int field, int value, string problem)
     {
-        string good = Path.Combine(_dir, "good.bin"), bad = Path.Combine(_dir, "bad.bin");
-        Assert.That(CliRunner.Run("convert", "--in", _template.Dir, "--out", good).Code, Is.Zero);
+        string good = Path.Combine(Dir, "good.bin"), bad = Path.Combine(Dir, "bad.bin");
+        Assert.That(CliRunner.Run("convert", "--in", TemplateDir, "--out", good).Code, Is.Zero);
         var bytes = File.ReadAllBytes(good);
         BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(4 * field), value);
         File.WriteAllBytes(bad, bytes);
 
         // Into an existing .bin: it must survive; into a new folder: none appears.
-        string existing = Path.Combine(_dir, "existing.bin"), folder = Path.Combine(_dir, "folder");
+        string existing = Path.Combine(Dir, "existing.bin"), folder = Path.Combine(Dir, "folder");
         File.WriteAllBytes(existing, [1, 2, 3]);
         CliRunner.RunExpectingUserError(["convert", "--in", bad, "--out", existing], bad, problem);
         Assert.That(File.ReadAllBytes(existing), Is.EqualTo(new byte[] { 1, 2, 3 }));
@@ -252,7 +232,7 @@ public class BadInputTests
     public void ConfigWithNEmbdNotDivisibleByNHead()
     {
         string config = WriteFile("config.json", """{"model_type": "gpt2", "n_embd": 64, "n_head": 3, "n_layer": 2, "n_positions": 64, "vocab_size": 256}""");
-        string run = Path.Combine(_dir, "run");
+        string run = Path.Combine(Dir, "run");
         CliRunner.RunExpectingUserError(["train", "--model", config, "--data", Text, "--out", run, "--steps", "2"], config, "n_embd (64) must be divisible by n_head (3)");
         Assert.That(Directory.Exists(run), Is.False);
 
@@ -273,7 +253,7 @@ public class BadInputTests
     [Test]
     public void ResumeWithNothingToResume()
     {
-        string empty = Path.Combine(_dir, "empty"), missing = Path.Combine(_dir, "missing");
+        string empty = Path.Combine(Dir, "empty"), missing = Path.Combine(Dir, "missing");
         Directory.CreateDirectory(empty);
         CliRunner.RunExpectingUserError(Resume(empty), empty, "nothing to resume");
         Assert.That(Directory.EnumerateFileSystemEntries(empty), Is.Empty, "no log or checkpoint appears");

@@ -12,27 +12,8 @@ namespace Hyper.Tests.Cli;
 /// the JSON writer with a message about something else.
 /// </summary>
 [NonParallelizable]
-public class NonFiniteWeightsTests
+public class NonFiniteWeightsTests : TemplateCheckpointTest
 {
-    private TemplateCheckpoint _template = null!;
-    private string _dir = "";
-
-    private static string Text => TemplateCheckpoint.Text;
-
-    [OneTimeSetUp]
-    public void MakeTemplateCheckpoint() => _template = new TemplateCheckpoint();
-
-    [OneTimeTearDown]
-    public void RemoveTemplate() => _template.Dispose();
-
-    [SetUp]
-    public void SetUp() => _dir = Corpora.TempDir();
-
-    [TearDown]
-    public void TearDown() => Directory.Delete(_dir, recursive: true);
-
-    private string CopyOfCheckpoint() => _template.CopyInto(_dir);
-
     /// <summary>Overwrites element <paramref name="index"/> of an F32 tensor in a safetensors file.</summary>
     private static void Poke(string file, string tensor, int index, float value)
     {
@@ -65,14 +46,14 @@ public class NonFiniteWeightsTests
             ["eval", "--model", dir, "--data", Text, "--seq", "16"],
             ["eval", "--model", dir, "--data", Text, "--seq", "16", "--json"],
             ["generate", "--model", dir, "--prompt", "Call me", "--max-new-tokens", "4"],
-            ["convert", "--in", dir, "--out", Path.Combine(_dir, "out.bin")],
+            ["convert", "--in", dir, "--out", Path.Combine(Dir, "out.bin")],
             ["train", "--resume", "--data", Text, "--out", dir, "--steps", "4", "--batch", "2", "--seq", "16"],
-            ["hyperfit", "--model", dir, "--data", Text, "--out", Path.Combine(_dir, "fit"), "--samples", "4", "--seq", "16", "--epochs", "1", "--batch", "2"],
+            ["hyperfit", "--model", dir, "--data", Text, "--out", Path.Combine(Dir, "fit"), "--samples", "4", "--seq", "16", "--epochs", "1", "--batch", "2"],
         ];
         foreach (var args in commands)
             CliRunner.RunExpectingUserError(args, model, $"tensor {tensor}", problem);
         Assert.That(File.ReadAllBytes(model), Is.EqualTo(before), "the refused file is left as it was");
-        Assert.That(File.Exists(Path.Combine(_dir, "out.bin")), Is.False);
+        Assert.That(File.Exists(Path.Combine(Dir, "out.bin")), Is.False);
     }
 
     [Test]
@@ -91,8 +72,8 @@ public class NonFiniteWeightsTests
     [Test]
     public void AnLlmcFileWithANonFiniteWeightIsRefused()
     {
-        string good = Path.Combine(_dir, "good.bin"), bad = Path.Combine(_dir, "bad.bin");
-        Assert.That(CliRunner.Run("convert", "--in", _template.Dir, "--out", good).Code, Is.Zero);
+        string good = Path.Combine(Dir, "good.bin"), bad = Path.Combine(Dir, "bad.bin");
+        Assert.That(CliRunner.Run("convert", "--in", TemplateDir, "--out", good).Code, Is.Zero);
         var (config, _) = LlmcCheckpoint.Read(good);
         var bytes = File.ReadAllBytes(good);
         // wte is stored first, padded to a multiple of 128 rows; wpe follows: its element 2.
@@ -100,8 +81,8 @@ public class NonFiniteWeightsTests
         long at = 1024 + 4L * ((long)paddedV * config.NEmbd + 2);
         BinaryPrimitives.WriteSingleLittleEndian(bytes.AsSpan((int)at), float.NaN);
         File.WriteAllBytes(bad, bytes);
-        CliRunner.RunExpectingUserError(["convert", "--in", bad, "--out", Path.Combine(_dir, "folder")], bad, "tensor wpe holds NaN at index 2");
-        Assert.That(Directory.Exists(Path.Combine(_dir, "folder")), Is.False);
+        CliRunner.RunExpectingUserError(["convert", "--in", bad, "--out", Path.Combine(Dir, "folder")], bad, "tensor wpe holds NaN at index 2");
+        Assert.That(Directory.Exists(Path.Combine(Dir, "folder")), Is.False);
     }
 
     [Test]

@@ -34,3 +34,21 @@ internal sealed class TemplateCheckpoint : IDisposable
 
     public void Dispose() => Directory.Delete(_root, recursive: true);
 }
+
+/// <summary>A fixture with one <see cref="TemplateCheckpoint"/> for all its tests and a fresh folder per test to copy it into.</summary>
+public abstract class TemplateCheckpointTest : TempDirTest
+{
+    private TemplateCheckpoint _template = null!;
+
+    /// <summary>The template folder (copy it with <see cref="CopyOfCheckpoint"/> before changing anything).</summary>
+    protected string TemplateDir => _template.Dir;
+
+    [OneTimeSetUp]
+    public void MakeTemplateCheckpoint() => _template = new TemplateCheckpoint();
+
+    [OneTimeTearDown]
+    public void RemoveTemplate() => _template.Dispose();
+
+    /// <summary>A fresh copy of the template in this test's folder.</summary>
+    protected string CopyOfCheckpoint(string name = "ckpt") => _template.CopyInto(Dir, name);
+}
