@@ -31,6 +31,7 @@ public static class ConvertCommand
             if (!toBin && Checkpoint.IsCheckpoint(to)) throw new CliException($"{to} already holds a checkpoint; choose another --out");
             if (Directory.Exists(from))
             {
+                if (!Checkpoint.IsCheckpoint(from)) throw new CliException($"--in {from}: not a checkpoint folder (no config.json)");
                 config = Checkpoint.ReadConfig(from);
                 arena = Checkpoint.ReadWeights(from, config, out _);
                 tok = Checkpoint.ReadState(from, config).Tokenizer;
