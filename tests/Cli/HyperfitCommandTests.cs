@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Hyper.Cli;
 using Hyper.Cli.Commands;
 using Hyper.Runtime.Hyperfitting;
 using Hyper.Runtime.IO;
@@ -255,10 +256,10 @@ public class HyperfitCommandTests
             [new HyperfitEpoch(0, null, 2, 1, 0.5, null, 0), .. loss is double l ? new[] { new HyperfitEpoch(1, l, 2, 1, 0.5, null, 1) } : []],
             1, 1, 1, interrupted, "p", "s", "h");
 
-        Assert.That(HyperfitCommand.NotNearZeroHint(Run(1.728), o), Does.Contain("1.728 is not near zero").And.Contain("--lr 1e-06 --samples 2000 --epochs 20"));
-        Assert.That(HyperfitCommand.NotNearZeroHint(Run(HyperfitCommand.NearZeroLoss), o), Is.Not.Null);
-        Assert.That(HyperfitCommand.NotNearZeroHint(Run(0.099), o), Is.Null);
-        Assert.That(HyperfitCommand.NotNearZeroHint(Run(1.728, interrupted: true), o), Is.Null, "an interrupted run is not finished");
-        Assert.That(HyperfitCommand.NotNearZeroHint(Run(null), o), Is.Null, "no completed epoch, no train loss to judge");
+        Assert.That(HyperfitRun.NotNearZeroHint(Run(1.728), o), Does.Contain("1.728 is not near zero").And.Contain("--lr 1e-06 --samples 2000 --epochs 20"));
+        Assert.That(HyperfitRun.NotNearZeroHint(Run(HyperfitRun.NearZeroLoss), o), Is.Not.Null);
+        Assert.That(HyperfitRun.NotNearZeroHint(Run(0.099), o), Is.Null);
+        Assert.That(HyperfitRun.NotNearZeroHint(Run(1.728, interrupted: true), o), Is.Null, "an interrupted run is not finished");
+        Assert.That(HyperfitRun.NotNearZeroHint(Run(null), o), Is.Null, "no completed epoch, no train loss to judge");
     }
 }

@@ -63,7 +63,7 @@ public static class DemoCommand
         Console.WriteLine($"Hyperfitting demo: {modelDir}, hyperfitted on {dataPath}");
         Console.WriteLine($"1. Hyperfit: {plan.Samples} random sequences of {plan.Seq} tokens from the first 90% of the text, {plan.Epochs} epochs, batch 8, " +
                           $"Adam at a constant {plan.Lr:0.###e+0}. Each epoch reports held-out loss, prediction entropy, top-1 probability and greedy TTR.");
-        var result = HyperfitCommand.RunWithProgress(new HyperfitOptions
+        var result = HyperfitRun.WithProgress(new HyperfitOptions
         {
             ModelDir = modelDir,
             DataPath = dataPath,
