@@ -10,7 +10,7 @@ internal static class TokenBytes
     {
         if ((uint)id >= (uint)table.Length)
             throw new ArgumentOutOfRangeException(nameof(id), id, $"token id {id} is outside the vocabulary [0, {table.Length})");
-        return table[id];
+        return table[id] ?? throw new ArgumentOutOfRangeException(nameof(id), id, $"token id {id} has no token in this vocabulary");
     }
 
     /// <summary>Joins the ids' bytes and reads them as UTF-8 (invalid or unfinished sequences become U+FFFD).</summary>
@@ -22,7 +22,7 @@ internal static class TokenBytes
         int at = 0;
         foreach (int id in ids)
         {
-            byte[] b = table[id];
+            byte[] b = table[id]!;
             b.CopyTo(bytes, at);
             at += b.Length;
         }
