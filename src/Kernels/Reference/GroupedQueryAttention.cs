@@ -23,39 +23,16 @@ public static class GroupedQueryAttention
         TNum scale = TNum.One / TNum.Sqrt(TNum.CreateChecked(hs));
         int group = NH / NKV;
         var score = new TNum[T];
+        int kvw = NKV * hs;
         for (int b = 0; b < B; b++)
             for (int h = 0; h < NH; h++)
-            {
-                int kvh = h / group;
                 for (int i = 0; i < T; i++)
                 {
-                    ReadOnlySpan<TNum> qi = q.Slice(((b * T + i) * NH + h) * hs, hs);
-                    TNum max = TNum.NegativeInfinity;
-                    for (int j = 0; j <= i; j++)
-                    {
-                        ReadOnlySpan<TNum> kj = k.Slice(((b * T + j) * NKV + kvh) * hs, hs);
-                        TNum s = TNum.Zero;
-                        for (int d = 0; d < hs; d++) s += qi[d] * kj[d];
-                        score[j] = s * scale;
-                        if (score[j] > max) max = score[j];
-                    }
-                    TNum sum = TNum.Zero;
-                    for (int j = 0; j <= i; j++)
-                    {
-                        score[j] = TNum.Exp(score[j] - max);
-                        sum += score[j];
-                    }
-                    Span<TNum> o = output.Slice(((b * T + i) * NH + h) * hs, hs);
-                    o.Clear();
-                    for (int j = 0; j <= i; j++)
-                    {
-                        ReadOnlySpan<TNum> vj = v.Slice(((b * T + j) * NKV + kvh) * hs, hs);
-                        TNum p = score[j] / sum;
-                        for (int d = 0; d < hs; d++) o[d] += p * vj[d];
-                    }
-                    lse[(b * NH + h) * T + i] = max + TNum.Log(sum);
+                    // Key/value rows of batch b, head h's group, from position 0 on, kvw apart.
+                    int kv0 = b * T * kvw + h / group * hs;
+                    int at = ((b * T + i) * NH + h) * hs;
+                    lse[(b * NH + h) * T + i] = AttendRow(output.Slice(at, hs), q.Slice(at, hs), k.Slice(kv0), v.Slice(kv0), kvw, i + 1, scale, score);
                 }
-            }
     }
 
     /// <summary>
@@ -134,32 +111,45 @@ public static class GroupedQueryAttention
             for (int t = 0; t < Tq; t++)
                 for (int h = 0; h < NH; h++)
                 {
-                    int kvh = h / group, visible = pos + t + 1;
-                    ReadOnlySpan<TNum> qi = q.Slice(((b * Tq + t) * NH + h) * hs, hs);
-                    TNum max = TNum.NegativeInfinity;
-                    for (int j = 0; j < visible; j++)
-                    {
-                        ReadOnlySpan<TNum> kj = kCache.Slice(((b * maxT + j) * NKV + kvh) * hs, hs);
-                        TNum s = TNum.Zero;
-                        for (int d = 0; d < hs; d++) s += qi[d] * kj[d];
-                        score[j] = s * scale;
-                        if (score[j] > max) max = score[j];
-                    }
-                    TNum sum = TNum.Zero;
-                    for (int j = 0; j < visible; j++)
-                    {
-                        score[j] = TNum.Exp(score[j] - max);
-                        sum += score[j];
-                    }
-                    Span<TNum> o = output.Slice(((b * Tq + t) * NH + h) * hs, hs);
-                    o.Clear();
-                    for (int j = 0; j < visible; j++)
-                    {
-                        ReadOnlySpan<TNum> vj = vCache.Slice(((b * maxT + j) * NKV + kvh) * hs, hs);
-                        TNum p = score[j] / sum;
-                        for (int d = 0; d < hs; d++) o[d] += p * vj[d];
-                    }
+                    int kv0 = b * maxT * kvw + h / group * hs;
+                    int at = ((b * Tq + t) * NH + h) * hs;
+                    AttendRow(output.Slice(at, hs), q.Slice(at, hs), kCache.Slice(kv0), vCache.Slice(kv0), kvw, pos + t + 1, scale, score);
                 }
+    }
+
+    /// <summary>
+    /// One query row: o = softmax(q·kⱼ·scale over j &lt; visible)·v, with key/value row j at
+    /// offset j·stride of <paramref name="k"/> and <paramref name="v"/>; returns the row's log-sum-exp.
+    /// The one softmax row of the training forward and of decoding.
+    /// </summary>
+    private static TNum AttendRow<TNum>(Span<TNum> o, ReadOnlySpan<TNum> q, ReadOnlySpan<TNum> k, ReadOnlySpan<TNum> v,
+        int stride, int visible, TNum scale, Span<TNum> score) where TNum : unmanaged, IFloatingPointIeee754<TNum>
+    {
+        int hs = q.Length;
+        TNum max = TNum.NegativeInfinity;
+        for (int j = 0; j < visible; j++)
+        {
+            ReadOnlySpan<TNum> kj = k.Slice(j * stride, hs);
+            TNum s = TNum.Zero;
+            for (int d = 0; d < hs; d++) s += q[d] * kj[d];
+            score[j] = s * scale;
+            if (score[j] > max) max = score[j];
+        }
+        // Subtracting the row max keeps exp from overflowing; it cancels in the ratio.
+        TNum sum = TNum.Zero;
+        for (int j = 0; j < visible; j++)
+        {
+            score[j] = TNum.Exp(score[j] - max);
+            sum += score[j];
+        }
+        o.Clear();
+        for (int j = 0; j < visible; j++)
+        {
+            ReadOnlySpan<TNum> vj = v.Slice(j * stride, hs);
+            TNum p = score[j] / sum;
+            for (int d = 0; d < hs; d++) o[d] += p * vj[d];
+        }
+        return max + TNum.Log(sum);
     }
 
     private static void CheckShapes(int output, int lse, int q, int k, int v, int B, int T, int NH, int NKV, int hs)
