@@ -1,3 +1,5 @@
+using Ref = Hyper.Kernels.Reference;
+
 namespace Hyper.Runtime.Backends;
 
 /// <summary>
@@ -98,6 +100,47 @@ public abstract class HostBackend : IBackend
     public abstract void SoftmaxCrossEntropyBackward(TensorView dlogits, TensorView probs, ReadOnlySpan<int> targets, float dloss, int N, int V);
     /// <inheritdoc />
     public abstract void AdamWUpdate(TensorView parameters, TensorView m, TensorView v, TensorView grads, float lr, float beta1, float beta2, float eps, float weightDecay, int step, float gradScale);
+
+    // The Llama-family ops: the reference kernels straight on the host spans. CpuBackend overrides
+    // the ones it has SIMD kernels for; ReferenceBackend keeps these.
+
+    /// <inheritdoc />
+    public virtual void RmsNormForward(TensorView output, TensorView rstd, TensorView input, TensorView weight, int N, int C, float eps)
+        => Ref.RmsNorm.Forward<float>(S(output), S(rstd), S(input), S(weight), N, C, eps);
+
+    /// <inheritdoc />
+    public virtual void RmsNormBackward(TensorView dinp, TensorView dweight, TensorView dout, TensorView input, TensorView weight, TensorView rstd, int N, int C)
+        => Ref.RmsNorm.Backward<float>(S(dinp), S(dweight), S(dout), S(input), S(weight), S(rstd), N, C);
+
+    /// <inheritdoc />
+    public virtual void RopeForward(TensorView output, TensorView input, TensorView cos, TensorView sin, int B, int T, int H, int hs, int pos0)
+        => Ref.Rope.Forward<float>(S(output), S(input), S(cos), S(sin), B, T, H, hs, pos0);
+
+    /// <inheritdoc />
+    public virtual void RopeBackward(TensorView dinp, TensorView dout, TensorView cos, TensorView sin, int B, int T, int H, int hs, int pos0)
+        => Ref.Rope.Backward<float>(S(dinp), S(dout), S(cos), S(sin), B, T, H, hs, pos0);
+
+    /// <inheritdoc />
+    public virtual void SwiGluForward(TensorView output, TensorView gate, TensorView up, int N)
+        => Ref.SwiGlu.Forward<float>(S(output), S(gate), S(up), N);
+
+    /// <inheritdoc />
+    public virtual void SwiGluBackward(TensorView dgate, TensorView dup, TensorView dout, TensorView gate, TensorView up, int N)
+        => Ref.SwiGlu.Backward<float>(S(dgate), S(dup), S(dout), S(gate), S(up), N);
+
+    /// <inheritdoc />
+    public virtual void GroupedQueryAttentionForward(TensorView output, TensorView lse, TensorView q, TensorView k, TensorView v, int B, int T, int NH, int NKV, int hs)
+        => Ref.GroupedQueryAttention.Forward<float>(S(output), S(lse), S(q), S(k), S(v), B, T, NH, NKV, hs);
+
+    /// <inheritdoc />
+    public virtual void GroupedQueryAttentionBackward(TensorView dq, TensorView dk, TensorView dv, TensorView dout, TensorView q, TensorView k, TensorView v,
+        TensorView output, TensorView lse, int B, int T, int NH, int NKV, int hs)
+        => Ref.GroupedQueryAttention.Backward<float>(S(dq), S(dk), S(dv), S(dout), S(q), S(k), S(v), S(output), S(lse), B, T, NH, NKV, hs);
+
+    /// <inheritdoc />
+    public virtual void GroupedQueryAttentionKvForward(TensorView output, TensorView kCache, TensorView vCache, TensorView q, TensorView k, TensorView v,
+        int B, int Tq, int pos, int maxT, int NH, int NKV, int hs)
+        => Ref.GroupedQueryAttention.KvForward<float>(S(output), S(kCache), S(vCache), S(q), S(k), S(v), B, Tq, pos, maxT, NH, NKV, hs);
 
     /// <inheritdoc />
     public void Dispose() => GC.SuppressFinalize(this);

@@ -1,3 +1,5 @@
+using Ref = Hyper.Kernels.Reference;
+
 namespace Hyper.Runtime.Backends;
 
 /// <summary>
@@ -135,5 +137,110 @@ public interface IBackend : IDisposable
         var y = new float[N * Hyper.Kernels.Reference.HyperEncoding.Width(kind, D)];
         Hyper.Kernels.Reference.HyperEncoding.Forward<float>(y, gamma, kind, N, D);
         Upload(y, output);
+    }
+
+    /// <summary>
+    /// out[N,C] = inp·rstd·weight with rstd[N] = 1/√(mean(inp²) + eps), kept for the backward
+    /// (Llama's RMSNorm; statistics in fp32). out may be the input's view.
+    /// </summary>
+    /// <remarks>The default runs the reference kernel on a host copy (see <see cref="HostCopy"/>).</remarks>
+    void RmsNormForward(TensorView output, TensorView rstd, TensorView input, TensorView weight, int N, int C, float eps)
+    {
+        var h = new HostCopy(this);
+        float[] y = HostCopy.Out(output), r = HostCopy.Out(rstd);
+        Ref.RmsNorm.Forward<float>(y, r, h.In(input), h.In(weight), N, C, eps);
+        h.Back(y, output);
+        h.Back(r, rstd);
+    }
+
+    /// <summary>dinp[N,C], dweight[C] += the RMSNorm gradients.</summary>
+    void RmsNormBackward(TensorView dinp, TensorView dweight, TensorView dout, TensorView input, TensorView weight, TensorView rstd, int N, int C)
+    {
+        var h = new HostCopy(this);
+        float[] dx = h.In(dinp), dw = h.In(dweight);
+        Ref.RmsNorm.Backward<float>(dx, dw, h.In(dout), h.In(input), h.In(weight), h.In(rstd), N, C);
+        h.Back(dx, dinp);
+        h.Back(dw, dweight);
+    }
+
+    /// <summary>
+    /// Rotary position embedding, Hugging Face's rotate-half form: out[B,T,H,hs] = x rotated by the
+    /// angles of positions pos0..pos0+T−1, read from cos/sin tables [P, hs/2]. out may be x's view.
+    /// </summary>
+    void RopeForward(TensorView output, TensorView input, TensorView cos, TensorView sin, int B, int T, int H, int hs, int pos0)
+    {
+        var h = new HostCopy(this);
+        float[] y = HostCopy.Out(output);
+        Ref.Rope.Forward<float>(y, h.In(input), h.In(cos), h.In(sin), B, T, H, hs, pos0);
+        h.Back(y, output);
+    }
+
+    /// <summary>dinp[B,T,H,hs] += dout rotated back (the op is linear: it needs no input).</summary>
+    void RopeBackward(TensorView dinp, TensorView dout, TensorView cos, TensorView sin, int B, int T, int H, int hs, int pos0)
+    {
+        var h = new HostCopy(this);
+        float[] dx = h.In(dinp);
+        Ref.Rope.Backward<float>(dx, h.In(dout), h.In(cos), h.In(sin), B, T, H, hs, pos0);
+        h.Back(dx, dinp);
+    }
+
+    /// <summary>out[n] = silu(gate[n])·up[n] (the Llama MLP's gated unit).</summary>
+    void SwiGluForward(TensorView output, TensorView gate, TensorView up, int N)
+    {
+        var h = new HostCopy(this);
+        float[] y = HostCopy.Out(output);
+        Ref.SwiGlu.Forward<float>(y, h.In(gate), h.In(up), N);
+        h.Back(y, output);
+    }
+
+    /// <summary>dgate[n], dup[n] += the SwiGLU gradients.</summary>
+    void SwiGluBackward(TensorView dgate, TensorView dup, TensorView dout, TensorView gate, TensorView up, int N)
+    {
+        var h = new HostCopy(this);
+        float[] dg = h.In(dgate), du = h.In(dup);
+        Ref.SwiGlu.Backward<float>(dg, du, h.In(dout), h.In(gate), h.In(up), N);
+        h.Back(dg, dgate);
+        h.Back(du, dup);
+    }
+
+    /// <summary>
+    /// Causal grouped-query attention: q/out[B,T,NH,hs], k/v[B,T,NKV,hs], each group of NH/NKV query
+    /// heads sharing one key/value head; scale 1/√hs; lse[B,NH,T] kept for the backward.
+    /// </summary>
+    void GroupedQueryAttentionForward(TensorView output, TensorView lse, TensorView q, TensorView k, TensorView v, int B, int T, int NH, int NKV, int hs)
+    {
+        var h = new HostCopy(this);
+        float[] y = HostCopy.Out(output), l = HostCopy.Out(lse);
+        Ref.GroupedQueryAttention.Forward<float>(y, l, h.In(q), h.In(k), h.In(v), B, T, NH, NKV, hs);
+        h.Back(y, output);
+        h.Back(l, lse);
+    }
+
+    /// <summary>dq, dk, dv += the grouped-query attention gradients, recomputing scores from q, k and lse.</summary>
+    void GroupedQueryAttentionBackward(TensorView dq, TensorView dk, TensorView dv, TensorView dout, TensorView q, TensorView k, TensorView v,
+        TensorView output, TensorView lse, int B, int T, int NH, int NKV, int hs)
+    {
+        var h = new HostCopy(this);
+        float[] gq = h.In(dq), gk = h.In(dk), gv = h.In(dv);
+        Ref.GroupedQueryAttention.Backward<float>(gq, gk, gv, h.In(dout), h.In(q), h.In(k), h.In(v), h.In(output), h.In(lse), B, T, NH, NKV, hs);
+        h.Back(gq, dq);
+        h.Back(gk, dk);
+        h.Back(gv, dv);
+    }
+
+    /// <summary>
+    /// Decoding with grouped-query attention: writes the Tq new tokens' k, v [B,Tq,NKV,hs] into
+    /// kCache/vCache[B,maxT,NKV,hs] (only the key/value heads are cached) at pos..pos+Tq−1, then
+    /// out[B,Tq,NH,hs] = causal attention of their queries over cached positions 0..pos+t.
+    /// </summary>
+    void GroupedQueryAttentionKvForward(TensorView output, TensorView kCache, TensorView vCache, TensorView q, TensorView k, TensorView v,
+        int B, int Tq, int pos, int maxT, int NH, int NKV, int hs)
+    {
+        var h = new HostCopy(this);
+        float[] y = HostCopy.Out(output), kc = h.In(kCache), vc = h.In(vCache);
+        Ref.GroupedQueryAttention.KvForward<float>(y, kc, vc, h.In(q), h.In(k), h.In(v), B, Tq, pos, maxT, NH, NKV, hs);
+        h.Back(y, output);
+        h.Back(kc, kCache);
+        h.Back(vc, vCache);
     }
 }

@@ -28,4 +28,14 @@ public enum Op
     LeakyRelu,
     /// <summary>The hypernetwork's input encoding of gamma (cos|sin, z|1−z or raw).</summary>
     HyperEncoding,
+    /// <summary>RMS normalisation over the channel dimension (Llama's norm).</summary>
+    RmsNorm,
+    /// <summary>Rotary position embedding, rotate-half form.</summary>
+    Rope,
+    /// <summary>silu(gate)·up, the gated unit of the Llama MLP.</summary>
+    SwiGlu,
+    /// <summary>Exact causal attention whose key/value heads are shared by groups of query heads.</summary>
+    GroupedQueryAttention,
+    /// <summary>Grouped-query attention over a cache of the key/value heads (decoding; forward only).</summary>
+    GroupedQueryAttentionKv,
 }

@@ -102,6 +102,36 @@ public sealed class ProfilingBackend(IBackend inner) : IBackend
         => Time("LeakyReluBackward", () => inner.LeakyReluBackward(dinp, input, dout, slope, N));
 
     /// <inheritdoc />
+    public void RmsNormForward(TensorView output, TensorView rstd, TensorView input, TensorView weight, int N, int C, float eps)
+        => Time("RmsNormForward", () => inner.RmsNormForward(output, rstd, input, weight, N, C, eps));
+    /// <inheritdoc />
+    public void RmsNormBackward(TensorView dinp, TensorView dweight, TensorView dout, TensorView input, TensorView weight, TensorView rstd, int N, int C)
+        => Time("RmsNormBackward", () => inner.RmsNormBackward(dinp, dweight, dout, input, weight, rstd, N, C));
+    /// <inheritdoc />
+    public void RopeForward(TensorView output, TensorView input, TensorView cos, TensorView sin, int B, int T, int H, int hs, int pos0)
+        => Time("RopeForward", () => inner.RopeForward(output, input, cos, sin, B, T, H, hs, pos0));
+    /// <inheritdoc />
+    public void RopeBackward(TensorView dinp, TensorView dout, TensorView cos, TensorView sin, int B, int T, int H, int hs, int pos0)
+        => Time("RopeBackward", () => inner.RopeBackward(dinp, dout, cos, sin, B, T, H, hs, pos0));
+    /// <inheritdoc />
+    public void SwiGluForward(TensorView output, TensorView gate, TensorView up, int N)
+        => Time("SwiGluForward", () => inner.SwiGluForward(output, gate, up, N));
+    /// <inheritdoc />
+    public void SwiGluBackward(TensorView dgate, TensorView dup, TensorView dout, TensorView gate, TensorView up, int N)
+        => Time("SwiGluBackward", () => inner.SwiGluBackward(dgate, dup, dout, gate, up, N));
+    /// <inheritdoc />
+    public void GroupedQueryAttentionForward(TensorView output, TensorView lse, TensorView q, TensorView k, TensorView v, int B, int T, int NH, int NKV, int hs)
+        => Time("GroupedQueryAttentionForward", () => inner.GroupedQueryAttentionForward(output, lse, q, k, v, B, T, NH, NKV, hs));
+    /// <inheritdoc />
+    public void GroupedQueryAttentionBackward(TensorView dq, TensorView dk, TensorView dv, TensorView dout, TensorView q, TensorView k, TensorView v,
+        TensorView output, TensorView lse, int B, int T, int NH, int NKV, int hs)
+        => Time("GroupedQueryAttentionBackward", () => inner.GroupedQueryAttentionBackward(dq, dk, dv, dout, q, k, v, output, lse, B, T, NH, NKV, hs));
+    /// <inheritdoc />
+    public void GroupedQueryAttentionKvForward(TensorView output, TensorView kCache, TensorView vCache, TensorView q, TensorView k, TensorView v,
+        int B, int Tq, int pos, int maxT, int NH, int NKV, int hs)
+        => Time("GroupedQueryAttentionKvForward", () => inner.GroupedQueryAttentionKvForward(output, kCache, vCache, q, k, v, B, Tq, pos, maxT, NH, NKV, hs));
+
+    /// <inheritdoc />
     public void HyperEncodingForward(TensorView output, ReadOnlySpan<float> gamma, Hyper.Kernels.Reference.HyperEncodingKind kind, int N, int D)
     {
         var g = gamma.ToArray();
