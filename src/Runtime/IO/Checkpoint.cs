@@ -85,9 +85,12 @@ public static class Checkpoint
     /// </summary>
     public static float[] ReadWeights(string dir, IModelConfig config, out Dictionary<string, string> metadata)
     {
-        string path = Path.Combine(dir, ModelFile);
-        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such file", path);
-        using var st = SafeTensors.Open(path);
+        if (!WeightFiles.Exist(dir))
+        {
+            string path = Path.Combine(dir, ModelFile);
+            throw new FileNotFoundException($"{path}: no such file (nor a sharded {WeightFiles.IndexFile})", path);
+        }
+        using var st = WeightFiles.Open(dir);
         metadata = new Dictionary<string, string>(st.Metadata);
         return Architectures.Of(config).ReadWeights(config, st);
     }

@@ -65,7 +65,7 @@ public static class Gpt2HuggingFace
     /// prefix, F16/BF16 tensors, attention-mask buffers (ignored) and an lm_head.weight that
     /// equals wte (our GPT-2 ties them; a different one is refused rather than dropped).
     /// </summary>
-    public static float[] ReadWeights(SafeTensors st, Gpt2Config config)
+    public static float[] ReadWeights(WeightFiles st, Gpt2Config config)
     {
         string path = st.Path;
         // Before anything is sized from config.json: a lying n_layer would otherwise build
@@ -82,10 +82,10 @@ public static class Gpt2HuggingFace
             if (expected.TryGetValue(name, out var m) && !info.Shape.SequenceEqual(m.Shape))
                 throw new InvalidDataException($"{path}: tensor '{info.Name}' has shape [{string.Join(", ", info.Shape)}], config.json implies [{string.Join(", ", m.Shape)}]");
         }
-        var arena = ToArena(config, n => st.Contains(prefix + n) ? Checkpoint.ReadFinite(st, prefix + n) : null, path);
+        var arena = ToArena(config, n => st.Contains(prefix + n) ? st.ReadFinite(prefix + n) : null, path);
         if (st.Contains("lm_head.weight"))
         {
-            var head = Checkpoint.ReadFinite(st, "lm_head.weight");
+            var head = st.ReadFinite("lm_head.weight");
             var wte = arena.AsSpan(0, config.VocabSize * config.NEmbd);
             if (head.Length != wte.Length || !wte.SequenceEqual(head))
                 throw new InvalidDataException($"{path}: lm_head.weight differs from wte.weight; Hyper's GPT-2 ties the output projection to the token embedding");

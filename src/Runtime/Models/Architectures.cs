@@ -30,8 +30,8 @@ public sealed class Architecture
     /// <summary>A model with zero parameters on a backend.</summary>
     public required Func<IModelConfig, IBackend, ICausalLm> Create { get; init; }
 
-    /// <summary>The arena from an open model.safetensors (its Hugging Face names and layouts); errors name the file.</summary>
-    public required Func<IModelConfig, SafeTensors, float[]> ReadWeights { get; init; }
+    /// <summary>The arena from a checkpoint's open weight files (its Hugging Face names and layouts); errors name the file.</summary>
+    public required Func<IModelConfig, WeightFiles, float[]> ReadWeights { get; init; }
 
     /// <summary>The arena as Hugging Face tensors (name, shape, floats), in a stable order.</summary>
     public required Func<IModelConfig, float[], IEnumerable<(string Name, int[] Shape, float[] Data)>> WriteWeights { get; init; }
@@ -63,10 +63,40 @@ public static class Architectures
         WriteWeights = (c, arena) => Gpt2HuggingFace.FromArena((Gpt2Config)c, arena),
     };
 
+    /// <summary>
+    /// One Llama-family architecture (llama, mistral, qwen2, qwen3: one graph, see <see cref="LlamaConfig"/>).
+    /// The random-init presets hang off llama.
+    /// </summary>
+    private static Architecture LlamaFamily(string modelType, string hfClass, IReadOnlyDictionary<string, Func<IModelConfig>> presets) => new()
+    {
+        ModelType = modelType,
+        HuggingFaceClass = hfClass,
+        Presets = presets,
+        ParseConfig = text =>
+        {
+            var c = JsonSerializer.Deserialize<LlamaConfig>(text) ?? throw new ArgumentException("empty config");
+            c.Validate();
+            return c;
+        },
+        ConfigJson = c => LlamaHuggingFace.ConfigJson((LlamaConfig)c),
+        Create = (c, backend) => new Llama((LlamaConfig)c, backend),
+        ReadWeights = (c, st) => LlamaHuggingFace.ReadWeights(st, (LlamaConfig)c),
+        WriteWeights = (c, arena) => LlamaHuggingFace.FromArena((LlamaConfig)c, arena),
+    };
+
     /// <summary>Every architecture by <c>model_type</c>.</summary>
     public static IReadOnlyDictionary<string, Architecture> ByModelType { get; } = new Dictionary<string, Architecture>
     {
         [Gpt2.ModelType] = Gpt2,
+        ["llama"] = LlamaFamily("llama", "LlamaForCausalLM", new Dictionary<string, Func<IModelConfig>>
+        {
+            ["llama-tiny"] = () => LlamaConfig.LlamaTiny,
+            ["smollm-135m"] = () => LlamaConfig.SmolLm135M,
+            ["tinyllama-1.1b"] = () => LlamaConfig.TinyLlama1B,
+        }),
+        ["mistral"] = LlamaFamily("mistral", "MistralForCausalLM", new Dictionary<string, Func<IModelConfig>>()),
+        ["qwen2"] = LlamaFamily("qwen2", "Qwen2ForCausalLM", new Dictionary<string, Func<IModelConfig>>()),
+        ["qwen3"] = LlamaFamily("qwen3", "Qwen3ForCausalLM", new Dictionary<string, Func<IModelConfig>>()),
     };
 
     /// <summary>The architecture of a config.</summary>

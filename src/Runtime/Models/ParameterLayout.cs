@@ -51,6 +51,9 @@ public sealed class ParameterLayout
     /// <summary>Entries by name.</summary>
     public Entry this[string name] => _byName.TryGetValue(name, out var e) ? e : throw new KeyNotFoundException($"the layout has no tensor '{name}'");
 
+    /// <summary>The entry of that name, or null when the layout has none (an architecture's optional tensors, e.g. biases).</summary>
+    public Entry? TryGet(string name) => _byName.GetValueOrDefault(name);
+
     /// <summary>Lays out <paramref name="specs"/> in order, one after the other.</summary>
     /// <exception cref="OverflowException">The element count does not fit 64 bits (configs are validated first; see <see cref="Gpt2Config.Validate"/>).</exception>
     public ParameterLayout(int layers, IEnumerable<Spec> specs)

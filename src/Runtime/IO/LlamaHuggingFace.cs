@@ -1,0 +1,98 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Hyper.Runtime.Models;
+
+namespace Hyper.Runtime.IO;
+
+/// <summary>
+/// Maps between a <see cref="Llama"/>'s arena and Hugging Face's tensors as save_pretrained
+/// writes them (<c>model.embed_tokens.weight</c>, <c>model.layers.{i}.self_attn.q_proj.weight</c>
+/// ...). Linear weights are [out, in] on both sides, so nothing is transposed.
+/// </summary>
+public static class LlamaHuggingFace
+{
+    /// <summary>One HF tensor: name, shape, the arena tensor and layer (−1: not per block) it fills.</summary>
+    public sealed record Mapping(string Name, int[] Shape, string ArenaTensor, int Layer);
+
+    /// <summary>Every HF tensor of a model of this config, in arena order.</summary>
+    public static IReadOnlyList<Mapping> Mappings(LlamaConfig c)
+    {
+        var layout = new ParameterLayout(c.NumHiddenLayers, Llama.LayoutSpecs(c));
+        var hf = new Dictionary<string, string>
+        {
+            ["ln1w"] = "input_layernorm.weight", ["qw"] = "self_attn.q_proj.weight", ["qb"] = "self_attn.q_proj.bias",
+            ["kw"] = "self_attn.k_proj.weight", ["kb"] = "self_attn.k_proj.bias", ["vw"] = "self_attn.v_proj.weight", ["vb"] = "self_attn.v_proj.bias",
+            ["qnormw"] = "self_attn.q_norm.weight", ["knormw"] = "self_attn.k_norm.weight", ["ow"] = "self_attn.o_proj.weight", ["ob"] = "self_attn.o_proj.bias",
+            ["ln2w"] = "post_attention_layernorm.weight", ["gatew"] = "mlp.gate_proj.weight", ["upw"] = "mlp.up_proj.weight", ["downw"] = "mlp.down_proj.weight",
+        };
+        var list = new List<Mapping>();
+        foreach (var e in layout.Entries)
+            switch (e.Name)
+            {
+                case "embed": list.Add(new("model.embed_tokens.weight", e.Shape, e.Name, -1)); break;
+                case "normw": list.Add(new("model.norm.weight", e.Shape, e.Name, -1)); break;
+                case "lmhead": list.Add(new("lm_head.weight", e.Shape, e.Name, -1)); break;
+                default:
+                    for (int l = 0; l < c.NumHiddenLayers; l++) list.Add(new($"model.layers.{l}.{hf[e.Name]}", e.Shape[1..], e.Name, l));
+                    break;
+            }
+        return list.OrderBy(m => m.Layer).ThenBy(m => m.Name, StringComparer.Ordinal).ToList();
+    }
+
+    /// <summary>config.json's keys as the architecture's Hugging Face config class writes them.</summary>
+    public static JsonObject ConfigJson(LlamaConfig c)
+    {
+        var node = JsonSerializer.SerializeToNode(c, new JsonSerializerOptions { DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull })!.AsObject();
+        node["head_dim"] = c.HeadDim;
+        node["num_key_value_heads"] = c.KvHeads;
+        node["rope_scaling"] ??= null;
+        node.Remove("torch_dtype");
+        node["torch_dtype"] = "float32";
+        return node;
+    }
+
+    /// <summary>
+    /// Reads the weights into an arena. A tied config with an lm_head.weight that differs from the
+    /// embedding is refused (it would be dropped); tensors whose shapes disagree with config.json
+    /// are named with both shapes.
+    /// </summary>
+    public static float[] ReadWeights(WeightFiles st, LlamaConfig config)
+    {
+        var layout = new ParameterLayout(config.NumHiddenLayers, Llama.LayoutSpecs(config));
+        long bytes = st.Tensors.Sum(t => t.End - t.Begin);
+        if (2 * layout.Total > bytes)
+            throw new InvalidDataException($"{st.Path}: config.json implies {layout.Total:N0} parameters, but the tensors hold only {bytes:N0} bytes");
+        var arena = new float[layout.Total];
+        foreach (var m in Mappings(config))
+        {
+            if (!st.Contains(m.Name)) throw new InvalidDataException($"{st.Path}: tensor '{m.Name}' is missing (config.json's model_type {config.ModelType} needs it)");
+            var info = st.Info(m.Name);
+            if (!info.Shape.SequenceEqual(m.Shape))
+                throw new InvalidDataException($"{st.FileOf(m.Name).Path}: tensor '{m.Name}' has shape [{string.Join(", ", info.Shape)}], config.json implies [{string.Join(", ", m.Shape)}]");
+            var data = st.ReadFinite(m.Name);
+            var e = layout[m.ArenaTensor];
+            long offset = m.Layer < 0 ? e.Offset : layout.LayerRange(e, m.Layer).Offset;
+            data.CopyTo(arena.AsSpan((int)offset, data.Length));
+        }
+        if (config.TieWordEmbeddings && st.Contains("lm_head.weight"))
+        {
+            var head = st.ReadFinite("lm_head.weight");
+            var embed = arena.AsSpan(0, config.VocabSize * config.HiddenSize);
+            if (head.Length != embed.Length || !embed.SequenceEqual(head))
+                throw new InvalidDataException($"{st.FileOf("lm_head.weight").Path}: lm_head.weight differs from model.embed_tokens.weight, but config.json says tie_word_embeddings");
+        }
+        return arena;
+    }
+
+    /// <summary>The arena as HF tensors (name, shape, floats).</summary>
+    public static IEnumerable<(string Name, int[] Shape, float[] Data)> FromArena(LlamaConfig config, float[] arena)
+    {
+        var layout = new ParameterLayout(config.NumHiddenLayers, Llama.LayoutSpecs(config));
+        foreach (var m in Mappings(config))
+        {
+            var e = layout[m.ArenaTensor];
+            var (offset, count) = m.Layer < 0 ? (e.Offset, e.Count) : layout.LayerRange(e, m.Layer);
+            yield return (m.Name, m.Shape, arena.AsSpan((int)offset, (int)count).ToArray());
+        }
+    }
+}

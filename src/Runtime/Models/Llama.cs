@@ -1,0 +1,401 @@
+using Hyper.Runtime.Backends;
+
+namespace Hyper.Runtime.Models;
+
+/// <summary>
+/// The Llama family (Llama 2/3, TinyLlama, SmolLM, Mistral, Qwen2/2.5/3) against
+/// <see cref="IBackend"/>, in the same shape as <see cref="Gpt2"/>: one parameter arena, one
+/// gradient arena, an activation arena per (B, T). Pre-norm blocks: h = x + o(attn(rope(q(n₁x)),
+/// rope(k(n₁x)), v(n₁x))), out = h + down(silu(gate(n₂h))·up(n₂h)), with RMSNorm n₁, n₂,
+/// grouped-query attention and an output head tied to the embedding or not.
+/// </summary>
+public sealed class Llama : ICausalLm
+{
+    private readonly DeviceBuffer _params, _grads, _rope;
+    private DeviceBuffer? _m, _v, _positions;
+    private LlamaActivations? _acts;
+    private int[] _tokens = [];
+    private int[] _targets = [];
+    private float[] _losses = [];
+    private int _validTargets;
+    private int? _trainLast;
+    private readonly BlockWeights[] _blocks;
+
+    /// <summary>Hyperparameters.</summary>
+    public LlamaConfig Config { get; }
+    IModelConfig ICausalLm.Config => Config;
+    /// <inheritdoc />
+    public IBackend Backend { get; }
+    /// <inheritdoc />
+    public ParameterLayout Layout { get; }
+    /// <inheritdoc />
+    public int Step { get; set; }
+    /// <inheritdoc />
+    public TensorView Parameters => _params.All;
+    /// <inheritdoc />
+    public TensorView Gradients => _grads.All;
+    /// <inheritdoc />
+    public TensorView Logits => (_acts ?? throw new InvalidOperationException("no forward has run yet")).Logits;
+
+    /// <summary>The rotary tables [context, hd/2]: cos, then sin.</summary>
+    internal TensorView Cos => _rope.Slice(0, _rope.Length / 2);
+    internal TensorView Sin => _rope.Slice(_rope.Length / 2, _rope.Length / 2);
+
+    /// <summary>HyperAttention is not available for this family yet; setting anything but null says so.</summary>
+    public HyperAttentionSettings? HyperAttention
+    {
+        get => null;
+        set
+        {
+            if (value is not null)
+                throw new NotSupportedException($"HyperAttention layers are not available for {Config.ModelType} models yet (GPT-2 only)");
+        }
+    }
+
+    /// <inheritdoc />
+    public int? TrainLastBlocks
+    {
+        get => _trainLast;
+        set
+        {
+            if (value is int n && (n < 1 || n > Config.NumHiddenLayers))
+                throw new ArgumentOutOfRangeException(nameof(value), $"the model has {Config.NumHiddenLayers} blocks; cannot train the last {n}");
+            _trainLast = value;
+        }
+    }
+
+    /// <summary>One block's weights (views of layer l's slices; biases and q/k norms empty where the architecture has none).</summary>
+    internal readonly record struct BlockWeights(TensorView Ln1w, TensorView Qw, TensorView Qb, TensorView Kw, TensorView Kb, TensorView Vw, TensorView Vb,
+        TensorView QNormw, TensorView KNormw, TensorView Ow, TensorView Ob, TensorView Ln2w, TensorView Gatew, TensorView Upw, TensorView Downw);
+
+    internal BlockWeights[] Blocks => _blocks;
+
+    /// <summary>How a block's attention runs: over the whole batch (training) or against the KV cache (decoding). It also rotates q and k, since only it knows their positions.</summary>
+    internal interface IBlockAttention
+    {
+        void Attend(IBackend be, int layer, in LlamaActivations.Layer x);
+    }
+
+    /// <summary>
+    /// The arena, in Hugging Face's order: embedding, per-block tensors stacked on L, final norm,
+    /// output head when untied. Decay on matrices (embedding, projections, head), not on norm gains or biases.
+    /// </summary>
+    public static IEnumerable<ParameterLayout.Spec> LayoutSpecs(LlamaConfig c)
+    {
+        int V = c.VocabSize, C = c.HiddenSize, L = c.NumHiddenLayers, I = c.IntermediateSize, hd = c.HeadDim;
+        int Q = checked(c.NumAttentionHeads * hd), KV = checked(c.KvHeads * hd);
+        const LayoutPart E = LayoutPart.Embedding, Blk = LayoutPart.Block, H = LayoutPart.Head;
+        var specs = new List<ParameterLayout.Spec> { new("embed", [V, C], true, E), new("ln1w", [L, C], false, Blk), new("qw", [L, Q, C], true, Blk) };
+        if (c.QkvBias) specs.Add(new("qb", [L, Q], false, Blk));
+        specs.Add(new("kw", [L, KV, C], true, Blk));
+        if (c.QkvBias) specs.Add(new("kb", [L, KV], false, Blk));
+        specs.Add(new("vw", [L, KV, C], true, Blk));
+        if (c.QkvBias) specs.Add(new("vb", [L, KV], false, Blk));
+        if (c.QkNorm)
+        {
+            specs.Add(new("qnormw", [L, hd], false, Blk));
+            specs.Add(new("knormw", [L, hd], false, Blk));
+        }
+        specs.Add(new("ow", [L, C, Q], true, Blk));
+        if (c.OutputBias) specs.Add(new("ob", [L, C], false, Blk));
+        specs.Add(new("ln2w", [L, C], false, Blk));
+        specs.Add(new("gatew", [L, I, C], true, Blk));
+        specs.Add(new("upw", [L, I, C], true, Blk));
+        specs.Add(new("downw", [L, C, I], true, Blk));
+        specs.Add(new("normw", [C], false, H));
+        if (!c.TieWordEmbeddings) specs.Add(new("lmhead", [V, C], true, H));
+        return specs;
+    }
+
+    /// <summary>Allocates a model with zero parameters; use <see cref="InitializeWeights"/> or <see cref="LoadParameters"/>.</summary>
+    public Llama(LlamaConfig config, IBackend backend)
+    {
+        config.Validate();
+        Config = config;
+        Backend = backend;
+        Layout = new ParameterLayout(config.NumHiddenLayers, LayoutSpecs(config));
+        _params = backend.Allocate(Layout.Total);
+        _grads = backend.Allocate(Layout.Total);
+        int context = ((IModelConfig)config).Context;
+        var (cos, sin) = Kernels.Reference.Rope.Tables(config.InverseFrequencies(), context);
+        _rope = backend.Allocate(2L * cos.Length);
+        backend.Upload(cos, Cos);
+        backend.Upload(sin, Sin);
+        var p = Parameters;
+        TensorView At(string name, int l) => Layout.TryGet(name) is { } e ? Slice(p, Layout.LayerRange(e, l)) : TensorView.Empty;
+        _blocks = new BlockWeights[config.NumHiddenLayers];
+        for (int l = 0; l < _blocks.Length; l++)
+            _blocks[l] = new BlockWeights(At("ln1w", l), At("qw", l), At("qb", l), At("kw", l), At("kb", l), At("vw", l), At("vb", l),
+                At("qnormw", l), At("knormw", l), At("ow", l), At("ob", l), At("ln2w", l), At("gatew", l), At("upw", l), At("downw", l));
+    }
+
+    private static TensorView Slice(TensorView arena, (long Offset, long Count) r) => arena.Slice(r.Offset, r.Count);
+
+    /// <summary>A view of one named tensor of an arena laid out as <see cref="Layout"/>.</summary>
+    public TensorView Tensor(TensorView arena, string name)
+    {
+        var e = Layout[name];
+        return arena.Slice(e.Offset, e.Count);
+    }
+
+    private TensorView LayerTensor(TensorView arena, string name, int l) =>
+        Layout.TryGet(name) is { } e ? Slice(arena, Layout.LayerRange(e, l)) : TensorView.Empty;
+
+    /// <summary>The output head: lm_head, or the embedding when tied.</summary>
+    internal TensorView Head(TensorView arena) => Tensor(arena, Config.TieWordEmbeddings ? "embed" : "lmhead");
+
+    /// <summary>Hugging Face's initialisation (initializer_range 0.02): matrices ~ N(0, 0.02), norm gains 1, biases 0.</summary>
+    public void InitializeWeights(ulong seed)
+    {
+        var rng = new Rng(seed);
+        var host = new float[Layout.Total];
+        foreach (var e in Layout.Entries)
+        {
+            var span = host.AsSpan((int)e.Offset, (int)e.Count);
+            if (e.Name.EndsWith('w') && !e.Decay) span.Fill(1f);        // norm gains
+            else if (e.Decay) for (int i = 0; i < span.Length; i++) span[i] = (float)rng.NextNormal() * 0.02f;
+        }
+        LoadParameters(host);
+    }
+
+    /// <inheritdoc />
+    public void LoadParameters(ReadOnlySpan<float> arena) => Backend.Upload(arena, Parameters);
+
+    /// <inheritdoc />
+    public float[] ReadParameters()
+    {
+        var host = new float[Layout.Total];
+        Backend.Download(Parameters, host);
+        return host;
+    }
+
+    /// <inheritdoc />
+    public float[] ReadGradients()
+    {
+        var host = new float[Layout.Total];
+        Backend.Download(Gradients, host);
+        return host;
+    }
+
+    /// <summary>
+    /// One block, the one definition used by training and decoding. <paramref name="residual"/> is
+    /// the block's input [N,C]; the output goes to x.Residual3 (which may be the input: it is read first).
+    /// </summary>
+    internal static void BlockForward<TAttention>(IBackend be, LlamaConfig c, in BlockWeights w, in LlamaActivations.Layer x, TensorView residual,
+        int N, int layer, ref TAttention attention) where TAttention : struct, IBlockAttention
+    {
+        int C = c.HiddenSize, I = c.IntermediateSize, hd = c.HeadDim, Q = c.NumAttentionHeads * hd, KV = c.KvHeads * hd;
+        float eps = c.RmsNormEps;
+        be.RmsNormForward(x.Ln1, x.Ln1Rstd, residual, w.Ln1w, N, C, eps);
+        be.MatmulForward(x.QRaw, x.Ln1, w.Qw, w.Qb, N, C, Q);
+        be.MatmulForward(x.KRaw, x.Ln1, w.Kw, w.Kb, N, C, KV);
+        be.MatmulForward(x.V, x.Ln1, w.Vw, w.Vb, N, C, KV);
+        if (c.QkNorm)
+        {
+            // Qwen3: each head's q and k normalised over head_dim before the rotation.
+            be.RmsNormForward(x.Q, x.QRstd, x.QRaw, w.QNormw, N * c.NumAttentionHeads, hd, eps);
+            be.RmsNormForward(x.K, x.KRstd, x.KRaw, w.KNormw, N * c.KvHeads, hd, eps);
+        }
+        attention.Attend(be, layer, x);
+        be.MatmulForward(x.AttProj, x.Atty, w.Ow, w.Ob, N, Q, C);
+        be.ResidualForward(x.Residual2, residual, x.AttProj, N * C);
+        be.RmsNormForward(x.Ln2, x.Ln2Rstd, x.Residual2, w.Ln2w, N, C, eps);
+        be.MatmulForward(x.Gate, x.Ln2, w.Gatew, TensorView.Empty, N, C, I);
+        be.MatmulForward(x.Up, x.Ln2, w.Upw, TensorView.Empty, N, C, I);
+        be.SwiGluForward(x.Act, x.Gate, x.Up, N * I);
+        be.MatmulForward(x.Down, x.Act, w.Downw, TensorView.Empty, N, I, C);
+        be.ResidualForward(x.Residual3, x.Residual2, x.Down, N * C);
+    }
+
+    /// <summary>Causal attention over the whole batch; q and k are rotated in place (the backward needs only their rotated form).</summary>
+    private readonly struct SequenceAttention(LlamaConfig c, TensorView cos, TensorView sin, int B, int T) : IBlockAttention
+    {
+        public void Attend(IBackend be, int layer, in LlamaActivations.Layer x)
+        {
+            be.RopeForward(x.Q, x.Q, cos, sin, B, T, c.NumAttentionHeads, c.HeadDim, 0);
+            be.RopeForward(x.K, x.K, cos, sin, B, T, c.KvHeads, c.HeadDim, 0);
+            be.GroupedQueryAttentionForward(x.Atty, x.Lse, x.Q, x.K, x.V, B, T, c.NumAttentionHeads, c.KvHeads, c.HeadDim);
+        }
+    }
+
+    /// <summary>A zero position table [T,C]: the encoder op adds one, and this family has none (positions are rotations of q and k).</summary>
+    private TensorView ZeroPositions(int T)
+    {
+        long n = (long)T * Config.HiddenSize;
+        if (_positions is null || _positions.Length < 2 * n)
+        {
+            _positions?.Dispose();
+            _positions = Backend.Allocate(2 * n); // the table, then the scratch its gradient is written to
+        }
+        return _positions.Slice(0, n);
+    }
+
+    /// <inheritdoc />
+    public float Forward(ReadOnlySpan<int> tokens, ReadOnlySpan<int> targets, int B, int T)
+    {
+        var c = Config;
+        int C = c.HiddenSize, V = c.VocabSize, context = ((IModelConfig)c).Context;
+        if (T < 1 || T > context)
+            throw new ArgumentOutOfRangeException(nameof(T), $"sequence length {T} is outside 1..{context} (the model's context)");
+        if (tokens.Length != B * T) throw new ArgumentException($"{tokens.Length} tokens given for B={B}, T={T}");
+        if (!targets.IsEmpty && targets.Length != B * T) throw new ArgumentException($"{targets.Length} targets given for B={B}, T={T}");
+        foreach (int t in tokens)
+            if ((uint)t >= (uint)V) throw new ArgumentOutOfRangeException(nameof(tokens), $"token id {t} is outside the vocabulary (0..{V - 1})");
+        if (_acts is null || _acts.B != B || _acts.T != T)
+        {
+            _acts?.Dispose();
+            _acts = new LlamaActivations(Backend, c, B, T);
+        }
+        CopyInto(ref _tokens, tokens);
+        CopyInto(ref _targets, targets);
+        var be = Backend;
+        var p = Parameters;
+        var a = _acts;
+        int N = B * T;
+        be.EncoderForward(a.Encoded, tokens, Tensor(p, "embed"), ZeroPositions(T), B, T, C);
+        TensorView residual = a.Encoded;
+        var attention = new SequenceAttention(c, Cos, Sin, B, T);
+        for (int l = 0; l < c.NumHiddenLayers; l++)
+        {
+            BlockForward(be, c, _blocks[l], a[l], residual, N, l, ref attention);
+            residual = a[l].Residual3;
+        }
+        be.RmsNormForward(a.Lnf, a.LnfRstd, residual, Tensor(p, "normw"), N, C, c.RmsNormEps);
+        be.MatmulForward(a.Logits, a.Lnf, Head(p), TensorView.Empty, N, C, V);
+        if (targets.IsEmpty)
+        {
+            _validTargets = 0;
+            return float.NaN;
+        }
+        be.SoftmaxCrossEntropyForward(a.Losses, a.Logits, a.Logits, targets, N, V);
+        if (_losses.Length != N) _losses = new float[N];
+        be.Download(a.Losses, _losses);
+        double sum = 0;
+        _validTargets = 0;
+        for (int i = 0; i < N; i++)
+        {
+            if (targets[i] < 0) continue;
+            sum += _losses[i];
+            _validTargets++;
+        }
+        return _validTargets == 0 ? 0f : (float)(sum / _validTargets);
+    }
+
+    private static void CopyInto(ref int[] keep, ReadOnlySpan<int> values)
+    {
+        if (keep.Length != values.Length) keep = new int[values.Length];
+        values.CopyTo(keep);
+    }
+
+    /// <inheritdoc />
+    public void ZeroGradients() => Backend.Zero(Gradients);
+
+    /// <inheritdoc />
+    public void Backward(float lossScale = 1f)
+    {
+        if (_acts is null || _targets.Length == 0) throw new InvalidOperationException("Backward needs a forward with targets first");
+        var c = Config;
+        int B = _acts.B, T = _acts.T, N = B * T, L = c.NumHiddenLayers;
+        int C = c.HiddenSize, V = c.VocabSize, I = c.IntermediateSize, hd = c.HeadDim, NH = c.NumAttentionHeads, NKV = c.KvHeads;
+        int Q = NH * hd, KV = NKV * hd;
+        var be = Backend;
+        var p = Parameters;
+        var g = Gradients;
+        var a = _acts;
+        var d = a.Grad;
+
+        float dloss = _validTargets == 0 ? 0f : lossScale / _validTargets;
+        be.SoftmaxCrossEntropyBackward(a.Logits, a.Logits, _targets, dloss, N, V);
+        be.Zero(d.DLn);
+        be.MatmulBackward(d.DLn, Head(g), TensorView.Empty, a.Logits, a.Lnf, Head(p), N, C, V);
+        be.Zero(d.DResidual);
+        be.RmsNormBackward(d.DResidual, Tensor(g, "normw"), d.DLn, a[L - 1].Residual3, Tensor(p, "normw"), a.LnfRstd, N, C);
+
+        int lowest = _trainLast is int n ? L - n : 0;
+        for (int l = L - 1; l >= lowest; l--)
+        {
+            var x = a[l];
+            TensorView residualIn = l == 0 ? a.Encoded : a[l - 1].Residual3;
+            TensorView W(string name) => LayerTensor(p, name, l);
+            TensorView G(string name) => LayerTensor(g, name, l);
+
+            // MLP branch.
+            be.Zero(d.DAct);
+            be.MatmulBackward(d.DAct, G("downw"), TensorView.Empty, d.DResidual, x.Act, W("downw"), N, I, C);
+            be.Zero(d.DGate);
+            be.Zero(d.DUp);
+            be.SwiGluBackward(d.DGate, d.DUp, d.DAct, x.Gate, x.Up, N * I);
+            be.Zero(d.DLn);
+            be.MatmulBackward(d.DLn, G("gatew"), TensorView.Empty, d.DGate, x.Ln2, W("gatew"), N, C, I);
+            be.MatmulBackward(d.DLn, G("upw"), TensorView.Empty, d.DUp, x.Ln2, W("upw"), N, C, I);
+            be.RmsNormBackward(d.DResidual, G("ln2w"), d.DLn, x.Residual2, W("ln2w"), x.Ln2Rstd, N, C);
+
+            // Attention branch: o, attention, rotation (its transpose), q/k norm, projections.
+            be.Zero(d.DAtty);
+            be.MatmulBackward(d.DAtty, G("ow"), G("ob"), d.DResidual, x.Atty, W("ow"), N, Q, C);
+            be.Zero(d.DQ);
+            be.Zero(d.DK);
+            be.Zero(d.DV);
+            be.GroupedQueryAttentionBackward(d.DQ, d.DK, d.DV, d.DAtty, x.Q, x.K, x.V, x.Atty, x.Lse, B, T, NH, NKV, hd);
+            be.Zero(d.DQRaw);
+            be.Zero(d.DKRaw);
+            be.RopeBackward(d.DQRaw, d.DQ, Cos, Sin, B, T, NH, hd, 0);
+            be.RopeBackward(d.DKRaw, d.DK, Cos, Sin, B, T, NKV, hd, 0);
+            TensorView dq = d.DQRaw, dk = d.DKRaw;
+            if (c.QkNorm)
+            {
+                be.Zero(d.DQ);
+                be.Zero(d.DK);
+                be.RmsNormBackward(d.DQ, G("qnormw"), d.DQRaw, x.QRaw, W("qnormw"), x.QRstd, N * NH, hd);
+                be.RmsNormBackward(d.DK, G("knormw"), d.DKRaw, x.KRaw, W("knormw"), x.KRstd, N * NKV, hd);
+                (dq, dk) = (d.DQ, d.DK);
+            }
+            be.Zero(d.DLn);
+            be.MatmulBackward(d.DLn, G("qw"), G("qb"), dq, x.Ln1, W("qw"), N, C, Q);
+            be.MatmulBackward(d.DLn, G("kw"), G("kb"), dk, x.Ln1, W("kw"), N, C, KV);
+            be.MatmulBackward(d.DLn, G("vw"), G("vb"), d.DV, x.Ln1, W("vw"), N, C, KV);
+            be.RmsNormBackward(d.DResidual, G("ln1w"), d.DLn, residualIn, W("ln1w"), x.Ln1Rstd, N, C);
+        }
+        if (_trainLast is null)
+        {
+            var scratch = _positions!.Slice((long)T * C, (long)T * C); // the zero table's gradient, unused
+            be.EncoderBackward(Tensor(g, "embed"), scratch, d.DResidual, _tokens, B, T, C);
+        }
+    }
+
+    /// <inheritdoc />
+    public double GradientNorm() => AdamWOptimizer.GradientNorm(Backend, Layout, Gradients, _trainLast);
+
+    /// <inheritdoc />
+    public double Update(float lr, AdamWSettings s, double? gradNorm = null)
+    {
+        var (m, v) = OptimizerState();
+        double norm = gradNorm ?? GradientNorm();
+        Step++;
+        AdamWOptimizer.Update(Backend, Layout, Parameters, Gradients, m, v, lr, s, Step, norm, _trainLast);
+        return norm;
+    }
+
+    /// <inheritdoc />
+    public (TensorView M, TensorView V) OptimizerState()
+    {
+        _m ??= Backend.Allocate(Layout.Total);
+        _v ??= Backend.Allocate(Layout.Total);
+        return (_m.All, _v.All);
+    }
+
+    /// <inheritdoc />
+    public IDecoder CreateDecoder(int batch, int maxT = 0) => new LlamaDecoder(this, batch, maxT);
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        _params.Dispose();
+        _grads.Dispose();
+        _rope.Dispose();
+        _m?.Dispose();
+        _v?.Dispose();
+        _positions?.Dispose();
+        _acts?.Dispose();
+    }
+}
