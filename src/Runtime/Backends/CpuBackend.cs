@@ -9,6 +9,9 @@ namespace Hyper.Runtime.Backends;
 /// </summary>
 public sealed class CpuBackend : HostBackend, IKernelVariants, IHyperAttentionBackend
 {
+    /// <summary>Every op has a kernel here: the host ops and HyperAttention.</summary>
+    internal static readonly HashSet<Op> Native = [.. HostOps, Op.HyperAttention, Op.HyperAttentionKv];
+
     private static readonly string[] MatmulVariants = ["naive", "tiled", "packed"];
     private static readonly string[] AttentionVariants = ["naive", "flash"];
     private K.MatmulVariant _matmul = K.MatmulVariant.Packed;
@@ -23,6 +26,9 @@ public sealed class CpuBackend : HostBackend, IKernelVariants, IHyperAttentionBa
         (System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated ? "Vector512 (AVX-512)" :
          System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated ? "Vector256 (AVX2)" : "scalar") +
         $", {K.CpuParallel.Threads} kernel threads";
+
+    /// <inheritdoc />
+    public override bool Supports(Op op) => Native.Contains(op);
 
     /// <inheritdoc />
     public override double SumOfSquares(TensorView view) => K.Reduce.SumOfSquares(S(view));

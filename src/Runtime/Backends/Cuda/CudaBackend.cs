@@ -18,6 +18,16 @@ public sealed unsafe class CudaBackend : IBackend, IKernelVariants
     private static readonly string[] MatmulVariants = ["naive", "tiled", "register-blocked"];
     private static readonly string[] AttentionVariants = ["naive", "flash"];
 
+    /// <summary>
+    /// The ops with a kernel here. The rest run on <see cref="IBackend"/>'s reference default
+    /// (<see cref="ReferenceFallback"/>), except HyperAttention, which does not run here.
+    /// </summary>
+    internal static readonly HashSet<Op> Native =
+    [
+        Op.Encoder, Op.LayerNorm, Op.Matmul, Op.Attention, Op.AttentionKv, Op.Gelu, Op.Residual,
+        Op.SoftmaxCrossEntropy, Op.AdamW,
+    ];
+
     private readonly CudaNative _native;
     private int _matmulVariant = 2;
     private int _attentionVariant = 1;
@@ -67,7 +77,7 @@ public sealed unsafe class CudaBackend : IBackend, IKernelVariants
         $"{DeviceName}, compute capability {ComputeCapability}, {MemoryBytes / (1024.0 * 1024 * 1024):F1} GiB, {Multiprocessors} SMs ({_native.Path})";
 
     /// <inheritdoc />
-    public bool Supports(Op op) => true;
+    public bool Supports(Op op) => Native.Contains(op);
 
     /// <inheritdoc />
     public IReadOnlyList<string> VariantsOf(Op op) => op switch

@@ -16,6 +16,16 @@ public sealed class OpenClBackend : IBackend, IKernelVariants
     private const int MatmulBlock = 64;         // RB in matmul.cl
     private static readonly string[] MatmulVariants = ["naive", "tiled", "blocked"];
 
+    /// <summary>
+    /// The ops with a kernel here. The rest run on <see cref="IBackend"/>'s reference default
+    /// (<see cref="ReferenceFallback"/>), except HyperAttention, which does not run here.
+    /// </summary>
+    internal static readonly HashSet<Op> Native =
+    [
+        Op.Encoder, Op.LayerNorm, Op.Matmul, Op.Attention, Op.AttentionKv, Op.Gelu, Op.Residual,
+        Op.SoftmaxCrossEntropy, Op.AdamW,
+    ];
+
     private readonly OpenClDevice _device;
     private string _matmul = "blocked";
     private OpenClBuffer? _scratch;
@@ -30,7 +40,7 @@ public sealed class OpenClBackend : IBackend, IKernelVariants
     public string Description => _device.Description;
 
     /// <inheritdoc />
-    public bool Supports(Op op) => true;
+    public bool Supports(Op op) => Native.Contains(op);
 
     /// <inheritdoc />
     public IReadOnlyList<string> VariantsOf(Op op) => op == Op.Matmul ? MatmulVariants : [];
