@@ -4,17 +4,17 @@ namespace Hyper.Runtime.Backends;
 
 /// <summary>
 /// The fast CPU backend: SIMD kernels (Vector512/Vector256 with FMA) on every core. Kernel lab:
-/// matmul (forward and backward) runs naive, tiled or packed, attention's forward naive or flash;
-/// the defaults (packed, flash) are the fast paths.
+/// matmul (forward and backward) runs naive, tiled or blocked (the packed GEMM), attention's forward
+/// naive or flash; the defaults (blocked, flash) are the fast paths.
 /// </summary>
 public sealed class CpuBackend : HostBackend, IKernelVariants, IHyperAttentionBackend
 {
     /// <summary>Every op has a kernel here: the host ops and HyperAttention.</summary>
     internal static readonly HashSet<Op> Native = [.. HostOps, Op.HyperAttention, Op.HyperAttentionKv];
 
-    private static readonly string[] MatmulVariants = ["naive", "tiled", "packed"];
+    private static readonly string[] MatmulVariants = ["naive", "tiled", "blocked"];
     private static readonly string[] AttentionVariants = ["naive", "flash"];
-    private K.MatmulVariant _matmul = K.MatmulVariant.Packed;
+    private K.MatmulVariant _matmul = K.MatmulVariant.Blocked;
     private K.AttentionVariant _attention = K.AttentionVariant.Flash;
 
     /// <inheritdoc />
@@ -53,7 +53,7 @@ public sealed class CpuBackend : HostBackend, IKernelVariants, IHyperAttentionBa
     public override void MatmulForward(TensorView output, TensorView input, TensorView weight, TensorView bias, int N, int C, int OC)
     {
         // The default keeps its matrix-vector path for a few rows (decoding); the lab's picks run as named.
-        if (_matmul == K.MatmulVariant.Packed) K.Matmul.Forward(S(output), S(input), S(weight), S(bias), N, C, OC);
+        if (_matmul == K.MatmulVariant.Blocked) K.Matmul.Forward(S(output), S(input), S(weight), S(bias), N, C, OC);
         else K.Matmul.Forward(_matmul, S(output), S(input), S(weight), S(bias), N, C, OC);
     }
 

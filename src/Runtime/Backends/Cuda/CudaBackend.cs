@@ -9,13 +9,13 @@ namespace Hyper.Runtime.Backends.Cuda;
 /// by the library per call. The constructor throws <see cref="BackendUnavailableException"/> when
 /// the library or a device is missing, so `hyper info` and the tests can say why.
 /// <para>
-/// Kernel lab: matmul has naive, tiled and register-blocked kernels (forward and backward), and
+/// Kernel lab: matmul has naive, tiled and blocked (register-blocked) kernels (forward and backward), and
 /// attention's forward a naive and a flash kernel; the defaults are the fast ones.
 /// </para>
 /// </summary>
 public sealed unsafe class CudaBackend : IBackend, IKernelVariants
 {
-    private static readonly string[] MatmulVariants = ["naive", "tiled", "register-blocked"];
+    private static readonly string[] MatmulVariants = ["naive", "tiled", "blocked"];
     private static readonly string[] AttentionVariants = ["naive", "flash"];
 
     /// <summary>
@@ -269,7 +269,7 @@ public sealed unsafe class CudaBackend : IBackend, IKernelVariants
     {
         CheckTargets(targets, N, V);
         fixed (int* t = targets)
-            _native.Check(_native.SoftmaxCrossentropyForward(P(losses), P(probs), P(logits), t, N, V), "softmax cross-entropy forward");
+            _native.Check(_native.SoftmaxCrossEntropyForward(P(losses), P(probs), P(logits), t, N, V), "softmax cross-entropy forward");
     }
 
     /// <inheritdoc />
@@ -277,7 +277,7 @@ public sealed unsafe class CudaBackend : IBackend, IKernelVariants
     {
         CheckTargets(targets, N, V);
         fixed (int* t = targets)
-            _native.Check(_native.SoftmaxCrossentropyBackward(P(dlogits), P(probs), t, dloss, N, V), "softmax cross-entropy backward");
+            _native.Check(_native.SoftmaxCrossEntropyBackward(P(dlogits), P(probs), t, dloss, N, V), "softmax cross-entropy backward");
     }
 
     private static void CheckTargets(ReadOnlySpan<int> targets, int N, int V)

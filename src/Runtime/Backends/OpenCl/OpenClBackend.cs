@@ -292,7 +292,7 @@ public sealed class OpenClBackend : IBackend, IKernelVariants
         Expect("softmax cross-entropy", "losses", losses, N);
         int wg = _device.WorkGroupSize;
         nint ints = _device.UploadInts(targets[..N]);
-        _device.Kernel("softmax_xent_forward").View(losses).View(probs).View(logits).Ints(ints, 0).Int(V).Launch((long)N * wg, wg);
+        _device.Kernel("softmax_cross_entropy_forward").View(losses).View(probs).View(logits).Ints(ints, 0).Int(V).Launch((long)N * wg, wg);
     }
 
     /// <inheritdoc />
@@ -301,7 +301,7 @@ public sealed class OpenClBackend : IBackend, IKernelVariants
         CheckSoftmax(probs, targets, N, V);
         Expect("softmax cross-entropy", "dlogits", dlogits, (long)N * V);
         nint ints = _device.UploadInts(targets[..N]);
-        _device.Kernel("softmax_xent_backward").View(dlogits).View(probs).Ints(ints, 0).Float(dloss).Int(V).Launch(V, N, 0, 0);
+        _device.Kernel("softmax_cross_entropy_backward").View(dlogits).View(probs).Ints(ints, 0).Float(dloss).Int(V).Launch(V, N, 0, 0);
     }
 
     /// <inheritdoc />
