@@ -9,7 +9,7 @@ using Hyper.Kernels.Cpu;
 namespace Hyper.Bench;
 
 /// <summary>
-/// The matmul kernel lab: the three variants (naive, tiled, packed) side by side, forward and
+/// The matmul kernel lab: the three variants (naive, tiled, blocked) side by side, forward and
 /// backward, at the benchmark model's shapes: N = 2048 rows (B·T) and (C, OC) of the attention
 /// projection (384→1152), output projection (384→384), MLP up (384→1536) and down (1536→384), and
 /// a 384→256 layer. A short job (3 warm-ups, 3 measured iterations): a few minutes in all.
@@ -35,7 +35,7 @@ public class MatmulBenchmarks
     public MatmulShape Shape { get; set; } = null!;
 
     /// <summary>Current variant.</summary>
-    [Params(MatmulVariant.Naive, MatmulVariant.Tiled, MatmulVariant.Packed)]
+    [Params(MatmulVariant.Naive, MatmulVariant.Tiled, MatmulVariant.Blocked)]
     public MatmulVariant Variant { get; set; }
 
     /// <summary>Seeded inputs in [-1, 1) and zeroed gradients.</summary>

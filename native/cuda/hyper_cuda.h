@@ -5,7 +5,7 @@
  * dimensions. B batch, T time, C channels, NH heads, V vocabulary, N = B*T rows, OC output
  * channels. Every float pointer is DEVICE memory (from hyper_cuda_malloc) unless its comment
  * says host; token ids and targets are HOST int arrays (small; the library uploads them).
- * Every backward accumulates (+=) into its gradients, except softmax_crossentropy_backward,
+ * Every backward accumulates (+=) into its gradients, except softmax_cross_entropy_backward,
  * which overwrites so it can run in place on the probabilities.
  *
  * Every function returns 0 on success and a nonzero code otherwise: a cudaError_t value, or
@@ -29,7 +29,7 @@ extern "C" {
 /* Kernel-lab variants. Every variant of an op computes the same function. */
 #define HYPER_MATMUL_NAIVE 0           /* one thread per output, no reuse */
 #define HYPER_MATMUL_TILED 1           /* 32x32 shared-memory tiles, one output per thread */
-#define HYPER_MATMUL_REGISTER_BLOCKED 2 /* 128x128 tiles, 8x8 outputs per thread, float4, double-buffered */
+#define HYPER_MATMUL_BLOCKED 2         /* register-blocked: 128x128 tiles, 8x8 outputs per thread, float4, double-buffered */
 #define HYPER_ATTENTION_NAIVE 0        /* one thread per query row, three passes over the keys */
 #define HYPER_ATTENTION_FLASH 1        /* key/value tiles in shared memory, online softmax, one warp per row */
 
@@ -101,9 +101,9 @@ int hyper_cuda_residual_backward(float* da, float* db, const float* dout, long l
 
 /* probs[N,V] = softmax(logits) (probs may equal logits); losses[N] = logsumexp - logit[target];
    a negative target (host) ignores the row (loss 0). */
-int hyper_cuda_softmax_crossentropy_forward(float* losses, float* probs, const float* logits, const int* targets, int N, int V);
+int hyper_cuda_softmax_cross_entropy_forward(float* losses, float* probs, const float* logits, const int* targets, int N, int V);
 /* dlogits[N,V] = (probs - onehot(target)) * dloss, overwriting (dlogits may equal probs); zero for ignored rows. */
-int hyper_cuda_softmax_crossentropy_backward(float* dlogits, const float* probs, const int* targets, float dloss, int N, int V);
+int hyper_cuda_softmax_cross_entropy_backward(float* dlogits, const float* probs, const int* targets, float dloss, int N, int V);
 
 /* One AdamW step (PyTorch semantics) over n parameters with gradients scaled by grad_scale; step >= 1. */
 int hyper_cuda_adamw_update(float* params, float* m, float* v, const float* grads, long long n, float lr, float beta1, float beta2,

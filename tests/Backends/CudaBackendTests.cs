@@ -68,7 +68,7 @@ public partial class CudaBackendTests
     public void ExportNamesFollowTheFieldNames()
     {
         Assert.That(CudaNative.ExportName("MatmulForward"), Is.EqualTo("hyper_cuda_matmul_forward"));
-        Assert.That(CudaNative.ExportName("SoftmaxCrossentropyBackward"), Is.EqualTo("hyper_cuda_softmax_crossentropy_backward"));
+        Assert.That(CudaNative.ExportName("SoftmaxCrossEntropyBackward"), Is.EqualTo("hyper_cuda_softmax_cross_entropy_backward"));
         Assert.That(CudaNative.ExportName("Init"), Is.EqualTo("hyper_cuda_init"));
     }
 
@@ -81,7 +81,7 @@ public partial class CudaBackendTests
             using (backend)
             {
                 Assert.That(backend!.Description, Does.Contain("compute capability"));
-                Assert.That(((IKernelVariants)backend).VariantsOf(Op.Matmul), Is.EqualTo(new[] { "naive", "tiled", "register-blocked" }));
+                Assert.That(((IKernelVariants)backend).VariantsOf(Op.Matmul), Is.EqualTo(new[] { "naive", "tiled", "blocked" }));
             }
             return;
         }

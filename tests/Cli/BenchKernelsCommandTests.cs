@@ -15,7 +15,7 @@ public class BenchKernelsCommandTests
         var (code, output, _) = CliRunner.Run("bench", "kernels", "--op", "matmul", "--backend", "cpu", "--sizes", "33x20x17,8x8x8", "--repeats", "2", "--json");
         Assert.That(code, Is.EqualTo(0), output);
         var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
-        Assert.That(lines.Select(l => l.GetProperty("variant").GetString()), Is.EqualTo(new[] { "naive", "tiled", "packed", "naive", "tiled", "packed" }));
+        Assert.That(lines.Select(l => l.GetProperty("variant").GetString()), Is.EqualTo(new[] { "naive", "tiled", "blocked", "naive", "tiled", "blocked" }));
         foreach (var l in lines)
         {
             Assert.That(l.GetProperty("op").GetString(), Is.EqualTo("matmul"));
@@ -46,7 +46,7 @@ public class BenchKernelsCommandTests
     public void BadArgumentsExitWithCode2AndOneLine()
     {
         CliRunner.RunExpectingUserError(["bench", "kernels", "--op", "conv"], "--op", "unknown 'conv'", "matmul");
-        CliRunner.RunExpectingUserError(["bench", "kernels", "--variant", "fastest"], "--variant", "'fastest'", "packed");
+        CliRunner.RunExpectingUserError(["bench", "kernels", "--variant", "fastest"], "--variant", "'fastest'", "blocked");
         CliRunner.RunExpectingUserError(["bench", "kernels", "--backend", "tpu"], "--backend", "unknown backend 'tpu'");
         CliRunner.RunExpectingUserError(["bench", "kernels", "--sizes", "4x4"], "--sizes", "'4x4'", "NxCxOC");
         CliRunner.RunExpectingUserError(["bench", "kernels", "--op", "attention", "--sizes", "1x8x10x3"], "not divisible");

@@ -2,7 +2,7 @@
 // as three GEMMs C[M,Nc] (+)= A[M,K] . B[K,Nc] over one of three kernels (the kernel lab):
 //   0 naive            one thread per output, operands straight from global memory;
 //   1 tiled            32x32 tiles staged in shared memory, one output per thread;
-//   2 register-blocked 128x128 block tiles, 8x8 outputs per thread, float4 loads, shared
+//   2 blocked          register-blocked: 128x128 block tiles, 8x8 outputs per thread, float4 loads, shared
 //                      memory double-buffered so the next tile loads while this one multiplies.
 // A and B are read in place, whichever way their memory runs:
 //   forward  A = inp  (K contiguous),   B(k,n) = weight[n,k] (K contiguous)
@@ -101,7 +101,7 @@ __device__ __forceinline__ void store_tile(float (*s)[kBlock], const float (&reg
 }
 
 template <bool AKContig, bool BKContig, bool Vec>
-__global__ void __launch_bounds__(kThreads) gemm_register_blocked(float* c, int M, int Nc, int K, const float* a, int lda,
+__global__ void __launch_bounds__(kThreads) gemm_blocked(float* c, int M, int Nc, int K, const float* a, int lda,
                                                                    const float* b, int ldb, const float* bias, int accumulate) {
     __shared__ __align__(16) float as[2][kDepth][kBlock];
     __shared__ __align__(16) float bs[2][kDepth][kBlock];
@@ -170,9 +170,9 @@ template <bool AK, bool BK>
 int launch_blocked(float* c, int M, int Nc, int K, const float* a, int lda, const float* b, int ldb, const float* bias, int accumulate) {
     dim3 grid((unsigned)((Nc + kBlock - 1) / kBlock), (unsigned)((M + kBlock - 1) / kBlock));
     bool vec = aligned16(a) && aligned16(b) && lda % 4 == 0 && ldb % 4 == 0;
-    if (vec) gemm_register_blocked<AK, BK, true><<<grid, kThreads>>>(c, M, Nc, K, a, lda, b, ldb, bias, accumulate);
-    else gemm_register_blocked<AK, BK, false><<<grid, kThreads>>>(c, M, Nc, K, a, lda, b, ldb, bias, accumulate);
-    return hyper::launched("matmul register-blocked");
+    if (vec) gemm_blocked<AK, BK, true><<<grid, kThreads>>>(c, M, Nc, K, a, lda, b, ldb, bias, accumulate);
+    else gemm_blocked<AK, BK, false><<<grid, kThreads>>>(c, M, Nc, K, a, lda, b, ldb, bias, accumulate);
+    return hyper::launched("matmul blocked");
 }
 
 // C[M,Nc] (+)= A[M,K] . B[K,Nc] (+ bias[n]); C is row-major with leading dimension Nc.
@@ -196,7 +196,7 @@ int gemm(int variant, float* c, int M, int Nc, int K, const float* a, bool a_k, 
             gemm_tiled<<<grid, block>>>(c, M, Nc, K, a, b, s, bias, accumulate);
             return hyper::launched("matmul tiled");
         }
-        case HYPER_MATMUL_REGISTER_BLOCKED:
+        case HYPER_MATMUL_BLOCKED:
             if ((M + kBlock - 1) / kBlock > 65535) return hyper::fail(HYPER_CUDA_BAD_ARGUMENT, "matmul: %d rows is too many", M);
             if (a_k && b_k) return launch_blocked<true, true>(c, M, Nc, K, a, lda, b, ldb, bias, accumulate);
             if (a_k) return launch_blocked<true, false>(c, M, Nc, K, a, lda, b, ldb, bias, accumulate);

@@ -135,7 +135,7 @@ static void time_matmul(int n) {
             if (ms < best) best = ms;
         }
         printf("{\"kind\":\"matmul\",\"variant\":\"%s\",\"shape\":\"%dx%dx%d\",\"ms\":%.4f,\"gflops\":%.1f}\n",
-               v == -1 ? "cublas" : v == 0 ? "naive" : v == 1 ? "tiled" : "register-blocked", n, n, n, best, flops / (best * 1e6));
+               v == -1 ? "cublas" : v == 0 ? "naive" : v == 1 ? "tiled" : "blocked", n, n, n, best, flops / (best * 1e6));
 #ifdef HYPER_HAVE_CUBLAS
         if (v == -1) cublasDestroy(handle);
 #endif

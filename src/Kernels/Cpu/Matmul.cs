@@ -16,7 +16,7 @@ namespace Hyper.Kernels.Cpu;
 public static class Matmul
 {
     /// <summary>
-    /// out[N,OC] = inp[N,C] · weight[OC,C]ᵀ + bias[OC] with the default (packed) variant, or with
+    /// out[N,OC] = inp[N,C] · weight[OC,C]ᵀ + bias[OC] with the default (blocked) variant, or with
     /// <see cref="MatmulGemv"/> for at most <see cref="MatmulGemv.MaxRows"/> rows. An empty
     /// <paramref name="bias"/> means no bias; <paramref name="output"/> is overwritten.
     /// </summary>
@@ -25,7 +25,7 @@ public static class Matmul
     {
         // A few rows (decoding) are a matrix-vector product: stream the weights once, unpacked.
         if (N <= MatmulGemv.MaxRows) MatmulGemv.Forward(output, input, weight, bias, N, C, OC);
-        else Forward(MatmulVariant.Packed, output, input, weight, bias, N, C, OC);
+        else Forward(MatmulVariant.Blocked, output, input, weight, bias, N, C, OC);
     }
 
     /// <summary>The forward with a chosen <paramref name="variant"/> (the kernel lab).</summary>
@@ -41,7 +41,7 @@ public static class Matmul
             case MatmulVariant.Tiled:
                 MatmulTiled.Forward(output, input, weight, bias, N, C, OC);
                 break;
-            case MatmulVariant.Packed:
+            case MatmulVariant.Blocked:
                 // C = A·Bᵀ with A = inp [N,C] and B = weight [OC,C] read transposed.
                 Gemm.Run(transA: false, transB: true, N, OC, C, input, C, weight, C, output, OC, accumulate: false, bias);
                 break;
@@ -52,12 +52,12 @@ public static class Matmul
 
     /// <summary>
     /// Accumulates dinp[N,C] += dout[N,OC] · weight[OC,C]; dweight[OC,C] += doutᵀ · inp;
-    /// dbias[OC] += Σₙ dout[n,:] with the default (packed) variant. Empty <paramref name="dbias"/> or
+    /// dbias[OC] += Σₙ dout[n,:] with the default (blocked) variant. Empty <paramref name="dbias"/> or
     /// <paramref name="dinp"/> skips that gradient.
     /// </summary>
     public static void Backward(Span<float> dinp, Span<float> dweight, Span<float> dbias, ReadOnlySpan<float> dout,
         ReadOnlySpan<float> input, ReadOnlySpan<float> weight, int N, int C, int OC)
-        => Backward(MatmulVariant.Packed, dinp, dweight, dbias, dout, input, weight, N, C, OC);
+        => Backward(MatmulVariant.Blocked, dinp, dweight, dbias, dout, input, weight, N, C, OC);
 
     /// <summary>The backward with a chosen <paramref name="variant"/> (the kernel lab).</summary>
     public static void Backward(MatmulVariant variant, Span<float> dinp, Span<float> dweight, Span<float> dbias,
@@ -72,7 +72,7 @@ public static class Matmul
             case MatmulVariant.Tiled:
                 MatmulTiled.Backward(dinp, dweight, dout, input, weight, N, C, OC);
                 break;
-            case MatmulVariant.Packed:
+            case MatmulVariant.Blocked:
                 // dinp[N,C] += dout[N,OC] · weight[OC,C]: plain A·B, K = OC.
                 if (dinp.Length != 0)
                     Gemm.Run(transA: false, transB: false, N, C, OC, dout, OC, weight, C, dinp, C, accumulate: true);

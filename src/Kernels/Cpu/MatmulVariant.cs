@@ -12,6 +12,9 @@ public enum MatmulVariant
     /// <summary>Cache-blocked and register-blocked with Vector512 FMAs, reading the operands in place (no packing).</summary>
     Tiled = 1,
 
-    /// <summary>The packed GotoBLAS-style SGEMM of <see cref="Gemm"/>: the fast one, and the default.</summary>
-    Packed = 2,
+    /// <summary>
+    /// The register-blocked kernel, as on every backend: here the GotoBLAS-style SGEMM of
+    /// <see cref="Gemm"/> (operands packed into panels for a 14×32 register tile). The fast one, and the default.
+    /// </summary>
+    Blocked = 2,
 }

@@ -4,14 +4,17 @@ namespace Hyper.Runtime.Backends;
 
 /// <summary>
 /// The fast CPU backend: SIMD kernels (Vector512/Vector256 with FMA) on every core. Kernel lab:
-/// matmul (forward and backward) runs naive, tiled or packed, attention's forward naive or flash;
-/// the defaults (packed, flash) are the fast paths.
+/// matmul (forward and backward) runs naive, tiled or blocked (the packed GEMM), attention's forward
+/// naive or flash; the defaults (blocked, flash) are the fast paths.
 /// </summary>
 public sealed class CpuBackend : HostBackend, IKernelVariants, IHyperAttentionBackend
 {
-    private static readonly string[] MatmulVariants = ["naive", "tiled", "packed"];
+    /// <summary>Every op has a kernel here: the host ops and HyperAttention.</summary>
+    internal static readonly HashSet<Op> Native = [.. HostOps, Op.HyperAttention, Op.HyperAttentionKv];
+
+    private static readonly string[] MatmulVariants = ["naive", "tiled", "blocked"];
     private static readonly string[] AttentionVariants = ["naive", "flash"];
-    private K.MatmulVariant _matmul = K.MatmulVariant.Packed;
+    private K.MatmulVariant _matmul = K.MatmulVariant.Blocked;
     private K.AttentionVariant _attention = K.AttentionVariant.Flash;
 
     /// <inheritdoc />
@@ -23,6 +26,9 @@ public sealed class CpuBackend : HostBackend, IKernelVariants, IHyperAttentionBa
         (System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated ? "Vector512 (AVX-512)" :
          System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated ? "Vector256 (AVX2)" : "scalar") +
         $", {K.CpuParallel.Threads} kernel threads";
+
+    /// <inheritdoc />
+    public override bool Supports(Op op) => Native.Contains(op);
 
     /// <inheritdoc />
     public override double SumOfSquares(TensorView view) => K.Reduce.SumOfSquares(S(view));
@@ -47,7 +53,7 @@ public sealed class CpuBackend : HostBackend, IKernelVariants, IHyperAttentionBa
     public override void MatmulForward(TensorView output, TensorView input, TensorView weight, TensorView bias, int N, int C, int OC)
     {
         // The default keeps its matrix-vector path for a few rows (decoding); the lab's picks run as named.
-        if (_matmul == K.MatmulVariant.Packed) K.Matmul.Forward(S(output), S(input), S(weight), S(bias), N, C, OC);
+        if (_matmul == K.MatmulVariant.Blocked) K.Matmul.Forward(S(output), S(input), S(weight), S(bias), N, C, OC);
         else K.Matmul.Forward(_matmul, S(output), S(input), S(weight), S(bias), N, C, OC);
     }
 

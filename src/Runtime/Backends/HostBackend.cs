@@ -15,8 +15,16 @@ public abstract class HostBackend : IBackend
     /// <inheritdoc />
     public abstract string Description { get; }
 
+    /// <summary>What every host backend runs on its spans: the ops it declares abstract, and the ones it implements below.</summary>
+    protected static readonly HashSet<Op> HostOps =
+    [
+        Op.Encoder, Op.LayerNorm, Op.Matmul, Op.Attention, Op.AttentionKv, Op.Gelu, Op.Residual,
+        Op.SoftmaxCrossEntropy, Op.AdamW, Op.LeakyRelu, Op.HyperEncoding,
+        Op.RmsNorm, Op.Rope, Op.SwiGlu, Op.GroupedQueryAttention, Op.GroupedQueryAttentionKv,
+    ];
+
     /// <inheritdoc />
-    public virtual bool Supports(Op op) => true;
+    public virtual bool Supports(Op op) => HostOps.Contains(op);
 
     /// <inheritdoc />
     public DeviceBuffer Allocate(long length) => new HostBuffer(length);

@@ -20,7 +20,11 @@ public interface IBackend : IDisposable
     /// <summary>One line describing the device.</summary>
     string Description { get; }
 
-    /// <summary>Whether this backend implements <paramref name="op"/>.</summary>
+    /// <summary>
+    /// Whether this backend has a native kernel for <paramref name="op"/>. False for an op it leaves
+    /// to this interface's default (the reference on a host copy, <see cref="ReferenceFallback"/>),
+    /// and for one it cannot run.
+    /// </summary>
     bool Supports(Op op);
 
     /// <summary>Allocates <paramref name="length"/> floats, zero-filled.</summary>

@@ -1,10 +1,11 @@
 namespace Hyper.Runtime.Backends;
 
 /// <summary>
-/// A backend with more than one kernel for some ops (the kernel lab: naive, tiled,
-/// register-blocked, ...). Variants are numbered in the order listed and named for what they do;
-/// every variant of an op computes the same function, so the lab checks each one against the
-/// reference before timing it.
+/// A backend with more than one kernel for some ops (the kernel lab). Variants are numbered in the
+/// order listed and named for what they do, with the same name on every backend: matmul's are
+/// naive, tiled (shared-memory or cache tiles) and blocked (register-blocked tiles), attention's
+/// naive and flash. Every variant of an op computes the same function, so the lab checks each one
+/// against the reference before timing it.
 /// </summary>
 public interface IKernelVariants
 {

@@ -2,7 +2,9 @@ namespace Hyper.Runtime.Backends;
 
 /// <summary>
 /// The op vocabulary. Every backend implements ops under these names (forward and backward as
-/// a pair), and says which it supports through <see cref="IBackend.Supports"/>.
+/// a pair), and says which it runs with a native kernel through <see cref="IBackend.Supports"/>.
+/// An op in <see cref="ReferenceFallback.Ops"/> still runs on a backend without a native kernel
+/// (the reference on a host copy); HyperAttention runs only where the backend has it.
 /// </summary>
 public enum Op
 {
@@ -38,4 +40,8 @@ public enum Op
     GroupedQueryAttention,
     /// <summary>Grouped-query attention over a cache of the key/value heads (decoding; forward only).</summary>
     GroupedQueryAttentionKv,
+    /// <summary>LSH HyperAttention (sorted blocks plus sampled keys) under a fixed plan (<see cref="IHyperAttentionBackend"/>).</summary>
+    HyperAttention,
+    /// <summary>HyperAttention's decode rule over a key/value cache (decoding; forward only; <see cref="IHyperAttentionBackend"/>).</summary>
+    HyperAttentionKv,
 }

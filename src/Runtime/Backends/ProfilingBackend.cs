@@ -5,9 +5,10 @@ namespace Hyper.Runtime.Backends;
 /// <summary>
 /// Wraps a backend and accumulates wall time and call counts per op, so `hyper bench train
 /// --profile` can say where a step's time goes. Host backends run synchronously, so the time
-/// of a call is the time of its kernel.
+/// of a call is the time of its kernel. It supports what the wrapped backend supports, HyperAttention
+/// included.
 /// </summary>
-public sealed class ProfilingBackend(IBackend inner) : IBackend
+public sealed class ProfilingBackend(IBackend inner) : IBackend, IHyperAttentionBackend
 {
     private readonly Dictionary<string, (long Ticks, long Calls)> _totals = new();
 
@@ -167,6 +168,21 @@ public sealed class ProfilingBackend(IBackend inner) : IBackend
     /// <inheritdoc />
     public void AdamWUpdate(TensorView parameters, TensorView m, TensorView v, TensorView grads, float lr, float beta1, float beta2, float eps, float weightDecay, int step, float gradScale)
         => Time("AdamWUpdate", () => inner.AdamWUpdate(parameters, m, v, grads, lr, beta1, beta2, eps, weightDecay, step, gradScale));
+
+    /// <inheritdoc />
+    public void HyperAttentionForward(TensorView output, TensorView lse, TensorView qkv, Hyper.Kernels.Reference.HyperAttentionPlan plan, int B, int T, int C, int NH)
+        => Time("HyperAttentionForward", () => HyperAttentionInner().HyperAttentionForward(output, lse, qkv, plan, B, T, C, NH));
+
+    /// <inheritdoc />
+    public void HyperAttentionBackward(TensorView dqkv, TensorView dout, TensorView qkv, TensorView output, TensorView lse, Hyper.Kernels.Reference.HyperAttentionPlan plan, int B, int T, int C, int NH)
+        => Time("HyperAttentionBackward", () => HyperAttentionInner().HyperAttentionBackward(dqkv, dout, qkv, output, lse, plan, B, T, C, NH));
+
+    /// <inheritdoc />
+    public void HyperAttentionKvForward(TensorView output, TensorView kCache, TensorView vCache, TensorView qkv, Hyper.Kernels.Reference.HyperAttentionKvState state, int B, int Tq, int pos, int maxT, int C, int NH)
+        => Time("HyperAttentionKvForward", () => HyperAttentionInner().HyperAttentionKvForward(output, kCache, vCache, qkv, state, B, Tq, pos, maxT, C, NH));
+
+    private IHyperAttentionBackend HyperAttentionInner() => inner as IHyperAttentionBackend
+        ?? throw new NotSupportedException($"the {inner.Name} backend does not run HyperAttention");
 
     /// <inheritdoc />
     public void Dispose() => inner.Dispose();

@@ -8,11 +8,17 @@ namespace Hyper.Runtime.Backends;
 /// </summary>
 public sealed class ReferenceBackend : HostBackend, IHyperAttentionBackend
 {
+    /// <summary>Every op has a kernel here: the host ops and HyperAttention.</summary>
+    internal static readonly HashSet<Op> Native = [.. HostOps, Op.HyperAttention, Op.HyperAttentionKv];
+
     /// <inheritdoc />
     public override string Name => "reference";
 
     /// <inheritdoc />
     public override string Description => "scalar reference kernels, one thread";
+
+    /// <inheritdoc />
+    public override bool Supports(Op op) => Native.Contains(op);
 
     /// <inheritdoc />
     public override double SumOfSquares(TensorView view) => K.Reduce.SumOfSquares<float>(S(view));

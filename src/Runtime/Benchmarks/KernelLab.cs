@@ -26,7 +26,7 @@ public static class KernelLab
         ("layernorm", Op.LayerNorm, "NxC", "4096x768"),
         ("gelu", Op.Gelu, "N", "1048576"),
         ("residual", Op.Residual, "N", "1048576"),
-        ("crossentropy", Op.SoftmaxCrossEntropy, "NxV", "64x50257"),
+        ("softmax_cross_entropy", Op.SoftmaxCrossEntropy, "NxV", "64x50257"),
         ("adamw", Op.AdamW, "N", "1048576"),
     ];
 
@@ -177,7 +177,7 @@ public static class KernelLab
                 return new Case($"N={d[0]}", [new float[d[0]], Random(d[0], 8)], [0], (be, v) => be.GeluForward(v[0], v[1], d[0]), 0);
             case "residual":
                 return new Case($"N={d[0]}", [new float[d[0]], Random(d[0], 9), Random(d[0], 10)], [0], (be, v) => be.ResidualForward(v[0], v[1], v[2], d[0]), 0);
-            case "crossentropy":
+            case "softmax_cross_entropy":
             {
                 int N = d[0], V = d[1];
                 var targets = Enumerable.Range(0, N).Select(n => n * 7919 % V).ToArray();

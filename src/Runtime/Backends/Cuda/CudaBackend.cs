@@ -9,14 +9,24 @@ namespace Hyper.Runtime.Backends.Cuda;
 /// by the library per call. The constructor throws <see cref="BackendUnavailableException"/> when
 /// the library or a device is missing, so `hyper info` and the tests can say why.
 /// <para>
-/// Kernel lab: matmul has naive, tiled and register-blocked kernels (forward and backward), and
+/// Kernel lab: matmul has naive, tiled and blocked (register-blocked) kernels (forward and backward), and
 /// attention's forward a naive and a flash kernel; the defaults are the fast ones.
 /// </para>
 /// </summary>
 public sealed unsafe class CudaBackend : IBackend, IKernelVariants
 {
-    private static readonly string[] MatmulVariants = ["naive", "tiled", "register-blocked"];
+    private static readonly string[] MatmulVariants = ["naive", "tiled", "blocked"];
     private static readonly string[] AttentionVariants = ["naive", "flash"];
+
+    /// <summary>
+    /// The ops with a kernel here. The rest run on <see cref="IBackend"/>'s reference default
+    /// (<see cref="ReferenceFallback"/>), except HyperAttention, which does not run here.
+    /// </summary>
+    internal static readonly HashSet<Op> Native =
+    [
+        Op.Encoder, Op.LayerNorm, Op.Matmul, Op.Attention, Op.AttentionKv, Op.Gelu, Op.Residual,
+        Op.SoftmaxCrossEntropy, Op.AdamW,
+    ];
 
     private readonly CudaNative _native;
     private int _matmulVariant = 2;
@@ -67,7 +77,7 @@ public sealed unsafe class CudaBackend : IBackend, IKernelVariants
         $"{DeviceName}, compute capability {ComputeCapability}, {MemoryBytes / (1024.0 * 1024 * 1024):F1} GiB, {Multiprocessors} SMs ({_native.Path})";
 
     /// <inheritdoc />
-    public bool Supports(Op op) => true;
+    public bool Supports(Op op) => Native.Contains(op);
 
     /// <inheritdoc />
     public IReadOnlyList<string> VariantsOf(Op op) => op switch
@@ -259,7 +269,7 @@ public sealed unsafe class CudaBackend : IBackend, IKernelVariants
     {
         CheckTargets(targets, N, V);
         fixed (int* t = targets)
-            _native.Check(_native.SoftmaxCrossentropyForward(P(losses), P(probs), P(logits), t, N, V), "softmax cross-entropy forward");
+            _native.Check(_native.SoftmaxCrossEntropyForward(P(losses), P(probs), P(logits), t, N, V), "softmax cross-entropy forward");
     }
 
     /// <inheritdoc />
@@ -267,7 +277,7 @@ public sealed unsafe class CudaBackend : IBackend, IKernelVariants
     {
         CheckTargets(targets, N, V);
         fixed (int* t = targets)
-            _native.Check(_native.SoftmaxCrossentropyBackward(P(dlogits), P(probs), t, dloss, N, V), "softmax cross-entropy backward");
+            _native.Check(_native.SoftmaxCrossEntropyBackward(P(dlogits), P(probs), t, dloss, N, V), "softmax cross-entropy backward");
     }
 
     private static void CheckTargets(ReadOnlySpan<int> targets, int N, int V)

@@ -44,8 +44,8 @@ internal sealed unsafe class CudaNative
     public readonly delegate* unmanaged<nint, nint, nint, long, int> GeluBackward;
     public readonly delegate* unmanaged<nint, nint, nint, long, int> ResidualForward;
     public readonly delegate* unmanaged<nint, nint, nint, long, int> ResidualBackward;
-    public readonly delegate* unmanaged<nint, nint, nint, int*, int, int, int> SoftmaxCrossentropyForward;
-    public readonly delegate* unmanaged<nint, nint, int*, float, int, int, int> SoftmaxCrossentropyBackward;
+    public readonly delegate* unmanaged<nint, nint, nint, int*, int, int, int> SoftmaxCrossEntropyForward;
+    public readonly delegate* unmanaged<nint, nint, int*, float, int, int, int> SoftmaxCrossEntropyBackward;
     public readonly delegate* unmanaged<nint, nint, nint, nint, long, float, float, float, float, float, int, float, int> AdamwUpdate;
 
     private static readonly Lock Gate = new();
@@ -86,8 +86,8 @@ internal sealed unsafe class CudaNative
         GeluBackward = (delegate* unmanaged<nint, nint, nint, long, int>)Bind(nameof(GeluBackward));
         ResidualForward = (delegate* unmanaged<nint, nint, nint, long, int>)Bind(nameof(ResidualForward));
         ResidualBackward = (delegate* unmanaged<nint, nint, nint, long, int>)Bind(nameof(ResidualBackward));
-        SoftmaxCrossentropyForward = (delegate* unmanaged<nint, nint, nint, int*, int, int, int>)Bind(nameof(SoftmaxCrossentropyForward));
-        SoftmaxCrossentropyBackward = (delegate* unmanaged<nint, nint, int*, float, int, int, int>)Bind(nameof(SoftmaxCrossentropyBackward));
+        SoftmaxCrossEntropyForward = (delegate* unmanaged<nint, nint, nint, int*, int, int, int>)Bind(nameof(SoftmaxCrossEntropyForward));
+        SoftmaxCrossEntropyBackward = (delegate* unmanaged<nint, nint, int*, float, int, int, int>)Bind(nameof(SoftmaxCrossEntropyBackward));
         AdamwUpdate = (delegate* unmanaged<nint, nint, nint, nint, long, float, float, float, float, float, int, float, int>)Bind(nameof(AdamwUpdate));
     }
 

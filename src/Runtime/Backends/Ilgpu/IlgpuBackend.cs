@@ -22,6 +22,16 @@ public sealed partial class IlgpuBackend : IBackend, IKernelVariants
     /// <summary>The environment variable that forces the device: <c>cpu</c> or <c>cuda</c>.</summary>
     public const string DeviceVariable = "HYPER_ILGPU_DEVICE";
 
+    /// <summary>
+    /// The ops with a kernel here. The rest run on <see cref="IBackend"/>'s reference default
+    /// (<see cref="ReferenceFallback"/>), except HyperAttention, which does not run here.
+    /// </summary>
+    internal static readonly HashSet<Op> Native =
+    [
+        Op.Encoder, Op.LayerNorm, Op.Matmul, Op.Attention, Op.AttentionKv, Op.Gelu, Op.Residual,
+        Op.SoftmaxCrossEntropy, Op.AdamW,
+    ];
+
     private readonly Accelerator _accelerator;
     private readonly AcceleratorStream _stream;
     private readonly bool _cuda;
@@ -72,7 +82,7 @@ public sealed partial class IlgpuBackend : IBackend, IKernelVariants
     public bool IsCuda => _cuda;
 
     /// <inheritdoc />
-    public bool Supports(Op op) => true;
+    public bool Supports(Op op) => Native.Contains(op);
 
     /// <inheritdoc />
     public DeviceBuffer Allocate(long length) => new IlgpuBuffer(_accelerator, length);

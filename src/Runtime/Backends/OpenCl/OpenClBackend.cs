@@ -16,6 +16,16 @@ public sealed class OpenClBackend : IBackend, IKernelVariants
     private const int MatmulBlock = 64;         // RB in matmul.cl
     private static readonly string[] MatmulVariants = ["naive", "tiled", "blocked"];
 
+    /// <summary>
+    /// The ops with a kernel here. The rest run on <see cref="IBackend"/>'s reference default
+    /// (<see cref="ReferenceFallback"/>), except HyperAttention, which does not run here.
+    /// </summary>
+    internal static readonly HashSet<Op> Native =
+    [
+        Op.Encoder, Op.LayerNorm, Op.Matmul, Op.Attention, Op.AttentionKv, Op.Gelu, Op.Residual,
+        Op.SoftmaxCrossEntropy, Op.AdamW,
+    ];
+
     private readonly OpenClDevice _device;
     private string _matmul = "blocked";
     private OpenClBuffer? _scratch;
@@ -30,7 +40,7 @@ public sealed class OpenClBackend : IBackend, IKernelVariants
     public string Description => _device.Description;
 
     /// <inheritdoc />
-    public bool Supports(Op op) => true;
+    public bool Supports(Op op) => Native.Contains(op);
 
     /// <inheritdoc />
     public IReadOnlyList<string> VariantsOf(Op op) => op == Op.Matmul ? MatmulVariants : [];
@@ -282,7 +292,7 @@ public sealed class OpenClBackend : IBackend, IKernelVariants
         Expect("softmax cross-entropy", "losses", losses, N);
         int wg = _device.WorkGroupSize;
         nint ints = _device.UploadInts(targets[..N]);
-        _device.Kernel("softmax_xent_forward").View(losses).View(probs).View(logits).Ints(ints, 0).Int(V).Launch((long)N * wg, wg);
+        _device.Kernel("softmax_cross_entropy_forward").View(losses).View(probs).View(logits).Ints(ints, 0).Int(V).Launch((long)N * wg, wg);
     }
 
     /// <inheritdoc />
@@ -291,7 +301,7 @@ public sealed class OpenClBackend : IBackend, IKernelVariants
         CheckSoftmax(probs, targets, N, V);
         Expect("softmax cross-entropy", "dlogits", dlogits, (long)N * V);
         nint ints = _device.UploadInts(targets[..N]);
-        _device.Kernel("softmax_xent_backward").View(dlogits).View(probs).Ints(ints, 0).Float(dloss).Int(V).Launch(V, N, 0, 0);
+        _device.Kernel("softmax_cross_entropy_backward").View(dlogits).View(probs).Ints(ints, 0).Float(dloss).Int(V).Launch(V, N, 0, 0);
     }
 
     /// <inheritdoc />

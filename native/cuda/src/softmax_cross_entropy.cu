@@ -8,7 +8,7 @@ namespace {
 
 constexpr int kThreads = 512;
 
-__global__ void softmax_crossentropy_forward(float* losses, float* probs, const float* logits, const int* targets, int V) {
+__global__ void softmax_cross_entropy_forward(float* losses, float* probs, const float* logits, const int* targets, int V) {
     __shared__ float shared[32];
     long long row = blockIdx.x;
     const float* x = logits + row * V;
@@ -26,7 +26,7 @@ __global__ void softmax_crossentropy_forward(float* losses, float* probs, const 
     if (threadIdx.x == 0) losses[row] = target >= 0 ? mx + logf(sum) - target_logit : 0.0f;
 }
 
-__global__ void softmax_crossentropy_backward(float* dlogits, const float* probs, const int* targets, float dloss, int V) {
+__global__ void softmax_cross_entropy_backward(float* dlogits, const float* probs, const int* targets, float dloss, int V) {
     long long row = blockIdx.x;
     int target = targets[row];
     for (int i = threadIdx.x; i < V; i += blockDim.x) {
@@ -46,19 +46,19 @@ int upload_targets(const char* op, const int* targets, int N, int V, const int**
 
 extern "C" {
 
-int hyper_cuda_softmax_crossentropy_forward(float* losses, float* probs, const float* logits, const int* targets, int N, int V) {
+int hyper_cuda_softmax_cross_entropy_forward(float* losses, float* probs, const float* logits, const int* targets, int N, int V) {
     const int* d_targets = nullptr;
     HYPER_TRY(upload_targets("softmax cross-entropy", targets, N, V, &d_targets));
     if (N == 0) return 0;
-    softmax_crossentropy_forward<<<(unsigned)N, kThreads>>>(losses, probs, logits, d_targets, V);
+    softmax_cross_entropy_forward<<<(unsigned)N, kThreads>>>(losses, probs, logits, d_targets, V);
     return hyper::launched("softmax cross-entropy forward");
 }
 
-int hyper_cuda_softmax_crossentropy_backward(float* dlogits, const float* probs, const int* targets, float dloss, int N, int V) {
+int hyper_cuda_softmax_cross_entropy_backward(float* dlogits, const float* probs, const int* targets, float dloss, int N, int V) {
     const int* d_targets = nullptr;
     HYPER_TRY(upload_targets("softmax cross-entropy backward", targets, N, V, &d_targets));
     if (N == 0) return 0;
-    softmax_crossentropy_backward<<<(unsigned)N, kThreads>>>(dlogits, probs, d_targets, dloss, V);
+    softmax_cross_entropy_backward<<<(unsigned)N, kThreads>>>(dlogits, probs, d_targets, dloss, V);
     return hyper::launched("softmax cross-entropy backward");
 }
 

@@ -3,7 +3,7 @@
 // view and dlogits the probs view: every element is read and then written by the same work-item.
 
 // One work-group of WG work-items per row.
-__kernel void softmax_xent_forward(__global float* losses, ulong losses_off, __global float* probs, ulong probs_off,
+__kernel void softmax_cross_entropy_forward(__global float* losses, ulong losses_off, __global float* probs, ulong probs_off,
     __global const float* logits, ulong logits_off, __global const int* targets, ulong targets_off, int V)
 {
     __local float scratch[WG];
@@ -26,7 +26,7 @@ __kernel void softmax_xent_forward(__global float* losses, ulong losses_off, __g
 
 // dlogits[n,i] = (probs[n,i] − [i = target])·dloss, 0 for an ignored row; overwrites. One
 // work-item per (i, n).
-__kernel void softmax_xent_backward(__global float* dlogits, ulong dlogits_off, __global const float* probs, ulong probs_off,
+__kernel void softmax_cross_entropy_backward(__global float* dlogits, ulong dlogits_off, __global const float* probs, ulong probs_off,
     __global const int* targets, ulong targets_off, float dloss, int V)
 {
     int i = get_global_id(0), n = get_global_id(1);
