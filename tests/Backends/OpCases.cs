@@ -43,6 +43,13 @@ public static class OpCases
     /// </summary>
     private const double AttentionGrad = 5e-5;
 
+    /// <summary>
+    /// Rotary embedding: two products and one add (or subtract) per output, plus the accumulated
+    /// value in the backward. A device that fuses them into an FMA rounds once fewer, ~1 ulp of
+    /// |x|·|cos| ≈ 1e-7 of the ~1 inputs; 1e-6 allows that, a swapped pair or sign errs by ~1.
+    /// </summary>
+    private const double Rotation = 1e-6;
+
     /// <summary>Every case, in the order the suite lists them.</summary>
     public static IReadOnlyList<OpCase> All { get; } = Build().ToArray();
 
@@ -88,6 +95,30 @@ public static class OpCases
                 yield return SoftmaxCrossEntropyForward(n, v, inPlace);
                 yield return SoftmaxCrossEntropyBackward(n, v, inPlace);
             }
+        foreach (var (n, c) in new[] { (1, 1), (7, 13), (33, 67), (5, 260) })
+        {
+            yield return RmsNormForward(n, c);
+            yield return RmsNormBackward(n, c);
+        }
+        foreach (var (b, t, h, hs, pos0) in new[] { (1, 1, 1, 2, 0), (2, 5, 3, 6, 3), (1, 7, 3, 10, 0), (2, 3, 2, 64, 11) })
+        {
+            yield return RopeForward(b, t, h, hs, pos0, inPlace: false);
+            yield return RopeBackward(b, t, h, hs, pos0);
+        }
+        yield return RopeForward(2, 5, 3, 6, 3, inPlace: true);
+        foreach (int n in new[] { 1, 7, 1029 })
+        {
+            yield return SwiGluForward(n, inPlace: false);
+            yield return SwiGluBackward(n);
+        }
+        yield return SwiGluForward(1029, inPlace: true);
+        foreach (var (b, t, nh, nkv, hs) in new[] { (1, 1, 3, 1, 5), (2, 5, 6, 3, 16), (1, 17, 4, 4, 5), (2, 17, 3, 1, 16), (1, 70, 4, 2, 64) })
+        {
+            yield return GroupedQueryAttentionForward(b, t, nh, nkv, hs);
+            yield return GroupedQueryAttentionBackward(b, t, nh, nkv, hs);
+        }
+        foreach (var (b, tq, pos, maxT, nh, nkv, hs) in new[] { (1, 1, 0, 1, 1, 1, 4), (2, 1, 6, 9, 6, 3, 5), (2, 3, 5, 10, 6, 2, 16), (1, 5, 0, 8, 4, 4, 16), (1, 1, 130, 140, 8, 2, 64) })
+            yield return GroupedQueryAttentionKvForward(b, tq, pos, maxT, nh, nkv, hs);
     }
 
     private static float[] R(int length, int seed, float scale = 1f) => Check.Random(length, seed, scale);
@@ -259,5 +290,105 @@ public static class OpCases
             TensorView p = h.Put(R(N, 91)), m = h.Put(R(N, 92, 0.1f)), vv = h.Put(v);
             h.Backend.AdamWUpdate(p, m, vv, h.Put(R(N, 93)), lr: 0.01f, beta1: 0.9f, beta2: 0.999f, eps: 1e-8f, weightDecay: 0.1f, step, gradScale: 0.5f);
             return [("params", p), ("m", m), ("v", vv)];
+        });
+
+    // The Llama-family ops. RMSNorm's rows sum squares in another order (Sums); SwiGLU's sigmoid
+    // and attention's softmax go through exp (Transcendental); GQA's backward is the attention
+    // backward with group sums added to dk and dv (AttentionGrad).
+
+    private static OpCase RmsNormForward(int N, int C) => new(
+        $"RmsNormForward N={N} C={C}", Op.RmsNorm, Sums, h =>
+        {
+            // Scale 3 keeps mean(x²) well away from eps, so rstd is the statistic and not the guard.
+            TensorView input = h.Put(R(N * C, 100, 3f)), weight = h.Put(R(C, 101));
+            TensorView output = h.Put(R(N * C, 102, 100f)), rstd = h.Put(R(N, 103, 100f));
+            h.Backend.RmsNormForward(output, rstd, input, weight, N, C, 1e-6f);
+            return [("out", output), ("rstd", rstd)];
+        });
+
+    private static OpCase RmsNormBackward(int N, int C) => new(
+        $"RmsNormBackward N={N} C={C}", Op.RmsNorm, Sums, h =>
+        {
+            float[] x = R(N * C, 104), w = R(C, 105), s = new float[N];
+            Ref.RmsNorm.Forward<float>(new float[N * C], s, x, w, N, C, 1e-6f);
+            TensorView dinp = h.Put(R(N * C, 106)), dweight = h.Put(R(C, 107));
+            h.Backend.RmsNormBackward(dinp, dweight, h.Put(R(N * C, 108)), h.Put(x), h.Put(w), h.Put(s), N, C);
+            return [("dinp", dinp), ("dweight", dweight)];
+        });
+
+    /// <summary>cos/sin tables [P, hs/2] with P past the last position used, so rows beyond it must not be read.</summary>
+    private static (float[] Cos, float[] Sin) RopeTables(int hs, int positions) =>
+        Ref.Rope.Tables(Ref.Rope.InverseFrequencies(hs, 10000), positions + 3);
+
+    private static OpCase RopeForward(int B, int T, int H, int hs, int pos0, bool inPlace) => new(
+        $"RopeForward B={B} T={T} H={H} hs={hs} pos0={pos0} inPlace={inPlace}", Op.Rope, Rotation, h =>
+        {
+            var (cos, sin) = RopeTables(hs, pos0 + T);
+            int n = B * T * H * hs;
+            TensorView input = h.Put(R(n, 110)), output = inPlace ? input : h.Put(R(n, 111, 100f));
+            h.Backend.RopeForward(output, input, h.Put(cos), h.Put(sin), B, T, H, hs, pos0);
+            return [("out", output)];
+        });
+
+    private static OpCase RopeBackward(int B, int T, int H, int hs, int pos0) => new(
+        $"RopeBackward B={B} T={T} H={H} hs={hs} pos0={pos0}", Op.Rope, Rotation, h =>
+        {
+            var (cos, sin) = RopeTables(hs, pos0 + T);
+            int n = B * T * H * hs;
+            TensorView dinp = h.Put(R(n, 112));
+            h.Backend.RopeBackward(dinp, h.Put(R(n, 113)), h.Put(cos), h.Put(sin), B, T, H, hs, pos0);
+            return [("dinp", dinp)];
+        });
+
+    private static OpCase SwiGluForward(int N, bool inPlace) => new(
+        $"SwiGluForward N={N} inPlace={inPlace}", Op.SwiGlu, Transcendental, h =>
+        {
+            // Scale 10 on the gate reaches the sigmoid's saturation on both sides.
+            TensorView gate = h.Put(R(N, 120, 10f)), up = h.Put(R(N, 121));
+            TensorView output = inPlace ? gate : h.Put(R(N, 122, 100f));
+            h.Backend.SwiGluForward(output, gate, up, N);
+            return [("out", output)];
+        });
+
+    private static OpCase SwiGluBackward(int N) => new(
+        $"SwiGluBackward N={N}", Op.SwiGlu, Transcendental, h =>
+        {
+            TensorView dgate = h.Put(R(N, 123)), dup = h.Put(R(N, 124));
+            h.Backend.SwiGluBackward(dgate, dup, h.Put(R(N, 125)), h.Put(R(N, 126, 10f)), h.Put(R(N, 127)), N);
+            return [("dgate", dgate), ("dup", dup)];
+        });
+
+    private static OpCase GroupedQueryAttentionForward(int B, int T, int NH, int NKV, int hs) => new(
+        $"GroupedQueryAttentionForward B={B} T={T} NH={NH} NKV={NKV} hs={hs}", Op.GroupedQueryAttention, Transcendental, h =>
+        {
+            // Scale 2 on q and k, as for attention: peaky rows show a lost max shift or rescale.
+            TensorView q = h.Put(R(B * T * NH * hs, 130, 2f)), k = h.Put(R(B * T * NKV * hs, 131, 2f)), v = h.Put(R(B * T * NKV * hs, 132));
+            TensorView output = h.Put(R(B * T * NH * hs, 133, 100f)), lse = h.Put(R(B * NH * T, 134, 100f));
+            h.Backend.GroupedQueryAttentionForward(output, lse, q, k, v, B, T, NH, NKV, hs);
+            return [("out", output), ("lse", lse)];
+        });
+
+    private static OpCase GroupedQueryAttentionBackward(int B, int T, int NH, int NKV, int hs) => new(
+        $"GroupedQueryAttentionBackward B={B} T={T} NH={NH} NKV={NKV} hs={hs}", Op.GroupedQueryAttention, AttentionGrad, h =>
+        {
+            int nq = B * T * NH * hs, nkv = B * T * NKV * hs;
+            float[] q = R(nq, 135, 2f), k = R(nkv, 136, 2f), v = R(nkv, 137), output = new float[nq], lse = new float[B * NH * T];
+            Ref.GroupedQueryAttention.Forward<float>(output, lse, q, k, v, B, T, NH, NKV, hs);
+            TensorView dq = h.Put(R(nq, 138)), dk = h.Put(R(nkv, 139)), dv = h.Put(R(nkv, 140));
+            h.Backend.GroupedQueryAttentionBackward(dq, dk, dv, h.Put(R(nq, 141)), h.Put(q), h.Put(k), h.Put(v), h.Put(output), h.Put(lse),
+                B, T, NH, NKV, hs);
+            return [("dq", dq), ("dk", dk), ("dv", dv)];
+        });
+
+    private static OpCase GroupedQueryAttentionKvForward(int B, int Tq, int pos, int maxT, int NH, int NKV, int hs) => new(
+        $"GroupedQueryAttentionKvForward B={B} Tq={Tq} pos={pos} maxT={maxT} NH={NH} NKV={NKV} hs={hs}", Op.GroupedQueryAttentionKv, Transcendental, h =>
+        {
+            // As for AttentionKvForward: rows < pos are earlier tokens, rows ≥ pos + Tq must stay as they are.
+            int kvw = NKV * hs;
+            TensorView kCache = h.Put(R(B * maxT * kvw, 150, 2f)), vCache = h.Put(R(B * maxT * kvw, 151));
+            TensorView output = h.Put(R(B * Tq * NH * hs, 152, 100f));
+            h.Backend.GroupedQueryAttentionKvForward(output, kCache, vCache, h.Put(R(B * Tq * NH * hs, 153, 2f)),
+                h.Put(R(B * Tq * kvw, 154, 2f)), h.Put(R(B * Tq * kvw, 155)), B, Tq, pos, maxT, NH, NKV, hs);
+            return [("out", output), ("kCache", kCache), ("vCache", vCache)];
         });
 }

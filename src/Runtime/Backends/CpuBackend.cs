@@ -105,6 +105,43 @@ public sealed class CpuBackend : HostBackend, IKernelVariants, IHyperAttentionBa
         => K.AdamW.Update(S(parameters), S(m), S(v), S(grads), lr, beta1, beta2, eps, weightDecay, step, gradScale);
 
     /// <inheritdoc />
+    public override void RmsNormForward(TensorView output, TensorView rstd, TensorView input, TensorView weight, int N, int C, float eps)
+        => K.RmsNorm.Forward(S(output), S(rstd), S(input), S(weight), N, C, eps);
+
+    /// <inheritdoc />
+    public override void RmsNormBackward(TensorView dinp, TensorView dweight, TensorView dout, TensorView input, TensorView weight, TensorView rstd, int N, int C)
+        => K.RmsNorm.Backward(S(dinp), S(dweight), S(dout), S(input), S(weight), S(rstd), N, C);
+
+    /// <inheritdoc />
+    public override void RopeForward(TensorView output, TensorView input, TensorView cos, TensorView sin, int B, int T, int H, int hs, int pos0)
+        => K.Rope.Forward(S(output), S(input), S(cos), S(sin), B, T, H, hs, pos0);
+
+    /// <inheritdoc />
+    public override void RopeBackward(TensorView dinp, TensorView dout, TensorView cos, TensorView sin, int B, int T, int H, int hs, int pos0)
+        => K.Rope.Backward(S(dinp), S(dout), S(cos), S(sin), B, T, H, hs, pos0);
+
+    /// <inheritdoc />
+    public override void SwiGluForward(TensorView output, TensorView gate, TensorView up, int N) => K.SwiGlu.Forward(S(output), S(gate), S(up), N);
+
+    /// <inheritdoc />
+    public override void SwiGluBackward(TensorView dgate, TensorView dup, TensorView dout, TensorView gate, TensorView up, int N)
+        => K.SwiGlu.Backward(S(dgate), S(dup), S(dout), S(gate), S(up), N);
+
+    /// <inheritdoc />
+    public override void GroupedQueryAttentionForward(TensorView output, TensorView lse, TensorView q, TensorView k, TensorView v, int B, int T, int NH, int NKV, int hs)
+        => K.GroupedQueryAttention.Forward(S(output), S(lse), S(q), S(k), S(v), B, T, NH, NKV, hs);
+
+    /// <inheritdoc />
+    public override void GroupedQueryAttentionBackward(TensorView dq, TensorView dk, TensorView dv, TensorView dout, TensorView q, TensorView k, TensorView v,
+        TensorView output, TensorView lse, int B, int T, int NH, int NKV, int hs)
+        => K.GroupedQueryAttention.Backward(S(dq), S(dk), S(dv), S(dout), S(q), S(k), S(v), S(output), S(lse), B, T, NH, NKV, hs);
+
+    /// <inheritdoc />
+    public override void GroupedQueryAttentionKvForward(TensorView output, TensorView kCache, TensorView vCache, TensorView q, TensorView k, TensorView v,
+        int B, int Tq, int pos, int maxT, int NH, int NKV, int hs)
+        => K.GroupedQueryAttention.KvForward(S(output), S(kCache), S(vCache), S(q), S(k), S(v), B, Tq, pos, maxT, NH, NKV, hs);
+
+    /// <inheritdoc />
     public void HyperAttentionForward(TensorView output, TensorView lse, TensorView qkv, Hyper.Kernels.Reference.HyperAttentionPlan plan, int B, int T, int C, int NH)
         => K.HyperAttention.Forward(S(output), S(lse), S(qkv), plan, B, T, C, NH);
 
