@@ -16,6 +16,7 @@ public static class Program
             TrainCommand.Create(),
             HypernetCommand.Create(),
             EvalCommand.Create(),
+            TokenizeCommand.Create(),
             GenerateCommand.Create(),
             EvalGenCommand.Create(),
             HyperfitCommand.Create(),

@@ -38,7 +38,7 @@ public static class EvalCommand
             using var _ = m;
             attention.Read(r)?.Apply(m);
             string dataPath = r.GetValue(data)!;
-            var tokens = TokenCorpus.Load(dataPath, Tokenizers.Create(state.Tokenizer));
+            var tokens = TokenCorpus.Load(dataPath, ModelTokenizer.Of(dir, state));
             int T = r.GetValue(seq) == 0 ? m.Config.Context : r.GetValue(seq);
             if (T < 1 || T > m.Config.Context) throw new CliException($"--seq {T} is outside 1..{m.Config.Context} (the model's n_positions)");
             if (tokens.Length < T + 1) throw new CliException($"{dataPath}: {tokens.Length} tokens are fewer than one window of {T + 1} (--seq {T})");
