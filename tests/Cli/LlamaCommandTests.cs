@@ -1,0 +1,43 @@
+using Hyper.Tests.Support;
+
+namespace Hyper.Tests.Cli;
+
+/// <summary>
+/// Every command on Llama-family folders as they come from elsewhere (the reference's F32 and BF16
+/// folders: llama, qwen2, qwen3) and on the llama-tiny preset: train (and resume), generate with
+/// the KV cache, hyperfit with --train-layers last:N.
+/// </summary>
+[NonParallelizable]
+public class LlamaCommandTests : TempDirTest
+{
+    private static string Fixture(string name) => Path.Combine(TestContext.CurrentContext.TestDirectory, "Fixtures", "llama", name);
+
+    private static void Ok(params string[] args)
+    {
+        var (code, _, err) = CliRunner.Run(args);
+        Assert.That(code, Is.EqualTo(0), $"hyper {string.Join(' ', args)}\n{err}");
+    }
+
+    [Test]
+    public void PresetTrainsResumesAndGenerates()
+    {
+        string run = Path.Combine(Dir, "run");
+        Ok("train", "--model", "llama-tiny", "--data", Text, "--out", run, "--steps", "3", "--batch", "2", "--seq", "32", "--eval-every", "0");
+        Ok("train", "--resume", "--data", Text, "--out", run, "--steps", "5", "--batch", "2", "--seq", "32", "--eval-every", "0");
+        var (code, stdout, err) = CliRunner.Run("generate", "--model", run, "--prompt", "Call me", "--max-new-tokens", "8");
+        Assert.That(code, Is.EqualTo(0), err);
+        Assert.That(stdout, Does.StartWith("Call me"));
+        Assert.That(File.ReadAllText(Path.Combine(run, "config.json")), Does.Contain("\"model_type\": \"llama\""));
+    }
+
+    [TestCase("llama")]
+    [TestCase("qwen2_bf16")]
+    [TestCase("qwen3")]
+    public void FolderFromElsewhereGeneratesAndHyperfits(string name)
+    {
+        Ok("generate", "--model", Fixture(name), "--prompt", "It was", "--max-new-tokens", "6", "--temperature", "0.8", "--top-p", "0.9", "--repetition-penalty", "1.2");
+        Ok("hyperfit", "--model", Fixture(name), "--data", Text, "--out", Path.Combine(Dir, "fit"), "--samples", "4", "--seq", "32", "--epochs", "1",
+            "--batch", "2", "--lr", "1e-3", "--train-layers", "last:1", "--prompts", "1", "--prompt-tokens", "8", "--new-tokens", "8");
+        Ok("eval", "--model", Path.Combine(Dir, "fit"), "--data", Text, "--seq", "32", "--max-windows", "2");
+    }
+}
