@@ -41,3 +41,24 @@ public class LlamaCommandTests : TempDirTest
         Ok("eval", "--model", Path.Combine(Dir, "fit"), "--data", Text, "--seq", "32", "--max-windows", "2");
     }
 }
+
+[NonParallelizable]
+public class InfoModelTests
+{
+    [Test]
+    public void DescribesAShardedLlamaFolder()
+    {
+        string dir = Path.Combine(TestContext.CurrentContext.TestDirectory, "Fixtures", "llama", "llama_sharded");
+        var (code, stdout, err) = CliRunner.Run("info", "--model", dir);
+        Assert.That(code, Is.EqualTo(0), err);
+        Assert.That(stdout, Does.Contain("architecture: llama (LlamaForCausalLM)"));
+        Assert.That(stdout, Does.Contain("4 heads of 16, 2 key/value heads, MLP 176, untied head"));
+        // The reference's count: 125,248 parameters, all F32 across the two shards.
+        Assert.That(stdout, Does.Contain("parameters:   125,248 stored in").And.Contain("F32 (21 tensors)"));
+        Assert.That(stdout, Does.Contain("1.9 MiB to train"));
+    }
+
+    [Test]
+    public void NotACheckpointIsAUserError() =>
+        CliRunner.RunExpectingUserError(["info", "--model", Path.GetTempPath()], "not a checkpoint folder");
+}

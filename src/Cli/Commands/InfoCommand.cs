@@ -1,5 +1,7 @@
 using System.CommandLine;
 using Hyper.Runtime.Backends;
+using Hyper.Runtime.IO;
+using Hyper.Runtime.Models;
 
 namespace Hyper.Cli.Commands;
 
@@ -9,9 +11,16 @@ public static class InfoCommand
     /// <summary>Builds the command.</summary>
     public static Command Create()
     {
-        var cmd = new Command("info", "List the backends found on this machine and, per op, whether each runs it natively or on the reference fallback.");
-        cmd.SetAction(_ =>
+        var model = new Option<string>("--model") { Description = "Describe a model folder instead: architecture, dimensions, parameters, stored dtypes, memory, tokenizer." };
+        var cmd = new Command("info", "List the backends found on this machine and, per op, whether each runs it natively or on the reference fallback; " +
+            "with --model, describe a checkpoint folder.") { model };
+        cmd.SetAction(r =>
         {
+            if (r.GetValue(model) is { } dir)
+            {
+                DescribeModel(dir);
+                return 0;
+            }
             Console.WriteLine($"runtime: .NET {Environment.Version}, {Environment.ProcessorCount} logical cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}");
             var available = new List<(string Name, Dictionary<Op, OpSupport> Ops)>();
             foreach (var entry in BackendRegistry.All)
@@ -36,6 +45,26 @@ public static class InfoCommand
         });
         return cmd;
     }
+
+    private static void DescribeModel(string dir)
+    {
+        if (!Checkpoint.IsCheckpoint(dir)) throw new CliException($"{dir}: not a checkpoint folder (no config.json)");
+        var c = Checkpoint.ReadConfig(dir);
+        using var weights = WeightFiles.Open(dir);
+        long parameters = weights.Tensors.Sum(t => t.Count), bytes = weights.Tensors.Sum(t => t.End - t.Begin);
+        var dtypes = weights.Tensors.GroupBy(t => t.DType).Select(g => $"{g.Key} ({g.Count()} tensors)");
+        Console.WriteLine($"folder:       {dir}");
+        Console.WriteLine($"architecture: {c.ModelType} ({Architectures.Of(c).HuggingFaceClass})");
+        string kv = c is LlamaConfig l ? $", {l.KvHeads} key/value heads, MLP {l.IntermediateSize}{(l.TieWordEmbeddings ? ", tied head" : ", untied head")}" : "";
+        Console.WriteLine($"dimensions:   {c.Layers} layers, {c.Channels} channels, {c.Heads} heads of {c.HeadSize}{kv}; vocabulary {c.VocabSize:N0}; context {c.Context:N0}");
+        Console.WriteLine($"parameters:   {parameters:N0} stored in {weights.Path} ({Size(bytes)}): {string.Join(", ", dtypes)}");
+        // Hyper computes in fp32: 4 bytes a parameter to run, 16 to train (weights, gradients, AdamW's m and v), activations aside.
+        Console.WriteLine($"memory:       {Size(parameters * 4)} to run (fp32 weights), {Size(parameters * 16)} to train (weights, gradients, AdamW moments), plus activations");
+        string tokenizer = ModelTokenizer.HasTokenizerJson(dir) ? "tokenizer.json" : Checkpoint.ReadState(dir, c).Tokenizer!;
+        Console.WriteLine($"tokenizer:    {tokenizer}");
+    }
+
+    private static string Size(long bytes) => bytes >= 1L << 30 ? $"{bytes / 1073741824.0:N2} GiB" : $"{bytes / 1048576.0:N1} MiB";
 
     // One row per op, one column per available backend: native (its own kernel), reference (the
     // reference kernel on a host copy: correct, slow) or - (it does not run the op).
