@@ -72,7 +72,15 @@ public sealed partial class IlgpuBackend : IBackend, IKernelVariants
     public bool IsCuda => _cuda;
 
     /// <inheritdoc />
-    public bool Supports(Op op) => true;
+    public bool Supports(Op op) => Native.Contains(op);
+
+    // The ops with a kernel here; the others (leaky ReLU, the hypernetwork encoding, grouped-query
+    // attention) run IBackend's default on a host copy.
+    private static readonly HashSet<Op> Native =
+    [
+        Op.Encoder, Op.LayerNorm, Op.Matmul, Op.Attention, Op.AttentionKv, Op.Gelu, Op.Residual, Op.SoftmaxCrossEntropy, Op.AdamW,
+        Op.RmsNorm, Op.Rope, Op.SwiGlu,
+    ];
 
     /// <inheritdoc />
     public DeviceBuffer Allocate(long length) => new IlgpuBuffer(_accelerator, length);
