@@ -40,7 +40,7 @@ public sealed class OpSupportTests
     }
 
     [Test]
-    public void GpuBackendsLeaveTheLlamaOpsAndHyperAttentionToOthers()
+    public void GpuBackendsLeaveHyperAttentionAndWhatTheyHaveNoKernelForToOthers()
     {
         using var cpu = new CpuBackend();
         Assert.That(cpu.Supports(Op.Matmul), Is.True);
@@ -48,10 +48,13 @@ public sealed class OpSupportTests
         Assert.That(cpu.Supports(Op.HyperAttention), Is.True);
         foreach (var native in new[] { OpenClBackend.Native, IlgpuBackend.Native, CudaBackend.Native })
         {
-            Assert.That(native, Does.Contain(Op.Matmul));
-            Assert.That(native, Does.Not.Contain(Op.RmsNorm));
-            Assert.That(native, Does.Not.Contain(Op.HyperAttention));
+            Assert.That(native, Does.Contain(Op.Matmul).And.Contain(Op.RmsNorm));
+            Assert.That(native, Does.Not.Contain(Op.HyperAttention).And.Not.Contain(Op.LeakyRelu));
         }
+        // Grouped-query attention has an OpenCL kernel; ILGPU and CUDA run the reference default.
+        Assert.That(OpenClBackend.Native, Does.Contain(Op.GroupedQueryAttention));
+        Assert.That(IlgpuBackend.Native, Does.Not.Contain(Op.GroupedQueryAttention));
+        Assert.That(CudaBackend.Native, Does.Not.Contain(Op.GroupedQueryAttention));
     }
 
     [Test]

@@ -64,26 +64,26 @@ public sealed class OpenClBackendTests
     [Test]
     public void AnOpWithoutAKernelRunsOnTheReferenceFallback()
     {
-        // No OpenCL RMSNorm kernel (yet): Supports says so, and IBackend's default still gives the
+        // No OpenCL leaky-ReLU kernel: Supports says so, and IBackend's default still gives the
         // reference's answer, through a host copy that leaves the rest of each buffer alone.
-        Assert.That(Backend.Supports(Op.RmsNorm), Is.False);
-        Assert.That(Backend.SupportOf(Op.RmsNorm), Is.EqualTo(OpSupport.Reference));
+        Assert.That(Backend.Supports(Op.LeakyRelu), Is.False);
+        Assert.That(Backend.SupportOf(Op.LeakyRelu), Is.EqualTo(OpSupport.Reference));
         Assert.That(Backend.SupportOf(Op.HyperAttention), Is.EqualTo(OpSupport.None));
         Assert.That(Backend.Supports(Op.Matmul), Is.True);
+        Assert.That(Backend.Supports(Op.RmsNorm), Is.True, "OpenCL has its own RMSNorm kernel");
 
-        const int N = 5, C = 7;
+        const int N = 37;
         var rng = new Random(17);
         float[] Seeded(int n) => Enumerable.Range(0, n).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
-        float[] x = Seeded(N * C), w = Seeded(C), dout = Seeded(N * C), dx0 = Seeded(N * C), dw0 = Seeded(C);
+        float[] x = Seeded(N), dout = Seeded(N), dx0 = Seeded(N);
         using var reference = new ReferenceBackend();
         float[][] Run(IBackend be)
         {
             using var h = new OpHarness(be);
-            TensorView y = h.Put(new float[N * C]), rstd = h.Put(new float[N]), inp = h.Put(x), weight = h.Put(w);
-            TensorView dinp = h.Put(dx0), dweight = h.Put(dw0), g = h.Put(dout);
-            be.RmsNormForward(y, rstd, inp, weight, N, C, 1e-5f);
-            be.RmsNormBackward(dinp, dweight, g, inp, weight, rstd, N, C);
-            float[][] outputs = [h.Read(y), h.Read(rstd), h.Read(dinp), h.Read(dweight)];
+            TensorView y = h.Put(new float[N]), inp = h.Put(x), dinp = h.Put(dx0), g = h.Put(dout);
+            be.LeakyReluForward(y, inp, 0.1f, N);
+            be.LeakyReluBackward(dinp, inp, g, 0.1f, N);
+            float[][] outputs = [h.Read(y), h.Read(dinp)];
             h.CheckGuards();
             return outputs;
         }

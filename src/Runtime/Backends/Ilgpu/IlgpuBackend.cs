@@ -30,6 +30,7 @@ public sealed partial class IlgpuBackend : IBackend, IKernelVariants
     [
         Op.Encoder, Op.LayerNorm, Op.Matmul, Op.Attention, Op.AttentionKv, Op.Gelu, Op.Residual,
         Op.SoftmaxCrossEntropy, Op.AdamW,
+        Op.RmsNorm, Op.Rope, Op.SwiGlu,
     ];
 
     private readonly Accelerator _accelerator;

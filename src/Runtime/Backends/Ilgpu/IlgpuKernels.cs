@@ -11,7 +11,7 @@ namespace Hyper.Runtime.Backends.Ilgpu;
 /// <see cref="KernelConfig"/> (grid, group, dynamic shared memory) and launches on the
 /// accelerator's default stream.
 /// </summary>
-internal sealed class IlgpuKernels(Accelerator a)
+internal sealed partial class IlgpuKernels(Accelerator a)
 {
     private Action<KernelConfig, ArrayView<double>, ArrayView<float>>? _sumOfSquares;
     private Action<KernelConfig, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, int, int>? _encoderForward;

@@ -6,7 +6,7 @@ namespace Hyper.Runtime.Backends.OpenCl;
 /// and run asynchronously; <see cref="Download"/> and <see cref="SumOfSquares"/> wait for them.
 /// Shapes are checked on the host before anything is queued, since a kernel cannot fail loudly.
 /// </summary>
-public sealed class OpenClBackend : IBackend, IKernelVariants
+public sealed partial class OpenClBackend : IBackend, IKernelVariants
 {
     /// <summary>Largest head size the attention kernels hold in private memory (MAX_HS in attention.cl).</summary>
     public const int MaxHeadSize = 128;
@@ -24,6 +24,7 @@ public sealed class OpenClBackend : IBackend, IKernelVariants
     [
         Op.Encoder, Op.LayerNorm, Op.Matmul, Op.Attention, Op.AttentionKv, Op.Gelu, Op.Residual,
         Op.SoftmaxCrossEntropy, Op.AdamW,
+        Op.RmsNorm, Op.Rope, Op.SwiGlu, Op.GroupedQueryAttention, Op.GroupedQueryAttentionKv,
     ];
 
     private readonly OpenClDevice _device;
@@ -242,10 +243,10 @@ public sealed class OpenClBackend : IBackend, IKernelVariants
 
     /// <summary>attention_forward (attention.cl) over query rows of q and key/value rows of k and v with the given strides.</summary>
     private void Flash(TensorView output, TensorView lse, TensorView q, TensorView k, TensorView v, int B, int Tq, int Tk,
-        int qStride, int qBatch, int kvStride, int kvBatch, int C, int NH, int causalShift, int hs)
+        int qStride, int qBatch, int kvStride, int kvBatch, int C, int NH, int causalShift, int hs, int kvGroup = 1)
     {
         _device.Kernel("attention_forward").View(output).View(lse).Int(lse.IsEmpty ? 0 : 1).View(q).View(k).View(v)
-            .Int(Tq).Int(Tk).Int(qStride).Int(qBatch).Int(kvStride).Int(kvBatch).Int(C).Int(NH).Int(causalShift).Float(1f / MathF.Sqrt(hs))
+            .Int(Tq).Int(Tk).Int(qStride).Int(qBatch).Int(kvStride).Int(kvBatch).Int(C).Int(NH).Int(kvGroup).Int(causalShift).Float(1f / MathF.Sqrt(hs))
             .Launch(RoundUp(Tq, AttentionRows), B * NH, AttentionRows, 1);
     }
 

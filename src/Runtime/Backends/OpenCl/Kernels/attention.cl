@@ -10,19 +10,20 @@
 // Online softmax over keys, for the training forward and the KV-cache forward alike:
 // out[b,i,h] = Σ_j softmax_j(q_i·k_j·scale) v_j, lse[b,h,i] = log Σ_j exp(q_i·k_j·scale).
 // Rows are q + b·q_batch + i·q_stride (k, v likewise with kv_batch, kv_stride), out rows are
-// b·Tq·C + i·C. Query i sees keys 0..i+causal_shift (all Tk keys when causal_shift < 0).
+// b·Tq·C + i·C. Query i sees keys 0..i+causal_shift (all Tk keys when causal_shift < 0). Query head
+// h reads key/value head h / kv_group (1 for multi-head attention; NH/NKV for grouped-query).
 // Global size (ceil(Tq/ATT_BQ)·ATT_BQ, B·NH).
 __kernel __attribute__((reqd_work_group_size(ATT_BQ, 1, 1)))
 void attention_forward(__global float* out, ulong out_off, __global float* lse, ulong lse_off, int has_lse,
     __global const float* q, ulong q_off, __global const float* k, ulong k_off, __global const float* v, ulong v_off,
-    int Tq, int Tk, int q_stride, int q_batch, int kv_stride, int kv_batch, int C, int NH, int causal_shift, float scale)
+    int Tq, int Tk, int q_stride, int q_batch, int kv_stride, int kv_batch, int C, int NH, int kv_group, int causal_shift, float scale)
 {
     __local float ks[ATT_BK * MAX_HS], vs[ATT_BK * MAX_HS];
     int lid = get_local_id(0), first = get_group_id(0) * ATT_BQ, i = first + lid;
     int bh = get_group_id(1), b = bh / NH, h = bh % NH, hs = C / NH;
     q += q_off + b * q_batch + h * hs;
-    k += k_off + b * kv_batch + h * hs;
-    v += v_off + b * kv_batch + h * hs;
+    k += k_off + b * kv_batch + h / kv_group * hs;
+    v += v_off + b * kv_batch + h / kv_group * hs;
     bool active = i < Tq;
     int last = min(first + ATT_BQ, Tq) - 1;
     int keys = causal_shift < 0 ? Tk : min(Tk, last + causal_shift + 1);             // the group's keys
