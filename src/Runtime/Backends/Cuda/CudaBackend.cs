@@ -13,7 +13,7 @@ namespace Hyper.Runtime.Backends.Cuda;
 /// attention's forward a naive and a flash kernel; the defaults are the fast ones.
 /// </para>
 /// </summary>
-public sealed unsafe class CudaBackend : IBackend, IKernelVariants
+public sealed unsafe partial class CudaBackend : IBackend, IKernelVariants
 {
     private static readonly string[] MatmulVariants = ["naive", "tiled", "register-blocked"];
     private static readonly string[] AttentionVariants = ["naive", "flash"];
@@ -67,7 +67,15 @@ public sealed unsafe class CudaBackend : IBackend, IKernelVariants
         $"{DeviceName}, compute capability {ComputeCapability}, {MemoryBytes / (1024.0 * 1024 * 1024):F1} GiB, {Multiprocessors} SMs ({_native.Path})";
 
     /// <inheritdoc />
-    public bool Supports(Op op) => true;
+    public bool Supports(Op op) => Native.Contains(op);
+
+    // The ops with a kernel in libhypercuda; the others (leaky ReLU, the hypernetwork encoding,
+    // grouped-query attention) run IBackend's default on a host copy.
+    private static readonly HashSet<Op> Native =
+    [
+        Op.Encoder, Op.LayerNorm, Op.Matmul, Op.Attention, Op.AttentionKv, Op.Gelu, Op.Residual, Op.SoftmaxCrossEntropy, Op.AdamW,
+        Op.RmsNorm, Op.Rope, Op.SwiGlu,
+    ];
 
     /// <inheritdoc />
     public IReadOnlyList<string> VariantsOf(Op op) => op switch
