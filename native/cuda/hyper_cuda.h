@@ -109,6 +109,23 @@ int hyper_cuda_softmax_cross_entropy_backward(float* dlogits, const float* probs
 int hyper_cuda_adamw_update(float* params, float* m, float* v, const float* grads, long long n, float lr, float beta1, float beta2,
                             float eps, float weight_decay, int step, float grad_scale);
 
+/* RMSNorm: out[N,C] = inp * rstd * weight, rstd[N] = 1/sqrt(mean(inp^2) + eps) kept (out may equal inp). */
+int hyper_cuda_rmsnorm_forward(float* out, float* rstd, const float* inp, const float* weight, int N, int C, float eps);
+/* dinp[N,C], dweight[C] += the RMSNorm gradients. */
+int hyper_cuda_rmsnorm_backward(float* dinp, float* dweight, const float* dout, const float* inp, const float* weight, const float* rstd,
+                                int N, int C);
+/* Rotary embedding, rotate-half: out[B,T,H,hs] = inp rotated by the angles of positions pos0..pos0+T-1 from
+   cos_table/sin_table[P, hs/2] (out may equal inp). */
+int hyper_cuda_rope_forward(float* out, const float* inp, const float* cos_table, const float* sin_table, int B, int T, int H, int hs,
+                            int pos0);
+/* dinp[B,T,H,hs] += dout rotated back. */
+int hyper_cuda_rope_backward(float* dinp, const float* dout, const float* cos_table, const float* sin_table, int B, int T, int H, int hs,
+                             int pos0);
+/* out[n] = silu(gate[n]) * up[n] (out may equal gate or up). */
+int hyper_cuda_swiglu_forward(float* out, const float* gate, const float* up, long long N);
+/* dgate[n], dup[n] += the SwiGLU gradients. */
+int hyper_cuda_swiglu_backward(float* dgate, float* dup, const float* dout, const float* gate, const float* up, long long N);
+
 #ifdef __cplusplus
 }
 #endif

@@ -13,7 +13,7 @@ namespace Hyper.Runtime.Backends.Cuda;
 /// attention's forward a naive and a flash kernel; the defaults are the fast ones.
 /// </para>
 /// </summary>
-public sealed unsafe class CudaBackend : IBackend, IKernelVariants
+public sealed unsafe partial class CudaBackend : IBackend, IKernelVariants
 {
     private static readonly string[] MatmulVariants = ["naive", "tiled", "blocked"];
     private static readonly string[] AttentionVariants = ["naive", "flash"];
@@ -26,6 +26,7 @@ public sealed unsafe class CudaBackend : IBackend, IKernelVariants
     [
         Op.Encoder, Op.LayerNorm, Op.Matmul, Op.Attention, Op.AttentionKv, Op.Gelu, Op.Residual,
         Op.SoftmaxCrossEntropy, Op.AdamW,
+        Op.RmsNorm, Op.Rope, Op.SwiGlu,
     ];
 
     private readonly CudaNative _native;

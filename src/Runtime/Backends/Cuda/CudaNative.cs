@@ -47,6 +47,12 @@ internal sealed unsafe class CudaNative
     public readonly delegate* unmanaged<nint, nint, nint, int*, int, int, int> SoftmaxCrossEntropyForward;
     public readonly delegate* unmanaged<nint, nint, int*, float, int, int, int> SoftmaxCrossEntropyBackward;
     public readonly delegate* unmanaged<nint, nint, nint, nint, long, float, float, float, float, float, int, float, int> AdamwUpdate;
+    public readonly delegate* unmanaged<nint, nint, nint, nint, int, int, float, int> RmsnormForward;
+    public readonly delegate* unmanaged<nint, nint, nint, nint, nint, nint, int, int, int> RmsnormBackward;
+    public readonly delegate* unmanaged<nint, nint, nint, nint, int, int, int, int, int, int> RopeForward;
+    public readonly delegate* unmanaged<nint, nint, nint, nint, int, int, int, int, int, int> RopeBackward;
+    public readonly delegate* unmanaged<nint, nint, nint, long, int> SwigluForward;
+    public readonly delegate* unmanaged<nint, nint, nint, nint, nint, long, int> SwigluBackward;
 
     private static readonly Lock Gate = new();
     private static CudaNative? _loaded;
@@ -89,6 +95,12 @@ internal sealed unsafe class CudaNative
         SoftmaxCrossEntropyForward = (delegate* unmanaged<nint, nint, nint, int*, int, int, int>)Bind(nameof(SoftmaxCrossEntropyForward));
         SoftmaxCrossEntropyBackward = (delegate* unmanaged<nint, nint, int*, float, int, int, int>)Bind(nameof(SoftmaxCrossEntropyBackward));
         AdamwUpdate = (delegate* unmanaged<nint, nint, nint, nint, long, float, float, float, float, float, int, float, int>)Bind(nameof(AdamwUpdate));
+        RmsnormForward = (delegate* unmanaged<nint, nint, nint, nint, int, int, float, int>)Bind(nameof(RmsnormForward));
+        RmsnormBackward = (delegate* unmanaged<nint, nint, nint, nint, nint, nint, int, int, int>)Bind(nameof(RmsnormBackward));
+        RopeForward = (delegate* unmanaged<nint, nint, nint, nint, int, int, int, int, int, int>)Bind(nameof(RopeForward));
+        RopeBackward = (delegate* unmanaged<nint, nint, nint, nint, int, int, int, int, int, int>)Bind(nameof(RopeBackward));
+        SwigluForward = (delegate* unmanaged<nint, nint, nint, long, int>)Bind(nameof(SwigluForward));
+        SwigluBackward = (delegate* unmanaged<nint, nint, nint, nint, nint, long, int>)Bind(nameof(SwigluBackward));
     }
 
     /// <summary>Whether this process has loaded the library already (it stays loaded).</summary>
