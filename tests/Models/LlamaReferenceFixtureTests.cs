@@ -132,6 +132,30 @@ public class LlamaReferenceFixtureTests(string backendName)
         }
     }
 
+    [TestCase("qwen2")]
+    public void BatchedDecodingEqualsFullPrefixLogits(string name)
+    {
+        var (model, f) = Load(name);
+        using var _ = model;
+        int T = f.T, V = model.Config.VocabSize, B = f.B;
+        model.Forward(f.X, [], B, T);
+        var full = new float[B * T * V];
+        model.Backend.Download(model.Logits, full);
+        using var decoder = model.CreateDecoder(B);
+        var last = new float[B * V];
+        var prompt = new int[B * 3];
+        for (int b = 0; b < B; b++) f.X.AsSpan(b * T, 3).CopyTo(prompt.AsSpan(b * 3));
+        decoder.Feed(prompt, 3, last);
+        for (int t = 3; t < T; t++)
+        {
+            var step = new int[B];
+            for (int b = 0; b < B; b++) step[b] = f.X[b * T + t];
+            decoder.Feed(step, 1, last);
+            for (int b = 0; b < B; b++)
+                Check.Close($"row {b} position {t}", last.AsSpan(b * V, V), full.AsSpan((b * T + t) * V, V), rtol: 1e-5);
+        }
+    }
+
     [TestCase("llama", "llama")]
     [TestCase("llama_bf16", "llama")]
     [TestCase("llama_sharded", "llama")]

@@ -69,8 +69,9 @@ public sealed class LlamaDecoder : IDecoder
         int N = B * Tq, pos = Position;
         TensorView x = a.Encoded;
         // The encoder adds a position row; this family has none, so it is given zeros (the Lnf buffer, cleared).
-        be.Zero(a.Lnf);
-        be.EncoderForward(x, tokens, _model.Tensor(p, "embed"), a.Lnf, B, Tq, C);
+        TensorView zeros = a.Lnf.Slice(0, (long)Tq * C);
+        be.Zero(zeros);
+        be.EncoderForward(x, tokens, _model.Tensor(p, "embed"), zeros, B, Tq, C);
         var shared = a[0] with { Residual3 = x };
         var attention = new CachedAttention(c, _model.Cos, _model.Sin, _cache.All, _cacheLen, B, Tq, pos, MaxT);
         for (int l = 0; l < c.NumHiddenLayers; l++)
