@@ -11,7 +11,7 @@ public static class Program
     {
         var root = new RootCommand(
             "Hyper: a transformer engine with hand-written kernels.\n" +
-            "Trains, evaluates, generates from, converts and benchmarks GPT-2-style models on the CPU (SIMD, every core) or a device backend (OpenCL, ILGPU, CUDA: see hyper info); HyperAttention, hyperfitting and hypernetworks.")
+            "Trains, evaluates, generates from, converts and benchmarks causal language models (GPT-2, and the Llama family: Llama, Mistral, Qwen2, Qwen3) on the CPU (SIMD, every core) or a device backend (OpenCL, ILGPU, CUDA: see hyper info); HyperAttention, hyperfitting and hypernetworks.")
         {
             TrainCommand.Create(),
             HypernetCommand.Create(),

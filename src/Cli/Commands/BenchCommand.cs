@@ -31,7 +31,7 @@ public static class BenchCommand
         var json = new Option<bool>("--json") { Description = "Print one JSON object instead of a table." };
         var profile = new Option<bool>("--profile") { Description = "Also time every op and print where a step's time goes." };
         var cmd = new Command("train",
-            "Time GPT-2 training steps (forward, backward, gradient clipping, AdamW) on random tokens.\n" +
+            "Time training steps of a preset (forward, backward, gradient clipping, AdamW) on random tokens.\n" +
             "gflops_per_s counts model FLOPs per token as 6*P_mm + 12*L*T*C (PaLM appendix B; P_mm = the weights of " +
             "every matmul, the tied output projection included; attention not halved for the causal mask).")
         {

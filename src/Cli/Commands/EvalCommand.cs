@@ -14,7 +14,7 @@ public static class EvalCommand
     /// <summary>Builds the command.</summary>
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = "Checkpoint folder (ours or a Hugging Face GPT-2 folder).", Required = true };
+        var model = new Option<string>("--model") { Description = "Checkpoint folder: ours, or a Hugging Face folder as downloaded (model_type gpt2, llama, mistral, qwen2, qwen3).", Required = true };
         var data = new Option<string>("--data") { Description = "Text file or llm.c token shard to evaluate on.", Required = true };
         var seq = new Option<int>("--seq") { Description = "Window length T (default: the model's n_positions)." };
         var maxWindows = new Option<int>("--max-windows") { Description = "Evaluate only the first N windows (0 = all)." };

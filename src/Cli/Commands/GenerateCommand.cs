@@ -42,7 +42,7 @@ public static class GenerateCommand
     /// <summary>Builds the command.</summary>
     public static Command Create()
     {
-        var model = new Option<string?>("--model") { Description = "Checkpoint folder (ours or a Hugging Face GPT-2 folder); or give --hypernet." };
+        var model = new Option<string?>("--model") { Description = "Checkpoint folder: ours, or a Hugging Face folder as downloaded (model_type gpt2, llama, mistral, qwen2, qwen3); or give --hypernet." };
         var hypernet = new Option<string?>("--hypernet") { Description = "Generate with the model a hypernetwork folder produces at --gamma (instead of --model)." };
         var gamma = new Option<float?>("--gamma") { Description = "With --hypernet: the gamma in [0, 1] to generate the weights at." };
         var prompt = new Option<string?>("--prompt") { Description = "The prompt. Without --prompt or --prompt-file, prompts are read from stdin (as a prompt file)." };

@@ -34,8 +34,8 @@ public static class HyperfitCommand
         var gradClip = new Option<float>("--grad-clip") { Description = "Clip the global gradient norm to this (0 = off, the paper's recipe).", DefaultValueFactory = _ => d.GradClip };
         var trainLayers = new Option<string>("--train-layers")
         {
-            Description = "all, or last:N = only the last N transformer blocks and the final layernorm train; the embeddings (tied to the output " +
-                "projection) stay frozen, and the backward pass stops at the first trained block.",
+            Description = "all, or last:N = only the last N transformer blocks, the final norm and an untied output head train; the input embeddings " +
+                "(and a head tied to them) stay frozen, and the backward pass stops at the first trained block.",
             DefaultValueFactory = _ => "all",
         };
         var valFraction = new Option<double>("--val-fraction")

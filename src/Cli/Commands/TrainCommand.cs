@@ -1,11 +1,12 @@
 using System.CommandLine;
 using System.Text.Json;
 using Hyper.Runtime.Backends;
+using Hyper.Runtime.Models;
 using Hyper.Runtime.Training;
 
 namespace Hyper.Cli.Commands;
 
-/// <summary>`hyper train`: train or fine-tune a GPT-2 on a corpus.</summary>
+/// <summary>`hyper train`: train or fine-tune a causal language model (GPT-2 or the Llama family) on a corpus.</summary>
 public static class TrainCommand
 {
     /// <summary>Builds the command.</summary>
@@ -16,7 +17,7 @@ public static class TrainCommand
         var valData = new Option<string?>("--val-data") { Description = "Held-out corpus. Without it, the last --val-fraction of --data is held out." };
         var valFraction = new Option<double>("--val-fraction") { Description = "Fraction of --data held out when no --val-data is given.", DefaultValueFactory = _ => d.ValFraction };
         var outDir = new Option<string>("--out") { Description = "Output folder: checkpoint (config.json, model.safetensors, hyper.json, optimizer.safetensors), log.jsonl, loss.png.", Required = true };
-        var model = new Option<string>("--model") { Description = "Start from a preset (tiny, small, gpt2), a config.json, or a checkpoint folder (fine-tuning).", DefaultValueFactory = _ => d.Model };
+        var model = new Option<string>("--model") { Description = $"Start from a preset ({string.Join(", ", Architectures.PresetNames)}; random weights), a config.json, or a checkpoint folder (fine-tuning).", DefaultValueFactory = _ => d.Model };
         var tokenizer = new Option<string?>("--tokenizer") { Description = "byte or gpt2 (default: what the model implies: byte for vocab 256, gpt2 for 50257)." };
         var steps = new Option<int>("--steps") { Description = "Total optimizer steps (a resumed run continues up to this).", DefaultValueFactory = _ => d.Steps };
         var batch = new Option<int>("--batch") { Description = "Sequences per step (B).", DefaultValueFactory = _ => d.Batch };
@@ -35,7 +36,7 @@ public static class TrainCommand
         var onNonFinite = NonFiniteOption.Create();
         var json = new Option<bool>("--json") { Description = "End with one JSON object summarising the run (final_loss, steps, tokens_per_s, out, ...)." };
         var cmd = new Command("train",
-            "Train a GPT-2 on a corpus with AdamW: live progress (step, loss, lr, tokens/s, ETA), a JSONL log of every step, held-out loss every " +
+            "Train a causal LM (GPT-2, Llama, Mistral, Qwen2, Qwen3) on a corpus with AdamW: live progress (step, loss, lr, tokens/s, ETA), a JSONL log of every step, held-out loss every " +
             "--eval-every steps, a PNG of the loss curves at the end. Checkpoint writes are atomic; Ctrl-C saves and exits; --resume continues exactly.")
         {
             data, valData, valFraction, outDir, model, tokenizer, steps, batch, seq, lr, warmup, schedule, weightDecay, gradClip,

@@ -46,7 +46,6 @@ public static class LlamaHuggingFace
         node["head_dim"] = c.HeadDim;
         node["num_key_value_heads"] = c.KvHeads;
         node["rope_scaling"] ??= null;
-        node.Remove("torch_dtype");
         node["torch_dtype"] = "float32";
         return node;
     }

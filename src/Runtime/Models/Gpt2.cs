@@ -240,14 +240,7 @@ public sealed class Gpt2 : ICausalLm
     public float Forward(ReadOnlySpan<int> tokens, ReadOnlySpan<int> targets, int B, int T)
     {
         int C = Config.NEmbd, L = Config.NLayer, NH = Config.NHead, V = Config.VocabSize;
-        if (T < 1 || T > Config.NPositions)
-            throw new ArgumentOutOfRangeException(nameof(T), $"sequence length {T} is outside 1..n_positions ({Config.NPositions})");
-        if (tokens.Length != B * T)
-            throw new ArgumentException($"{tokens.Length} tokens given for B={B}, T={T}");
-        if (!targets.IsEmpty && targets.Length != B * T)
-            throw new ArgumentException($"{targets.Length} targets given for B={B}, T={T}");
-        foreach (int t in tokens)
-            if ((uint)t >= (uint)V) throw new ArgumentOutOfRangeException(nameof(tokens), $"token id {t} is outside the vocabulary (0..{V - 1})");
+        ForwardInput.Check(tokens, targets, B, T, Config.NPositions, V, "n_positions");
 
         if (_acts is null || _acts.B != B || _acts.T != T)
         {
@@ -255,8 +248,8 @@ public sealed class Gpt2 : ICausalLm
             _acts = new Gpt2Activations(Backend, Config, B, T);
         }
         // Kept for the backward; reused across steps of the same shape (no per-step allocation).
-        CopyInto(ref _tokens, tokens);
-        CopyInto(ref _targets, targets);
+        ForwardInput.Keep(ref _tokens, tokens);
+        ForwardInput.Keep(ref _targets, targets);
 
         var be = Backend;
         var p = Parameters;
@@ -283,24 +276,7 @@ public sealed class Gpt2 : ICausalLm
             return float.NaN;
         }
         be.SoftmaxCrossEntropyForward(a.Losses, a.Logits, a.Logits, targets, N, V);
-        if (_losses.Length != N) _losses = new float[N];
-        var losses = _losses;
-        be.Download(a.Losses, losses);
-        double sum = 0;
-        _validTargets = 0;
-        for (int i = 0; i < N; i++)
-        {
-            if (targets[i] < 0) continue;
-            sum += losses[i];
-            _validTargets++;
-        }
-        return _validTargets == 0 ? 0f : (float)(sum / _validTargets);
-    }
-
-    private static void CopyInto(ref int[] keep, ReadOnlySpan<int> values)
-    {
-        if (keep.Length != values.Length) keep = new int[values.Length];
-        values.CopyTo(keep);
+        return ForwardInput.MeanLoss(be, a.Losses, targets, ref _losses, out _validTargets);
     }
 
     /// <summary>Sets every gradient to zero (before a backward that starts a new accumulation).</summary>

@@ -235,19 +235,14 @@ public sealed class Llama : ICausalLm
     {
         var c = Config;
         int C = c.HiddenSize, V = c.VocabSize, context = ((IModelConfig)c).Context;
-        if (T < 1 || T > context)
-            throw new ArgumentOutOfRangeException(nameof(T), $"sequence length {T} is outside 1..{context} (the model's context)");
-        if (tokens.Length != B * T) throw new ArgumentException($"{tokens.Length} tokens given for B={B}, T={T}");
-        if (!targets.IsEmpty && targets.Length != B * T) throw new ArgumentException($"{targets.Length} targets given for B={B}, T={T}");
-        foreach (int t in tokens)
-            if ((uint)t >= (uint)V) throw new ArgumentOutOfRangeException(nameof(tokens), $"token id {t} is outside the vocabulary (0..{V - 1})");
+        ForwardInput.Check(tokens, targets, B, T, context, V, "max_position_embeddings");
         if (_acts is null || _acts.B != B || _acts.T != T)
         {
             _acts?.Dispose();
             _acts = new LlamaActivations(Backend, c, B, T);
         }
-        CopyInto(ref _tokens, tokens);
-        CopyInto(ref _targets, targets);
+        ForwardInput.Keep(ref _tokens, tokens);
+        ForwardInput.Keep(ref _targets, targets);
         var be = Backend;
         var p = Parameters;
         var a = _acts;
@@ -268,23 +263,7 @@ public sealed class Llama : ICausalLm
             return float.NaN;
         }
         be.SoftmaxCrossEntropyForward(a.Losses, a.Logits, a.Logits, targets, N, V);
-        if (_losses.Length != N) _losses = new float[N];
-        be.Download(a.Losses, _losses);
-        double sum = 0;
-        _validTargets = 0;
-        for (int i = 0; i < N; i++)
-        {
-            if (targets[i] < 0) continue;
-            sum += _losses[i];
-            _validTargets++;
-        }
-        return _validTargets == 0 ? 0f : (float)(sum / _validTargets);
-    }
-
-    private static void CopyInto(ref int[] keep, ReadOnlySpan<int> values)
-    {
-        if (keep.Length != values.Length) keep = new int[values.Length];
-        values.CopyTo(keep);
+        return ForwardInput.MeanLoss(be, a.Losses, targets, ref _losses, out _validTargets);
     }
 
     /// <inheritdoc />
