@@ -44,7 +44,7 @@ public static partial class Attention
         float max = float.NegativeInfinity, sum = 0f;
         for (int j0 = 0; j0 < groupKeys; j0 += br)
         {
-            LoadRows(kTile, vTile, k, v, s, b, h, j0 + tid, mine);
+            LoadRows(kTile, vTile, k, v, s, b, h / s.Group, j0 + tid, mine);
             Group.Barrier();
             int count = Math.Min(br, visible - j0);
             for (int jj = 0; jj < count; jj++)
@@ -87,11 +87,11 @@ public static partial class Attention
         }
     }
 
-    /// <summary>Key row j and value row j (head h of batch b) into this thread's rows of the tiles, zeros past the last key.</summary>
+    /// <summary>Key row j and value row j (key/value head g of batch b) into this thread's rows of the tiles, zeros past the last key.</summary>
     private static void LoadRows(ArrayView<float> kTile, ArrayView<float> vTile, ArrayView<float> k, ArrayView<float> v,
-        AttentionShape s, int b, int h, int j, int mine)
+        AttentionShape s, int b, int g, int j, int mine)
     {
-        int off = b * s.KBatch + j * s.KRow + h * s.HeadSize;
+        int off = b * s.KBatch + j * s.KRow + g * s.HeadSize;
         bool inside = j < s.Keys;
         for (int d = 0; d < s.HeadSize; d++)
         {

@@ -4,7 +4,8 @@ namespace Hyper.Kernels.Ilgpu;
 
 // The attention backward in FlashAttention-2's form (see Reference.Attention.Backward for the
 // formulas), split so that no two threads ever add to the same gradient row: one kernel owns key
-// rows and accumulates dk and dv over the queries that see them, another owns query rows and
+// rows and accumulates dk and dv over the queries that see them (under grouped-query attention,
+// over the queries of every head of the key/value head's group), another owns query rows and
 // accumulates dq over their keys. Both recompute pᵢⱼ = exp(sᵢⱼ − lseᵢ) from the forward's lse.
 public static partial class Attention
 {
@@ -32,8 +33,10 @@ public static partial class Attention
     }
 
     /// <summary>
-    /// dk[j] += Σᵢ dsᵢⱼ·qᵢ and dv[j] += Σᵢ pᵢⱼ·doutᵢ for the group's Br key rows, walking the
-    /// query rows that can see them in tiles. Grid (⌈Keys/Br⌉, B·NH), group Br,
+    /// dk[j] += Σₕ Σᵢ dsᵢⱼ·qᵢ and dv[j] += Σₕ Σᵢ pᵢⱼ·doutᵢ for the group's Br key rows of one
+    /// key/value head, walking the query rows that can see them in tiles, for each of the
+    /// <see cref="AttentionShape.Group"/> query heads h that read it in head order (one head
+    /// without grouping). Grid (⌈Keys/Br⌉, B·KvHeads), group Br,
     /// <see cref="BackwardKeysSharedFloats"/> dynamic shared floats.
     /// </summary>
     public static void BackwardKeys(ArrayView<float> dk, ArrayView<float> dv, ArrayView<float> dout, ArrayView<float> q,
@@ -49,10 +52,10 @@ public static partial class Attention
         var gTile = shared.SubView(5 * tile, tile); // dout rows
         var lseTile = shared.SubView(6 * tile, br);
         var deltaTile = shared.SubView(6 * tile + br, br);
-        int b = Grid.IdxY / s.Heads, h = Grid.IdxY % s.Heads;
+        int b = Grid.IdxY / s.KvHeads, g = Grid.IdxY % s.KvHeads;
         int first = Grid.IdxX * br, j = first + tid;
         bool active = j < s.Keys;
-        LoadRows(kTile, vTile, k, v, s, b, h, j, mine);
+        LoadRows(kTile, vTile, k, v, s, b, g, j, mine);
         for (int d = 0; d < hs; d++)
         {
             dkAcc[mine + d] = 0f;
@@ -60,42 +63,45 @@ public static partial class Attention
         }
         // Under the mask key j is seen by queries i ≥ j − QueryPos: skip the tiles before the group's first key.
         int iStart = s.Causal != 0 ? Math.Max(0, first - s.QueryPos) : 0;
-        for (int i0 = iStart; i0 < s.Rows; i0 += br)
+        for (int h = g * s.Group; h < (g + 1) * s.Group; h++)
         {
-            int i = i0 + tid;
-            bool inside = i < s.Rows;
-            int qOff = b * s.QBatch + i * s.QRow + h * hs, oOff = b * s.OBatch + i * s.ORow + h * hs;
-            for (int d = 0; d < hs; d++)
+            for (int i0 = iStart; i0 < s.Rows; i0 += br)
             {
-                qTile[mine + d] = inside ? q[qOff + d] : 0f;
-                gTile[mine + d] = inside ? dout[oOff + d] : 0f;
-            }
-            int row = (b * s.Heads + h) * s.Rows + i;
-            lseTile[tid] = inside ? lse[row] : 0f;
-            deltaTile[tid] = inside ? delta[row] : 0f;
-            Group.Barrier();
-            int count = active ? Math.Min(br, s.Rows - i0) : 0;
-            for (int ii = 0; ii < count; ii++)
-            {
-                if (s.Causal != 0 && j > s.QueryPos + i0 + ii) continue;
-                float score = 0f, dp = 0f;
+                int i = i0 + tid;
+                bool inside = i < s.Rows;
+                int qOff = b * s.QBatch + i * s.QRow + h * hs, oOff = b * s.OBatch + i * s.ORow + h * hs;
                 for (int d = 0; d < hs; d++)
                 {
-                    score += qTile[ii * hs + d] * kTile[mine + d];
-                    dp += gTile[ii * hs + d] * vTile[mine + d];
+                    qTile[mine + d] = inside ? q[qOff + d] : 0f;
+                    gTile[mine + d] = inside ? dout[oOff + d] : 0f;
                 }
-                float p = MathF.Exp(score * s.Scale - lseTile[ii]);
-                float ds = p * (dp - deltaTile[ii]) * s.Scale;
-                for (int d = 0; d < hs; d++)
+                int row = (b * s.Heads + h) * s.Rows + i;
+                lseTile[tid] = inside ? lse[row] : 0f;
+                deltaTile[tid] = inside ? delta[row] : 0f;
+                Group.Barrier();
+                int count = active ? Math.Min(br, s.Rows - i0) : 0;
+                for (int ii = 0; ii < count; ii++)
                 {
-                    dvAcc[mine + d] += p * gTile[ii * hs + d];
-                    dkAcc[mine + d] += ds * qTile[ii * hs + d];
+                    if (s.Causal != 0 && j > s.QueryPos + i0 + ii) continue;
+                    float score = 0f, dp = 0f;
+                    for (int d = 0; d < hs; d++)
+                    {
+                        score += qTile[ii * hs + d] * kTile[mine + d];
+                        dp += gTile[ii * hs + d] * vTile[mine + d];
+                    }
+                    float p = MathF.Exp(score * s.Scale - lseTile[ii]);
+                    float ds = p * (dp - deltaTile[ii]) * s.Scale;
+                    for (int d = 0; d < hs; d++)
+                    {
+                        dvAcc[mine + d] += p * gTile[ii * hs + d];
+                        dkAcc[mine + d] += ds * qTile[ii * hs + d];
+                    }
                 }
+                Group.Barrier();
             }
-            Group.Barrier();
         }
         if (!active) return;
-        int kOff = b * s.KBatch + j * s.KRow + h * hs;
+        int kOff = b * s.KBatch + j * s.KRow + g * hs;
         for (int d = 0; d < hs; d++)
         {
             dk[kOff + d] += dkAcc[mine + d];
@@ -133,7 +139,7 @@ public static partial class Attention
         float rowLse = active ? lse[row] : 0f, rowDelta = active ? delta[row] : 0f;
         for (int j0 = 0; j0 < groupKeys; j0 += br)
         {
-            LoadRows(kTile, vTile, k, v, s, b, h, j0 + tid, mine);
+            LoadRows(kTile, vTile, k, v, s, b, h / s.Group, j0 + tid, mine);
             Group.Barrier();
             int count = Math.Min(br, visible - j0);
             for (int jj = 0; jj < count; jj++)

@@ -1,10 +1,12 @@
+using Hyper.Kernels.Ilgpu;
 using ILGPU;
 using ILGPU.Runtime;
+using K = Hyper.Kernels.Ilgpu;
 
 namespace Hyper.Runtime.Backends.Ilgpu;
 
-// The Llama-family ops with ILGPU kernels (RMSNorm, RoPE, SwiGLU); grouped-query attention runs
-// IBackend's default on a host copy, and Supports says so.
+// The Llama-family ops with ILGPU kernels: RMSNorm, RoPE, SwiGLU, and grouped-query attention on
+// the attention kernels under a grouped AttentionShape (see Kernels.Ilgpu.GroupedQueryAttention).
 public sealed partial class IlgpuBackend
 {
     /// <inheritdoc />
@@ -60,6 +62,66 @@ public sealed partial class IlgpuBackend
         Expect(gate, N, nameof(gate), "swiglu");
         Expect(up, N, nameof(up), "swiglu");
         if (N > 0) _kernels.SwiGluBackward(Spread(N), V(dgate), V(dup), V(dout), V(gate), V(up));
+    }
+
+    /// <inheritdoc />
+    public void GroupedQueryAttentionForward(TensorView output, TensorView lse, TensorView q, TensorView k, TensorView v, int B, int T, int NH, int NKV, int hs)
+    {
+        CheckGqa(output, lse, q, k, v, B, T, NH, NKV, hs);
+        if (B * T == 0) return;
+        LaunchForward(V(output), V(lse), V(q), V(k), V(v), AttentionShape.GroupedQuery(T, NH, NKV, hs), B);
+    }
+
+    /// <inheritdoc />
+    public void GroupedQueryAttentionBackward(TensorView dq, TensorView dk, TensorView dv, TensorView dout, TensorView q, TensorView k, TensorView v,
+        TensorView output, TensorView lse, int B, int T, int NH, int NKV, int hs)
+    {
+        CheckGqa(output, lse, q, k, v, B, T, NH, NKV, hs);
+        CheckGqa(dout, lse, dq, dk, dv, B, T, NH, NKV, hs);
+        if (B * T == 0) return;
+        var s = AttentionShape.GroupedQuery(T, NH, NKV, hs);
+        int rows = B * NH * T;
+        var delta = Grow(ref _delta, rows).View.SubView(0, rows);
+        _kernels.AttentionBackwardDelta(Spread(rows), delta, V(dout), V(output), s);
+        // dk, dv: one group per (key tile, batch, key/value head), summing the group's query heads.
+        int br = BlockRows(hs, K.Attention.BackwardKeysSharedFloats);
+        _kernels.AttentionBackwardKeys(Config(Groups(T, br), B * NKV, br, K.Attention.BackwardKeysSharedFloats(br, hs)),
+            V(dk), V(dv), V(dout), V(q), V(k), V(v), V(lse), delta, s);
+        br = BlockRows(hs, K.Attention.BackwardQueriesSharedFloats);
+        _kernels.AttentionBackwardQueries(Config(Groups(T, br), B * NH, br, K.Attention.BackwardQueriesSharedFloats(br, hs)),
+            V(dq), V(dout), V(q), V(k), V(v), V(lse), delta, s);
+    }
+
+    /// <inheritdoc />
+    public void GroupedQueryAttentionKvForward(TensorView output, TensorView kCache, TensorView vCache, TensorView q, TensorView k, TensorView v,
+        int B, int Tq, int pos, int maxT, int NH, int NKV, int hs)
+    {
+        if (B < 0 || Tq < 0 || pos < 0 || hs <= 0 || NH <= 0 || NKV <= 0 || NH % NKV != 0)
+            throw new ArgumentOutOfRangeException(nameof(B), $"attention (kv): bad dimensions (B={B}, Tq={Tq}, pos={pos}, maxT={maxT}, NH={NH}, NKV={NKV}, hs={hs})");
+        if ((long)pos + Tq > maxT)
+            throw new ArgumentOutOfRangeException(nameof(pos), $"attention (kv): tokens {pos}..{pos + Tq - 1} do not fit a cache of {maxT} positions");
+        int kvw = NKV * hs;
+        Expect(output, (long)B * Tq * NH * hs, nameof(output), "attention (kv)");
+        Expect(q, (long)B * Tq * NH * hs, nameof(q), "attention (kv)");
+        Expect(k, (long)B * Tq * kvw, nameof(k), "attention (kv)");
+        Expect(v, (long)B * Tq * kvw, nameof(v), "attention (kv)");
+        Expect(kCache, (long)B * maxT * kvw, nameof(kCache), "attention (kv)");
+        Expect(vCache, (long)B * maxT * kvw, nameof(vCache), "attention (kv)");
+        if (B * Tq == 0) return;
+        _kernels.GroupedQueryAttentionAppendKv(Spread(B * Tq * kvw), V(kCache), V(vCache), V(k), V(v), Tq, pos, maxT, kvw);
+        LaunchForward(V(output), _dummy.View, V(q), V(kCache), V(vCache), AttentionShape.GroupedQueryKvCache(Tq, pos, maxT, NH, NKV, hs), B);
+    }
+
+    private static void CheckGqa(TensorView output, TensorView lse, TensorView q, TensorView k, TensorView v, int B, int T, int NH, int NKV, int hs)
+    {
+        if (B < 0 || T < 0 || NH <= 0 || NKV <= 0 || hs <= 0 || NH % NKV != 0)
+            throw new ArgumentOutOfRangeException(nameof(NKV), $"attention: bad dimensions (B={B}, T={T}, NH={NH}, NKV={NKV}, hs={hs})");
+        long qn = (long)B * T * NH * hs, kn = (long)B * T * NKV * hs;
+        Expect(output, qn, "out/dout", "attention");
+        Expect(q, qn, "q/dq", "attention");
+        Expect(k, kn, "k/dk", "attention");
+        Expect(v, kn, "v/dv", "attention");
+        Expect(lse, (long)B * NH * T, nameof(lse), "attention");
     }
 
     private static void CheckRmsNorm(TensorView rows, TensorView input, TensorView weight, TensorView rstd, int N, int C)

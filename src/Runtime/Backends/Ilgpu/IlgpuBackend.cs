@@ -30,7 +30,7 @@ public sealed partial class IlgpuBackend : IBackend, IKernelVariants
     [
         Op.Encoder, Op.LayerNorm, Op.Matmul, Op.Attention, Op.AttentionKv, Op.Gelu, Op.Residual,
         Op.SoftmaxCrossEntropy, Op.AdamW,
-        Op.RmsNorm, Op.Rope, Op.SwiGlu,
+        Op.RmsNorm, Op.Rope, Op.SwiGlu, Op.GroupedQueryAttention, Op.GroupedQueryAttentionKv,
     ];
 
     private readonly Accelerator _accelerator;

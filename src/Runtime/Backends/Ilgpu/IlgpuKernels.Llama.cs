@@ -4,7 +4,8 @@ using K = Hyper.Kernels.Ilgpu;
 
 namespace Hyper.Runtime.Backends.Ilgpu;
 
-// The launchers of the Llama-family kernels, compiled on first use as the others.
+// The launchers of the Llama-family kernels, compiled on first use as the others (grouped-query
+// attention also launches the attention kernels of IlgpuKernels.cs).
 internal sealed partial class IlgpuKernels
 {
     private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float>? _rmsNormForward;
@@ -14,6 +15,7 @@ internal sealed partial class IlgpuKernels
     private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int>? _ropeBackward;
     private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>>? _swiGluForward;
     private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>? _swiGluBackward;
+    private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int>? _groupedQueryAttentionAppendKv;
 
     public Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float> RmsNormForward =>
         _rmsNormForward ??= a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float>(K.RmsNorm.Forward);
@@ -35,4 +37,7 @@ internal sealed partial class IlgpuKernels
 
     public Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>> SwiGluBackward =>
         _swiGluBackward ??= a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(K.SwiGlu.Backward);
+
+    public Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int> GroupedQueryAttentionAppendKv =>
+        _groupedQueryAttentionAppendKv ??= a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int>(K.GroupedQueryAttention.AppendKv);
 }
