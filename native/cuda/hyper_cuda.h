@@ -126,6 +126,18 @@ int hyper_cuda_swiglu_forward(float* out, const float* gate, const float* up, lo
 /* dgate[n], dup[n] += the SwiGLU gradients. */
 int hyper_cuda_swiglu_backward(float* dgate, float* dup, const float* dout, const float* gate, const float* up, long long N);
 
+/* Causal grouped-query attention: q/out[B,T,NH,hs], k/v[B,T,NKV,hs] (separate buffers, a token's heads side by
+   side); query head h reads key/value head h/(NH/NKV); NH a multiple of NKV, hs <= 128; lse[B,NH,T] as for attention. */
+int hyper_cuda_grouped_query_attention_forward(float* out, float* lse, const float* q, const float* k, const float* v, int B, int T, int NH,
+                                               int NKV, int hs);
+/* dq[B,T,NH,hs], dk[B,T,NKV,hs], dv[B,T,NKV,hs] += the grouped-query attention gradients (each dk, dv row sums its group's query heads). */
+int hyper_cuda_grouped_query_attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k,
+                                                const float* v, const float* out, const float* lse, int B, int T, int NH, int NKV, int hs);
+/* Writes k, v[B,Tq,NKV,hs] into k_cache/v_cache[B,maxT,NKV,hs] at positions pos..pos+Tq-1, then out[B,Tq,NH,hs] = causal
+   grouped-query attention of q[B,Tq,NH,hs] over cached keys 0..pos+t. */
+int hyper_cuda_grouped_query_attention_kv_forward(float* out, float* k_cache, float* v_cache, const float* q, const float* k, const float* v,
+                                                  int B, int Tq, int pos, int maxT, int NH, int NKV, int hs);
+
 #ifdef __cplusplus
 }
 #endif

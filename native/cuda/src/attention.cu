@@ -1,5 +1,6 @@
 // Exact multi-head attention. Layouts: qkv[B,T,3C] (q, k, v per token; head h in channels
 // [h*hs, (h+1)*hs) of each), out[B,T,C], lse[B,NH,T] = log sum_j exp(s_ij), s_ij = q_i.k_j/sqrt(hs).
+// The flash forward is also grouped-query attention's (gqa.cu), through attention.cuh.
 //
 // Flash-style forward (variant 1): a block takes 8 query rows of one (batch, head), one warp
 // per row; 32-key tiles of K and V are staged in shared memory and each lane scores one key.
@@ -11,30 +12,16 @@
 //
 // Naive forward (variant 0): one thread per query row, three passes over the keys (max, sum,
 // weighted sum), straight from global memory.
-#include "common.cuh"
+#include "attention.cuh"
 
 namespace {
 
-constexpr int kMaxHead = 128;     // head size limit: 4 channels per lane in registers
+constexpr int kMaxHead = hyper::kAttentionMaxHead;
 constexpr int kPerLane = kMaxHead / 32;
 constexpr int kRows = 8;          // rows (warps) per block
 constexpr int kTileKeys = 32;     // one key (or query) per lane
 
-// One attention problem: queries attend over keys/values; the same kernel serves training
-// (queries, keys and values all in qkv) and decoding (keys and values in a cache).
-struct Problem {
-    float* out;
-    float* lse;  // may be null (decoding keeps none)
-    const float* q;
-    const float* k;
-    const float* v;
-    long long q_row, k_row, v_row, out_row;          // floats between consecutive tokens
-    long long q_batch, k_batch, v_batch, out_batch;  // floats between batch elements
-    int Tq, Tk, NH, hs;
-    int causal;
-    int q_pos;  // query t sits at position q_pos + t (causal: it sees keys 0..q_pos + t)
-    float scale;
-};
+using Problem = hyper::AttentionProblem;
 
 __device__ __forceinline__ int visible_keys(const Problem& p, int i) {
     return p.causal ? min(p.Tk, p.q_pos + i + 1) : p.Tk;
@@ -44,7 +31,7 @@ __global__ void __launch_bounds__(kRows * 32) attention_flash(Problem p) {
     __shared__ float qs[kRows][kMaxHead];
     __shared__ float ks[kTileKeys][kMaxHead + 1];  // +1: lanes read different rows, same column
     __shared__ float vs[kTileKeys][kMaxHead];
-    int b = blockIdx.y / p.NH, h = blockIdx.y % p.NH;
+    int b = blockIdx.y / p.NH, h = blockIdx.y % p.NH, g = h / p.group;  // g: the key/value head
     int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
     int i = blockIdx.x * kRows + warp;
     bool active = i < p.Tq;
@@ -62,8 +49,8 @@ __global__ void __launch_bounds__(kRows * 32) attention_flash(Problem p) {
         for (int e = threadIdx.x; e < kTileKeys * p.hs; e += blockDim.x) {
             int jj = e / p.hs, d = e % p.hs, j = j0 + jj;
             bool ok = j < p.Tk;
-            ks[jj][d] = ok ? p.k[b * p.k_batch + (long long)j * p.k_row + h * p.hs + d] : 0.0f;
-            vs[jj][d] = ok ? p.v[b * p.v_batch + (long long)j * p.v_row + h * p.hs + d] : 0.0f;
+            ks[jj][d] = ok ? p.k[b * p.k_batch + (long long)j * p.k_row + g * p.hs + d] : 0.0f;
+            vs[jj][d] = ok ? p.v[b * p.v_batch + (long long)j * p.v_row + g * p.hs + d] : 0.0f;
         }
         __syncthreads();
         if (j0 >= visible) continue;  // warp-uniform: this row sees none of the tile
@@ -304,13 +291,13 @@ int check_heads(const char* op, int B, int T, int C, int NH) {
     return 0;
 }
 
-int launch_flash(const Problem& p, int B) {
+}  // namespace
+
+int hyper::launch_attention_flash(const Problem& p, int B) {
     dim3 grid((unsigned)((p.Tq + kRows - 1) / kRows), (unsigned)(B * p.NH));
     attention_flash<<<grid, kRows * 32>>>(p);
     return hyper::launched("attention flash");
 }
-
-}  // namespace
 
 extern "C" {
 
@@ -325,8 +312,8 @@ int hyper_cuda_attention_forward(float* out, float* lse, const float* qkv, int B
     }
     if (variant != HYPER_ATTENTION_FLASH) return hyper::fail(HYPER_CUDA_BAD_ARGUMENT, "attention: unknown variant %d", variant);
     long long row = 3LL * C, batch = (long long)T * 3 * C;
-    Problem p{out, lse, qkv, qkv + C, qkv + 2 * C, row, row, row, C, batch, batch, batch, (long long)T * C, T, T, NH, C / NH, causal, 0, scale};
-    return launch_flash(p, B);
+    Problem p{out, lse, qkv, qkv + C, qkv + 2 * C, row, row, row, C, batch, batch, batch, (long long)T * C, T, T, NH, 1, C / NH, causal, 0, scale};
+    return hyper::launch_attention_flash(p, B);
 }
 
 int hyper_cuda_attention_backward(float* dqkv, const float* dout, const float* qkv, const float* out, const float* lse,
@@ -357,8 +344,8 @@ int hyper_cuda_attention_kv_forward(float* out, float* k_cache, float* v_cache, 
     float scale = 1.0f / sqrtf((float)(C / NH));
     long long q_row = 3LL * C, cache_batch = (long long)maxT * C;
     Problem p{out, nullptr, qkv, k_cache, v_cache, q_row, C, C, C, (long long)Tq * 3 * C, cache_batch, cache_batch, (long long)Tq * C,
-              Tq, pos + Tq, NH, C / NH, 1, pos, scale};
-    return launch_flash(p, B);
+              Tq, pos + Tq, NH, 1, C / NH, 1, pos, scale};
+    return hyper::launch_attention_flash(p, B);
 }
 
 }  // extern "C"

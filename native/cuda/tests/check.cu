@@ -1,7 +1,7 @@
 // hypercuda_check: exercises the library where the managed tests cannot run (no dotnet). Checks
-// the matmul and attention variants against plain CPU loops on odd shapes, then times the matmul
-// variants at 4096^3 (and cuBLAS SGEMM when built with it). One JSON object per line; the exit
-// code is 1 when any check fails.
+// the matmul and attention variants and grouped-query attention (forward, backward, decoding)
+// against plain CPU loops on odd shapes, then times the matmul variants at 4096^3 (and cuBLAS
+// SGEMM when built with it). One JSON object per line; the exit code is 1 when any check fails.
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -103,6 +103,81 @@ static void check_attention(int B, int T, int C, int NH) {
     hyper_cuda_free(d_qkv), hyper_cuda_free(d_out), hyper_cuda_free(d_lse);
 }
 
+// Grouped-query attention against plain CPU loops: the forward (out), then the backward from zero
+// gradients (dq, dk, dv; the backward's dk and dv sum over each group's query heads), and decoding
+// (out of the last Tq tokens over a cache holding the first pos, which must equal the forward's rows).
+static void check_gqa(int B, int T, int NH, int NKV, int hs) {
+    int G = NH / NKV;
+    size_t nq = (size_t)B * T * NH * hs, nkv = (size_t)B * T * NKV * hs;
+    auto q = random_vector(nq, 5), k = random_vector(nkv, 6), v = random_vector(nkv, 7), g = random_vector(nq, 8);
+    float scale = 1.0f / sqrtf((float)hs);
+    std::vector<float> out(nq), lse((size_t)B * NH * T), dq(nq), dk(nkv), dv(nkv), p(T);
+    auto Q = [&](int b, int t, int h) { return ((size_t)b * T + t) * NH * hs + (size_t)h * hs; };
+    auto K = [&](int b, int t, int h) { return ((size_t)b * T + t) * NKV * hs + (size_t)(h / G) * hs; };
+    for (int b = 0; b < B; b++)
+        for (int h = 0; h < NH; h++)
+            for (int i = 0; i < T; i++) {
+                float mx = -INFINITY, sum = 0, D = 0;
+                for (int j = 0; j <= i; j++) {
+                    float s = 0;
+                    for (int d = 0; d < hs; d++) s += q[Q(b, i, h) + d] * k[K(b, j, h) + d];
+                    p[j] = s * scale;
+                    mx = fmaxf(mx, p[j]);
+                }
+                for (int j = 0; j <= i; j++) sum += (p[j] = expf(p[j] - mx));
+                for (int j = 0; j <= i; j++)
+                    for (int d = 0; d < hs; d++) out[Q(b, i, h) + d] += p[j] / sum * v[K(b, j, h) + d];
+                lse[((size_t)b * NH + h) * T + i] = mx + logf(sum);
+                for (int d = 0; d < hs; d++) D += g[Q(b, i, h) + d] * out[Q(b, i, h) + d];
+                for (int j = 0; j <= i; j++) {
+                    float pj = p[j] / sum, dp = 0;
+                    for (int d = 0; d < hs; d++) dp += g[Q(b, i, h) + d] * v[K(b, j, h) + d];
+                    float ds = pj * (dp - D) * scale;
+                    for (int d = 0; d < hs; d++) {
+                        dv[K(b, j, h) + d] += pj * g[Q(b, i, h) + d];
+                        dq[Q(b, i, h) + d] += ds * k[K(b, j, h) + d];
+                        dk[K(b, j, h) + d] += ds * q[Q(b, i, h) + d];
+                    }
+                }
+            }
+    std::vector<float> zq(nq), zkv(nkv);
+    float *d_q = to_device(q), *d_k = to_device(k), *d_v = to_device(v), *d_g = to_device(g), *d_out = to_device(zq);
+    float *d_lse = to_device(std::vector<float>(lse.size())), *d_dq = to_device(zq), *d_dk = to_device(zkv), *d_dv = to_device(zkv);
+    char shape[80];
+    snprintf(shape, sizeof shape, "B=%d T=%d NH=%d NKV=%d hs=%d", B, T, NH, NKV, hs);
+    int rc = hyper_cuda_grouped_query_attention_forward(d_out, d_lse, d_q, d_k, d_v, B, T, NH, NKV, hs);
+    if (rc == 0) rc = hyper_cuda_synchronize();
+    report("gqa forward", 0, shape, rc, rc == 0 ? fmax(rel_error(d_out, out), rel_error(d_lse, lse)) : NAN);
+    rc = hyper_cuda_grouped_query_attention_backward(d_dq, d_dk, d_dv, d_g, d_q, d_k, d_v, d_out, d_lse, B, T, NH, NKV, hs);
+    if (rc == 0) rc = hyper_cuda_synchronize();
+    report("gqa backward", 0, shape, rc, rc == 0 ? fmax(rel_error(d_dq, dq), fmax(rel_error(d_dk, dk), rel_error(d_dv, dv))) : NAN);
+    // Decoding: the first T - 2 tokens already cached (copied in), the last two appended by the call.
+    int Tq = T < 2 ? T : 2, pos = T - Tq, maxT = T + 3;
+    size_t kvw = (size_t)NKV * hs;
+    std::vector<float> kc((size_t)B * maxT * kvw), vc(kc.size()), qn((size_t)B * Tq * NH * hs), kn((size_t)B * Tq * kvw), vn(kn.size()),
+        expect(qn.size());
+    for (int b = 0; b < B; b++) {
+        for (size_t e = 0; e < (size_t)pos * kvw; e++) {
+            kc[(size_t)b * maxT * kvw + e] = k[(size_t)b * T * kvw + e];
+            vc[(size_t)b * maxT * kvw + e] = v[(size_t)b * T * kvw + e];
+        }
+        for (size_t e = 0; e < (size_t)Tq * kvw; e++) {
+            kn[(size_t)b * Tq * kvw + e] = k[((size_t)b * T + pos) * kvw + e];
+            vn[(size_t)b * Tq * kvw + e] = v[((size_t)b * T + pos) * kvw + e];
+        }
+        for (size_t e = 0; e < (size_t)Tq * NH * hs; e++) {
+            qn[(size_t)b * Tq * NH * hs + e] = q[((size_t)b * T + pos) * NH * hs + e];
+            expect[(size_t)b * Tq * NH * hs + e] = out[((size_t)b * T + pos) * NH * hs + e];
+        }
+    }
+    float *d_kc = to_device(kc), *d_vc = to_device(vc), *d_qn = to_device(qn), *d_kn = to_device(kn), *d_vn = to_device(vn),
+          *d_on = to_device(std::vector<float>(qn.size()));
+    rc = hyper_cuda_grouped_query_attention_kv_forward(d_on, d_kc, d_vc, d_qn, d_kn, d_vn, B, Tq, pos, maxT, NH, NKV, hs);
+    if (rc == 0) rc = hyper_cuda_synchronize();
+    report("gqa kv", 0, shape, rc, rc == 0 ? rel_error(d_on, expect) : NAN);
+    for (float* d : {d_q, d_k, d_v, d_g, d_out, d_lse, d_dq, d_dk, d_dv, d_kc, d_vc, d_qn, d_kn, d_vn, d_on}) hyper_cuda_free(d);
+}
+
 static void time_matmul(int n) {
     auto a = random_vector((size_t)n * n, 5);
     float *d_a = to_device(a), *d_w = to_device(a), *d_out = to_device(a);
@@ -159,6 +234,9 @@ int main() {
     check_matmul(130, 260, 132);
     check_attention(2, 37, 48, 3);
     check_attention(1, 129, 128, 2);
+    check_gqa(2, 37, 6, 2, 48);
+    check_gqa(1, 70, 8, 1, 128);
+    check_gqa(2, 9, 4, 4, 5);
     time_matmul(4096);
     fflush(stdout);
     return g_failures == 0 ? 0 : 1;

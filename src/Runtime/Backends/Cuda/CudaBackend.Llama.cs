@@ -1,7 +1,7 @@
 namespace Hyper.Runtime.Backends.Cuda;
 
-// The Llama-family ops with kernels in libhypercuda (native/cuda/src/llama.cu): RMSNorm, RoPE,
-// SwiGLU. Shapes are checked here, before the device is touched.
+// The Llama-family ops with kernels in libhypercuda: RMSNorm, RoPE, SwiGLU (native/cuda/src/llama.cu)
+// and grouped-query attention (gqa.cu). Shapes are checked here, before the device is touched.
 public sealed unsafe partial class CudaBackend
 {
     /// <inheritdoc />
@@ -52,6 +52,52 @@ public sealed unsafe partial class CudaBackend
         Expect(gate, N, "swiglu gate");
         Expect(up, N, "swiglu up");
         _native.Check(_native.SwigluBackward(P(dgate), P(dup), P(dout), P(gate), P(up), N), "swiglu backward");
+    }
+
+    /// <inheritdoc />
+    public void GroupedQueryAttentionForward(TensorView output, TensorView lse, TensorView q, TensorView k, TensorView v, int B, int T, int NH, int NKV, int hs)
+    {
+        CheckGqa(output, lse, q, k, v, B, T, NH, NKV, hs);
+        _native.Check(_native.GroupedQueryAttentionForward(P(output), P(lse), P(q), P(k), P(v), B, T, NH, NKV, hs), "grouped-query attention forward");
+    }
+
+    /// <inheritdoc />
+    public void GroupedQueryAttentionBackward(TensorView dq, TensorView dk, TensorView dv, TensorView dout, TensorView q, TensorView k, TensorView v,
+        TensorView output, TensorView lse, int B, int T, int NH, int NKV, int hs)
+    {
+        CheckGqa(output, lse, q, k, v, B, T, NH, NKV, hs);
+        CheckGqa(dout, lse, dq, dk, dv, B, T, NH, NKV, hs);
+        _native.Check(_native.GroupedQueryAttentionBackward(P(dq), P(dk), P(dv), P(dout), P(q), P(k), P(v), P(output), P(lse), B, T, NH, NKV, hs),
+            "grouped-query attention backward");
+    }
+
+    /// <inheritdoc />
+    public void GroupedQueryAttentionKvForward(TensorView output, TensorView kCache, TensorView vCache, TensorView q, TensorView k, TensorView v,
+        int B, int Tq, int pos, int maxT, int NH, int NKV, int hs)
+    {
+        if (B < 0 || Tq < 0 || pos < 0 || maxT < 0 || NH <= 0 || NKV <= 0 || hs <= 0 || NH % NKV != 0)
+            throw new ArgumentException($"cuda: grouped-query attention kv: bad dimensions (B={B}, Tq={Tq}, pos={pos}, maxT={maxT}, NH={NH}, NKV={NKV}, hs={hs})");
+        long qn = (long)B * Tq * NH * hs, kn = (long)B * Tq * NKV * hs, cache = (long)B * maxT * NKV * hs;
+        Expect(output, qn, "grouped-query attention kv out");
+        Expect(q, qn, "grouped-query attention kv q");
+        Expect(k, kn, "grouped-query attention kv k");
+        Expect(v, kn, "grouped-query attention kv v");
+        Expect(kCache, cache, "grouped-query attention k cache");
+        Expect(vCache, cache, "grouped-query attention v cache");
+        _native.Check(_native.GroupedQueryAttentionKvForward(P(output), P(kCache), P(vCache), P(q), P(k), P(v), B, Tq, pos, maxT, NH, NKV, hs),
+            "grouped-query attention kv forward");
+    }
+
+    private static void CheckGqa(TensorView output, TensorView lse, TensorView q, TensorView k, TensorView v, int B, int T, int NH, int NKV, int hs)
+    {
+        if (B < 0 || T < 0 || NH <= 0 || NKV <= 0 || hs <= 0 || NH % NKV != 0)
+            throw new ArgumentException($"cuda: grouped-query attention: bad dimensions (B={B}, T={T}, NH={NH}, NKV={NKV}, hs={hs})");
+        long qn = (long)B * T * NH * hs, kn = (long)B * T * NKV * hs;
+        Expect(output, qn, "grouped-query attention out/dout");
+        Expect(q, qn, "grouped-query attention q/dq");
+        Expect(k, kn, "grouped-query attention k/dk");
+        Expect(v, kn, "grouped-query attention v/dv");
+        Expect(lse, (long)B * NH * T, "grouped-query attention lse");
     }
 
     private static void CheckRmsNorm(TensorView rows, TensorView input, TensorView weight, TensorView rstd, int N, int C)

@@ -26,7 +26,7 @@ public sealed unsafe partial class CudaBackend : IBackend, IKernelVariants
     [
         Op.Encoder, Op.LayerNorm, Op.Matmul, Op.Attention, Op.AttentionKv, Op.Gelu, Op.Residual,
         Op.SoftmaxCrossEntropy, Op.AdamW,
-        Op.RmsNorm, Op.Rope, Op.SwiGlu,
+        Op.RmsNorm, Op.Rope, Op.SwiGlu, Op.GroupedQueryAttention, Op.GroupedQueryAttentionKv,
     ];
 
     private readonly CudaNative _native;

@@ -53,6 +53,9 @@ internal sealed unsafe class CudaNative
     public readonly delegate* unmanaged<nint, nint, nint, nint, int, int, int, int, int, int> RopeBackward;
     public readonly delegate* unmanaged<nint, nint, nint, long, int> SwigluForward;
     public readonly delegate* unmanaged<nint, nint, nint, nint, nint, long, int> SwigluBackward;
+    public readonly delegate* unmanaged<nint, nint, nint, nint, nint, int, int, int, int, int, int> GroupedQueryAttentionForward;
+    public readonly delegate* unmanaged<nint, nint, nint, nint, nint, nint, nint, nint, nint, int, int, int, int, int, int> GroupedQueryAttentionBackward;
+    public readonly delegate* unmanaged<nint, nint, nint, nint, nint, nint, int, int, int, int, int, int, int, int> GroupedQueryAttentionKvForward;
 
     private static readonly Lock Gate = new();
     private static CudaNative? _loaded;
@@ -101,6 +104,9 @@ internal sealed unsafe class CudaNative
         RopeBackward = (delegate* unmanaged<nint, nint, nint, nint, int, int, int, int, int, int>)Bind(nameof(RopeBackward));
         SwigluForward = (delegate* unmanaged<nint, nint, nint, long, int>)Bind(nameof(SwigluForward));
         SwigluBackward = (delegate* unmanaged<nint, nint, nint, nint, nint, long, int>)Bind(nameof(SwigluBackward));
+        GroupedQueryAttentionForward = (delegate* unmanaged<nint, nint, nint, nint, nint, int, int, int, int, int, int>)Bind(nameof(GroupedQueryAttentionForward));
+        GroupedQueryAttentionBackward = (delegate* unmanaged<nint, nint, nint, nint, nint, nint, nint, nint, nint, int, int, int, int, int, int>)Bind(nameof(GroupedQueryAttentionBackward));
+        GroupedQueryAttentionKvForward = (delegate* unmanaged<nint, nint, nint, nint, nint, nint, int, int, int, int, int, int, int, int>)Bind(nameof(GroupedQueryAttentionKvForward));
     }
 
     /// <summary>Whether this process has loaded the library already (it stays loaded).</summary>
