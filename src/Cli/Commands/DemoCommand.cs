@@ -88,7 +88,7 @@ public static class DemoCommand
         using var _ = original;
         var (hyperfitted, _) = Checkpoint.Load(outPath, backend);
         using var __ = hyperfitted;
-        var tokenizer = Tokenizers.Create(state.Tokenizer);
+        var tokenizer = ModelTokenizer.Of(modelDir, state, original.Config);
         var index = new TokenIndex(tokenizer.Encode(File.ReadAllText(result.SequencesPath)));
         var passages = HeldOutPrompts.Passages(File.ReadAllText(result.HeldOutPath), plan.Prompts, plan.PromptTokens, [tokenizer], "the held-out text");
         var prompts = passages.Select(p => HeldOutPrompts.Prefix(p, plan.PromptTokens, tokenizer)!).ToList();

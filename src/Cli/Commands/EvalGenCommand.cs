@@ -92,15 +92,20 @@ public static class EvalGenCommand
             if (specs.Distinct().Count() != specs.Length) throw new CliException("a --decoding spec is given twice");
 
             var labels = ModelLabels(modelDirs);
+            // Models that share a tokenizer (same name: byte, gpt2, or the same tokenizer.json) share one instance.
             var tokenizerNames = new string[modelDirs.Length];
+            var byName = new Dictionary<string, ITokenizer>(StringComparer.Ordinal);
             for (int i = 0; i < modelDirs.Length; i++)
             {
                 string dir = modelDirs[i];
                 if (!Directory.Exists(dir)) throw new CliException($"{dir}: no such model folder");
                 if (!Checkpoint.IsCheckpoint(dir)) throw new CliException($"{dir}: not a checkpoint folder (no config.json)");
-                tokenizerNames[i] = Checkpoint.ReadState(dir, Checkpoint.ReadConfig(dir)).Tokenizer;
+                var config = Checkpoint.ReadConfig(dir);
+                var own = ModelTokenizer.Of(dir, Checkpoint.ReadState(dir, config), config);
+                tokenizerNames[i] = own.Name;
+                byName.TryAdd(own.Name, own);
             }
-            var tokenizers = tokenizerNames.Distinct().ToDictionary(name => name, Tokenizers.Create);
+            var tokenizers = byName;
 
             // Prompts as text (--prompts-file, encoded per model) or as passages (--from, cut to k tokens per model).
             IReadOnlyList<string> promptTexts;

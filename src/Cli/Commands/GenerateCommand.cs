@@ -102,7 +102,7 @@ public static class GenerateCommand
             };
             using var _ = m;
             attention.Read(r, r.GetValue(seed))?.Apply(m);
-            var tokenizer = Tokenizers.Create(state.Tokenizer);
+            var tokenizer = r.GetValue(model) is { } modelDir ? ModelTokenizer.Of(modelDir, state, m.Config) : Tokenizers.Create(state.Tokenizer);
             var sampling = flags.Resolve(CitationLoader(tokenizer, new Dictionary<string, TokenIndex>()));
             bool asJson = r.GetValue(json);
             var options = new GenerationOptions

@@ -5,9 +5,17 @@ namespace Hyper.Runtime.Backends;
 /// <summary>
 /// Host memory for the CPU backends: one native allocation aligned to 64 bytes (a Vector512),
 /// outside the GC heap so it never moves and large arenas do not burden the collector.
+/// <para>
+/// The memory comes from calloc, which for large sizes maps fresh pages the kernel already
+/// zeroes and does not write them: a page costs resident memory only once it is touched. So an
+/// arena of which only part is ever used (the gradients and Adam moments of the last blocks when
+/// hyperfitting <c>--train-layers last:N</c>) occupies only that part.
+/// </para>
 /// </summary>
 public sealed unsafe class HostBuffer : DeviceBuffer
 {
+    private const nuint Alignment = 64;
+    private void* _base;
     private float* _data;
     private readonly long _length;
 
@@ -17,8 +25,9 @@ public sealed unsafe class HostBuffer : DeviceBuffer
         ArgumentOutOfRangeException.ThrowIfNegative(length);
         _length = length;
         nuint bytes = (nuint)Math.Max(1, length) * sizeof(float);
-        _data = (float*)NativeMemory.AlignedAlloc(bytes, 64);
-        NativeMemory.Clear(_data, bytes);
+        // calloc has no aligned form: over-allocate and round the start up to the next 64 bytes.
+        _base = NativeMemory.AllocZeroed(bytes + Alignment);
+        _data = (float*)(((nuint)_base + Alignment - 1) & ~(Alignment - 1));
     }
 
     /// <inheritdoc />
@@ -40,7 +49,8 @@ public sealed unsafe class HostBuffer : DeviceBuffer
     {
         if (_data != null)
         {
-            NativeMemory.AlignedFree(_data);
+            NativeMemory.Free(_base);
+            _base = null;
             _data = null;
         }
         GC.SuppressFinalize(this);

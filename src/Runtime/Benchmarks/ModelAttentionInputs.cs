@@ -29,7 +29,7 @@ public static class ModelAttentionInputs
         if (heads > cfg.NHead) throw new ArgumentException($"--heads {heads}: the model in {dir} has {cfg.NHead} heads");
         if (layer < 0) layer += cfg.NLayer;
         if (layer < 0 || layer >= cfg.NLayer) throw new ArgumentException($"layer {layer} is outside the model's {cfg.NLayer} layers");
-        var tokens = TokenCorpus.Load(textPath, Tokenizers.Create(state.Tokenizer));
+        var tokens = TokenCorpus.Load(textPath, ModelTokenizer.Of(dir, state, cfg));
         int windows = (n + T - 1) / T;
         if ((long)windows * T > tokens.Length)
             throw new ArgumentException($"{textPath}: {tokens.Length} tokens are fewer than the {windows} windows of {T} that n = {n} needs");

@@ -29,7 +29,7 @@ public sealed record HyperfitOptions
     public float GradClip { get; init; }
     /// <summary>What a step with a NaN or infinite loss or gradient norm does.</summary>
     public Training.NonFinitePolicy OnNonFinite { get; init; } = Training.NonFinitePolicy.Stop;
-    /// <summary>Null = every parameter; N = only the last N blocks and the final layernorm (see ICausalLm.TrainLastBlocks).</summary>
+    /// <summary>Null = every parameter; N = only the last N blocks, the final norm and an untied output head (see ICausalLm.TrainLastBlocks).</summary>
     public int? TrainLastBlocks { get; init; }
     /// <summary>The tail of the data held out (by position in the file): never drawn, used for held-out loss and prompts.</summary>
     public double ValFraction { get; init; } = 0.1;

@@ -60,7 +60,7 @@ public static class Hyperfitter
         if (o.TrainLastBlocks is int n && n > model.Config.Layers)
             throw new ArgumentException($"--train-layers last:{n}: {o.ModelDir} has only {model.Config.Layers} blocks");
         model.TrainLastBlocks = o.TrainLastBlocks;
-        var tokenizer = Tokenizers.Create(state.Tokenizer);
+        var tokenizer = ModelTokenizer.Of(o.Resume ? o.OutDir : o.ModelDir, state, model.Config);
         int T = o.Seq, B = o.Batch;
         if (T > model.Config.Context)
             throw new ArgumentException($"--seq {T} exceeds the model's context of {model.Config.Context} tokens (n_positions)");
@@ -82,7 +82,8 @@ public static class Hyperfitter
             TextGenerator.Validate(promptIds, model.Config, new GenerationOptions { MaxNewTokens = probe.NewTokens });
         }
         info?.Invoke($"model: {model.Config.Layers} layers, {model.Config.Channels} channels, {model.Layout.Total:N0} parameters" +
-                     (o.TrainLastBlocks is int k ? $" (training the last {k} blocks and the final layernorm)" : " (all trained)") +
+                     (o.TrainLastBlocks is int k ? $" (training {TrainedParameters(model.Layout, k):N0}: the last {k} blocks, the final norm" +
+                         (model.Layout.Entries.Any(e => e.Part == LayoutPart.Head) ? " and the untied output head)" : ")") : " (all trained)") +
                      $"; {sequences.Length} sequences of {T} tokens from the first {train.Length:N0} tokens, {heldOut.Length:N0} held out");
 
         Directory.CreateDirectory(o.OutDir);
@@ -184,13 +185,13 @@ public static class Hyperfitter
                 // work, yet runs of a few sequences (hundreds of one-step epochs) do not spend their time writing.
                 if (Stopwatch.GetElapsedTime(lastSave) >= SaveInterval)
                 {
-                    Save(o.OutDir, model, tokenizer.Name, o.Seed, epoch, 0, 0, 0, settings);
+                    Save(o.OutDir, model, tokenizer, o.Seed, epoch, 0, 0, 0, settings);
                     lastSave = Stopwatch.GetTimestamp();
                     savedEpoch = epoch;
                 }
             }
             // Interrupted mid-epoch, the weights are past the last whole epoch: the position says by how much.
-            Save(o.OutDir, model, tokenizer.Name, o.Seed, stoppedEpoch, stoppedStep, stoppedLossSum, stoppedSkipped, settings);
+            Save(o.OutDir, model, tokenizer, o.Seed, stoppedEpoch, stoppedStep, stoppedLossSum, stoppedSkipped, settings);
         }
         string plot = WritePlot(Path.Combine(o.OutDir, PlotFile), epochs);
         return new HyperfitResult(Path.GetFullPath(o.OutDir), epochs, model.Step, trainSeconds > 0 ? tokensDone / trainSeconds : 0,
@@ -247,8 +248,10 @@ public static class Hyperfitter
         ["seed"] = o.Seed.ToString(CultureInfo.InvariantCulture),
     };
 
+    private static long TrainedParameters(ParameterLayout layout, int lastBlocks) => layout.Entries.Sum(e => layout.Trainable(e, lastBlocks).Count);
+
     /// <summary>Saves the model with Adam's state and the run's position, so --resume continues bit-exactly.</summary>
-    private static void Save(string dir, ICausalLm model, string tokenizer, ulong seed, int epochsDone, int stepsDone, double lossSum, int skipped,
+    private static void Save(string dir, ICausalLm model, ITokenizer tokenizer, ulong seed, int epochsDone, int stepsDone, double lossSum, int skipped,
         Dictionary<string, string> settings)
     {
         var train = new Dictionary<string, string>(settings)
@@ -258,7 +261,7 @@ public static class Hyperfitter
             ["epoch_loss_sum"] = lossSum.ToString("R", CultureInfo.InvariantCulture),
             ["epoch_skipped"] = skipped.ToString(CultureInfo.InvariantCulture),
         };
-        Checkpoint.Save(dir, model, new TrainingState { Tokenizer = tokenizer, Step = model.Step, Seed = seed, Train = train }, withOptimizer: true);
+        Checkpoint.Save(dir, model, new TrainingState { Step = model.Step, Seed = seed, Train = train }, withOptimizer: true, tokenizer);
     }
 
 

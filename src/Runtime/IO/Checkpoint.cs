@@ -61,7 +61,7 @@ public static class Checkpoint
     {
         string path = Path.Combine(dir, StateFile);
         if (!File.Exists(path))
-            return new TrainingState { Tokenizer = config.VocabSize == 256 ? "byte" : "gpt2" };
+            return new TrainingState { Tokenizer = ModelTokenizer.HasTokenizerJson(dir) ? ModelTokenizer.FolderTokenizer : config.VocabSize == 256 ? "byte" : "gpt2" };
         TrainingState state;
         try
         {
@@ -70,8 +70,13 @@ public static class Checkpoint
         catch (JsonException e) { throw new InvalidDataException($"{path}: not valid JSON ({e.Message})"); }
         // Checked here, where the file can be named: a command would otherwise fail later on a
         // null or unknown tokenizer with a message that does not say where it came from.
-        if (state.Tokenizer is null || !Tokenizers.Names.Contains(state.Tokenizer, StringComparer.OrdinalIgnoreCase))
-            throw new InvalidDataException($"{path}: tokenizer {(state.Tokenizer is null ? "null" : $"'{state.Tokenizer}'")} is not one of {string.Join(", ", Tokenizers.Names)}");
+        if (state.Tokenizer == ModelTokenizer.FolderTokenizer)
+        {
+            if (!ModelTokenizer.HasTokenizerJson(dir))
+                throw new InvalidDataException($"{path}: tokenizer '{ModelTokenizer.FolderTokenizer}', but {Path.Combine(dir, ModelTokenizer.FolderTokenizer)} is missing");
+        }
+        else if (state.Tokenizer is null || !Tokenizers.Names.Contains(state.Tokenizer, StringComparer.OrdinalIgnoreCase))
+            throw new InvalidDataException($"{path}: tokenizer {(state.Tokenizer is null ? "null" : $"'{state.Tokenizer}'")} is not one of {string.Join(", ", Tokenizers.Names)}, {ModelTokenizer.FolderTokenizer}");
         if (state.Step < 0 || state.DataPosition < 0)
             throw new InvalidDataException($"{path}: step {state.Step} and data_position {state.DataPosition} must not be negative");
         if (state.Train is { } train && train.Any(kv => kv.Value is null))
@@ -85,14 +90,22 @@ public static class Checkpoint
     /// </summary>
     public static float[] ReadWeights(string dir, IModelConfig config, out Dictionary<string, string> metadata)
     {
+        using var st = OpenWeights(dir);
+        metadata = new Dictionary<string, string>(st.Metadata);
+        var architecture = Architectures.Of(config);
+        var arena = new float[architecture.ParameterCount(config)];
+        architecture.ReadWeights(config, st, (offset, values) => values.CopyTo(arena.AsSpan(checked((int)offset), values.Length)));
+        return arena;
+    }
+
+    private static WeightFiles OpenWeights(string dir)
+    {
         if (!WeightFiles.Exist(dir))
         {
             string path = Path.Combine(dir, ModelFile);
             throw new FileNotFoundException($"{path}: no such file (nor a sharded {WeightFiles.IndexFile})", path);
         }
-        using var st = WeightFiles.Open(dir);
-        metadata = new Dictionary<string, string>(st.Metadata);
-        return Architectures.Of(config).ReadWeights(config, st);
+        return WeightFiles.Open(dir);
     }
 
     /// <summary>Loads a checkpoint folder onto a backend (weights, and the optimizer state when asked and present).</summary>
@@ -101,12 +114,19 @@ public static class Checkpoint
         if (!Directory.Exists(dir)) throw new DirectoryNotFoundException($"{dir}: no such checkpoint folder");
         var config = ReadConfig(dir); // finishes an interrupted save first
         var state = ReadState(dir, config);
-        var arena = ReadWeights(dir, config, out var meta);
-        CheckStep(dir, ModelFile, meta, state.Step);
+        using var weights = OpenWeights(dir);
+        CheckStep(dir, ModelFile, new Dictionary<string, string>(weights.Metadata), state.Step);
+        // Before the model is allocated: a lying config.json would otherwise size it first.
+        // Two bytes per parameter is the narrowest dtype read (F16, BF16).
+        long parameters = Architectures.Of(config).ParameterCount(config), bytes = weights.Tensors.Sum(t => t.End - t.Begin);
+        if (2 * parameters > bytes)
+            throw new InvalidDataException($"{weights.Path}: config.json implies {parameters:N0} parameters, but the tensors hold only {bytes:N0} bytes");
         var model = Architectures.Create(config, backend);
         try
         {
-            model.LoadParameters(arena);
+            // Straight into the model's parameters, tensor by tensor: no second copy of the weights.
+            var arena = model.Parameters;
+            Architectures.Of(config).ReadWeights(config, weights, (offset, values) => backend.Upload(values, arena.Slice(offset, values.Length)));
             model.Step = state.Step;
             model.HyperAttention = HyperAttentionFile.Load(dir, config);
             if (withOptimizer && state.HasOptimizer)
@@ -115,13 +135,7 @@ public static class Checkpoint
                 if (!File.Exists(path)) throw new FileNotFoundException($"{path}: hyper.json says the optimizer state was saved, but the file is missing", path);
                 using var st = SafeTensors.Open(path);
                 CheckStep(dir, OptimizerFile, new Dictionary<string, string>(st.Metadata), state.Step);
-                var (m, v) = model.OptimizerState();
-                foreach (var (name, view) in new[] { ("m", m), ("v", v) })
-                {
-                    if (!st.Contains(name) || st.Info(name).Count != view.Length)
-                        throw new InvalidDataException($"{path}: tensor '{name}' is missing or does not have {view.Length} values");
-                    backend.Upload(ReadFinite(st, name), view);
-                }
+                ReadMoments(path, st, model);
             }
             return (model, state);
         }
@@ -144,19 +158,118 @@ public static class Checkpoint
     /// A save never writes NaN or ±Inf weights (a run that diverged between two checks would
     /// otherwise replace the last good save with a folder no reader accepts).
     /// </summary>
-    internal static void RefuseNonFinite(string dir, ParameterLayout layout, ReadOnlySpan<float> weights, int step)
+    /// <summary>
+    /// Refuses <paramref name="weights"/> (arena floats from <paramref name="offset"/> on) when one is
+    /// NaN or ±Inf, naming the arena tensor and index: a diverged run must not overwrite a good save.
+    /// </summary>
+    internal static void RefuseNonFinite(string dir, ParameterLayout layout, ReadOnlySpan<float> weights, int step, long offset = 0)
     {
         int i = FiniteValues.IndexOfNonFinite(weights);
         if (i < 0) return;
-        var e = layout.Entries.Last(e => e.Offset <= i);
+        long at = offset + i;
+        var e = layout.Entries.Last(e => e.Offset <= at);
         throw new Training.TrainingDivergedException(
-            $"training diverged: the weights of step {step} hold {(float.IsNaN(weights[i]) ? "NaN" : "±Inf")} (tensor {e.Name}, index {i - e.Offset}); not saved, {dir} keeps its last save");
+            $"training diverged: the weights of step {step} hold {(float.IsNaN(weights[i]) ? "NaN" : "±Inf")} (tensor {e.Name}, index {at - e.Offset}); not saved, {dir} keeps its last save");
+    }
+
+    /// <summary>
+    /// model.safetensors straight from the model's parameters, one Hugging Face tensor at a time
+    /// (no host copy of the whole arena), each checked for NaN and ±Inf before it is written.
+    /// </summary>
+    private static void WriteWeights(string path, string dir, ICausalLm model, int step, Dictionary<string, string> meta)
+    {
+        var tensors = Architectures.Of(model.Config).WeightTensors(model.Config).ToDictionary(t => t.Name, StringComparer.Ordinal);
+        var parameters = model.Parameters;
+        float[] scratch = [];
+        SafeTensors.Write(path, tensors.Values.Select(t => (t.Name, t.Shape)).ToList(), (name, buffer) =>
+        {
+            var t = tensors[name];
+            var view = parameters.Slice(t.Offset, buffer.Length);
+            if (!t.Transposed)
+            {
+                model.Backend.Download(view, buffer);
+                RefuseNonFinite(dir, model.Layout, buffer, step, t.Offset);
+                return;
+            }
+            if (scratch.Length < buffer.Length) scratch = new float[buffer.Length];
+            var arena = scratch.AsSpan(0, buffer.Length);
+            model.Backend.Download(view, arena);
+            RefuseNonFinite(dir, model.Layout, arena, step, t.Offset);
+            Gpt2HuggingFace.Transpose(arena, buffer, t.Shape[1], t.Shape[0]);
+        }, meta);
     }
 
     internal static void CheckStep(string dir, string file, Dictionary<string, string> meta, int step)
     {
         if (meta.TryGetValue("step", out var s) && s != step.ToString(CultureInfo.InvariantCulture))
             throw new InvalidDataException($"{Path.Combine(dir, file)}: written at step {s}, but hyper.json says step {step} (a save was interrupted; resume from an earlier copy or start again)");
+    }
+
+    /// <summary>
+    /// optimizer.safetensors: Adam's moments as tensors m.&lt;name&gt; and v.&lt;name&gt; per layout
+    /// tensor, holding only the part that trains (all of it, or with <c>train_last_blocks</c> in the
+    /// metadata the last N blocks' slices, the final norm and an untied head). A frozen part's
+    /// moments are zero and stay so; they are not written, and saving never holds more than one
+    /// tensor's moments in host memory. Files of an earlier layout (one "m" and one "v" over the
+    /// whole arena) still load.
+    /// </summary>
+    private static void WriteMoments(string path, ICausalLm model, Dictionary<string, string> meta)
+    {
+        var layout = model.Layout;
+        int? last = model.TrainLastBlocks;
+        var (m, v) = model.OptimizerState();
+        var slices = new Dictionary<string, TensorView>(StringComparer.Ordinal);
+        var specs = new List<(string Name, int[] Shape)>();
+        foreach (var e in layout.Entries)
+        {
+            var (offset, count) = layout.Trainable(e, last);
+            if (count == 0) continue;
+            foreach (var (prefix, arena) in new[] { ("m.", m), ("v.", v) })
+            {
+                slices[prefix + e.Name] = arena.Slice(offset, count);
+                specs.Add((prefix + e.Name, [checked((int)count)]));
+            }
+        }
+        var withLast = new Dictionary<string, string>(meta);
+        if (last is int n) withLast[TrainLastKey] = n.ToString(CultureInfo.InvariantCulture);
+        SafeTensors.Write(path, specs, (name, buffer) => model.Backend.Download(slices[name], buffer), withLast);
+    }
+
+    private const string TrainLastKey = "train_last_blocks";
+
+    private static void ReadMoments(string path, SafeTensors st, ICausalLm model)
+    {
+        var (m, v) = model.OptimizerState();
+        var backend = model.Backend;
+        if (st.Contains("m"))
+        {
+            foreach (var (name, view) in new[] { ("m", m), ("v", v) })
+            {
+                if (!st.Contains(name) || st.Info(name).Count != view.Length)
+                    throw new InvalidDataException($"{path}: tensor '{name}' is missing or does not have {view.Length} values");
+                backend.Upload(ReadFinite(st, name), view);
+            }
+            return;
+        }
+        int? last = null;
+        if (st.Metadata.TryGetValue(TrainLastKey, out var text))
+        {
+            if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int n) || n < 1 || n > model.Layout.Layers)
+                throw new InvalidDataException($"{path}: {TrainLastKey} '{text}' is not a block count in 1..{model.Layout.Layers}");
+            last = n;
+        }
+        foreach (var e in model.Layout.Entries)
+        {
+            var (offset, count) = model.Layout.Trainable(e, last);
+            if (count == 0) continue;
+            foreach (var (prefix, arena) in new[] { ("m.", m), ("v.", v) })
+            {
+                string name = prefix + e.Name;
+                if (!st.Contains(name) || st.Info(name).Count != count)
+                    throw new InvalidDataException($"{path}: tensor '{name}' is missing or does not have {count} values");
+                backend.Upload(ReadFinite(st, name), arena.Slice(offset, count));
+            }
+        }
     }
 
     /// <summary>
@@ -180,31 +293,28 @@ public static class Checkpoint
 
     /// <summary>
     /// Saves the model (and the optimizer state when asked) into <paramref name="dir"/> as one
-    /// transaction: after a kill at any moment the folder holds this save or the one before.
+    /// transaction: after a kill at any moment the folder holds this save or the one before. With
+    /// a <paramref name="tokenizer"/>, its files go along (a Hugging Face tokenizer's tokenizer.json
+    /// and tokenizer_config.json) and hyper.json names it; without, the folder's stay as they are.
     /// </summary>
-    public static void Save(string dir, ICausalLm model, TrainingState state, bool withOptimizer)
+    public static void Save(string dir, ICausalLm model, TrainingState state, bool withOptimizer, ITokenizer? tokenizer = null)
     {
+        if (tokenizer is not null) state = state with { Tokenizer = ModelTokenizer.StateName(tokenizer) };
         string step = state.Step.ToString(CultureInfo.InvariantCulture);
         var meta = new Dictionary<string, string> { ["format"] = "pt", ["step"] = step };
-        var weights = model.ReadParameters();
-        RefuseNonFinite(dir, model.Layout, weights, state.Step);
         using var tx = FolderTransaction.Begin(dir);
         WriteConfig(tx.PathOf(ConfigFile), model.Config);
         FaultInjection.Pause("config");
-        SafeTensors.Write(tx.PathOf(ModelFile), Architectures.Of(model.Config).WriteWeights(model.Config, weights), meta);
+        WriteWeights(tx.PathOf(ModelFile), dir, model, state.Step, meta);
         FaultInjection.Pause("model");
         if (withOptimizer)
         {
-            var (m, v) = model.OptimizerState();
-            var hm = new float[m.Length];
-            var hv = new float[v.Length];
-            model.Backend.Download(m, hm);
-            model.Backend.Download(v, hv);
-            SafeTensors.Write(tx.PathOf(OptimizerFile), [("m", [hm.Length], hm), ("v", [hv.Length], hv)], meta);
+            WriteMoments(tx.PathOf(OptimizerFile), model, meta);
             FaultInjection.Pause("optimizer");
         }
         else tx.Remove(OptimizerFile); // a stale one would not match this save
         HyperAttentionFile.Save(tx, model, state.Step);
+        ModelTokenizer.Save(tx, tokenizer);
         AtomicFile.WriteAllText(tx.PathOf(StateFile), JsonSerializer.Serialize(state with { HasOptimizer = withOptimizer }, Json));
         tx.Commit();
     }

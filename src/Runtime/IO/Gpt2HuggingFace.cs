@@ -129,6 +129,17 @@ public static class Gpt2HuggingFace
         }
     }
 
+    /// <summary>Every HF tensor with its arena offset; Conv1D weights are stored as the transpose of the arena's [OC, C].</summary>
+    public static IReadOnlyList<WeightTensor> WeightTensors(Gpt2Config config)
+    {
+        var layout = new ParameterLayout(config);
+        return Mappings(config).Select(m =>
+        {
+            long count = m.Shape.Aggregate(1L, (a, d) => a * d);
+            return new WeightTensor(m.Name, m.Shape, layout[m.ArenaTensor].Offset + (m.Layer < 0 ? 0 : count * m.Layer), m.Transposed);
+        }).ToList();
+    }
+
     private static Span<float> Slot(ParameterLayout layout, Mapping m, float[] arena)
     {
         var e = layout[m.ArenaTensor];
@@ -138,7 +149,7 @@ public static class Gpt2HuggingFace
     }
 
     /// <summary>dst[c, r] = src[r, c] for a rows × cols source.</summary>
-    private static void Transpose(ReadOnlySpan<float> src, Span<float> dst, int rows, int cols)
+    internal static void Transpose(ReadOnlySpan<float> src, Span<float> dst, int rows, int cols)
     {
         for (int r = 0; r < rows; r++)
             for (int c = 0; c < cols; c++)

@@ -51,17 +51,16 @@ public static class LlamaHuggingFace
     }
 
     /// <summary>
-    /// Reads the weights into an arena. A tied config with an lm_head.weight that differs from the
-    /// embedding is refused (it would be dropped); tensors whose shapes disagree with config.json
-    /// are named with both shapes.
+    /// Reads the weights, one tensor at a time, into the sink at their arena offsets. A tied config
+    /// with an lm_head.weight that differs from the embedding is refused (it would be dropped);
+    /// tensors whose shapes disagree with config.json are named with both shapes.
     /// </summary>
-    public static float[] ReadWeights(WeightFiles st, LlamaConfig config)
+    public static void ReadWeights(WeightFiles st, LlamaConfig config, WeightSink sink)
     {
         var layout = new ParameterLayout(config.NumHiddenLayers, Llama.LayoutSpecs(config));
         long bytes = st.Tensors.Sum(t => t.End - t.Begin);
         if (2 * layout.Total > bytes)
             throw new InvalidDataException($"{st.Path}: config.json implies {layout.Total:N0} parameters, but the tensors hold only {bytes:N0} bytes");
-        var arena = new float[layout.Total];
         foreach (var m in Mappings(config))
         {
             if (!st.Contains(m.Name)) throw new InvalidDataException($"{st.Path}: tensor '{m.Name}' is missing (config.json's model_type {config.ModelType} needs it)");
@@ -71,27 +70,25 @@ public static class LlamaHuggingFace
             var data = st.ReadFinite(m.Name);
             var e = layout[m.ArenaTensor];
             long offset = m.Layer < 0 ? e.Offset : layout.LayerRange(e, m.Layer).Offset;
-            data.CopyTo(arena.AsSpan((int)offset, data.Length));
+            sink(offset, data);
         }
         if (config.TieWordEmbeddings && st.Contains("lm_head.weight"))
         {
             var head = st.ReadFinite("lm_head.weight");
-            var embed = arena.AsSpan(0, config.VocabSize * config.HiddenSize);
-            if (head.Length != embed.Length || !embed.SequenceEqual(head))
+            var embed = st.ReadFinite("model.embed_tokens.weight");
+            if (!embed.AsSpan().SequenceEqual(head))
                 throw new InvalidDataException($"{st.FileOf("lm_head.weight").Path}: lm_head.weight differs from model.embed_tokens.weight, but config.json says tie_word_embeddings");
         }
-        return arena;
     }
 
-    /// <summary>The arena as HF tensors (name, shape, floats).</summary>
-    public static IEnumerable<(string Name, int[] Shape, float[] Data)> FromArena(LlamaConfig config, float[] arena)
+    /// <summary>Every HF tensor with its arena offset (HF's layout is the arena's: nothing is transposed).</summary>
+    public static IReadOnlyList<WeightTensor> WeightTensors(LlamaConfig config)
     {
         var layout = new ParameterLayout(config.NumHiddenLayers, Llama.LayoutSpecs(config));
-        foreach (var m in Mappings(config))
+        return Mappings(config).Select(m =>
         {
             var e = layout[m.ArenaTensor];
-            var (offset, count) = m.Layer < 0 ? (e.Offset, e.Count) : layout.LayerRange(e, m.Layer);
-            yield return (m.Name, m.Shape, arena.AsSpan((int)offset, (int)count).ToArray());
-        }
+            return new WeightTensor(m.Name, m.Shape, m.Layer < 0 ? e.Offset : layout.LayerRange(e, m.Layer).Offset);
+        }).ToList();
     }
 }

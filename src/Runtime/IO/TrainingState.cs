@@ -8,7 +8,7 @@ namespace Hyper.Runtime.IO;
 /// </summary>
 public sealed record TrainingState
 {
-    /// <summary>Tokenizer name: byte or gpt2.</summary>
+    /// <summary>Tokenizer name: byte, gpt2, or tokenizer.json (the Hugging Face tokenizer.json saved in the folder).</summary>
     [JsonPropertyName("tokenizer")] public string Tokenizer { get; init; } = "byte";
     /// <summary>Optimizer steps taken.</summary>
     [JsonPropertyName("step")] public int Step { get; init; }

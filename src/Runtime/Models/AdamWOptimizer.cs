@@ -24,6 +24,21 @@ public static class AdamWOptimizer
     }
 
     /// <summary>
+    /// Zeroes the gradients that train (all of them when <paramref name="lastBlocks"/> is null).
+    /// A frozen tensor's gradient pages are then never written, so they never become resident.
+    /// </summary>
+    public static void ZeroGradients(IBackend be, ParameterLayout layout, TensorView gradients, int? lastBlocks = null)
+    {
+        if (lastBlocks is null)
+        {
+            be.Zero(gradients);
+            return;
+        }
+        foreach (var e in layout.Entries)
+            if (layout.Trainable(e, lastBlocks) is var (offset, count) && count > 0) be.Zero(gradients.Slice(offset, count));
+    }
+
+    /// <summary>
     /// One step (<paramref name="t"/> is the 1-based step count, for the bias correction) of the
     /// trainable tensors, given the gradient norm before clipping.
     /// </summary>

@@ -30,12 +30,33 @@ public sealed class Architecture
     /// <summary>A model with zero parameters on a backend.</summary>
     public required Func<IModelConfig, IBackend, ICausalLm> Create { get; init; }
 
-    /// <summary>The arena from a checkpoint's open weight files (its Hugging Face names and layouts); errors name the file.</summary>
-    public required Func<IModelConfig, WeightFiles, float[]> ReadWeights { get; init; }
+    /// <summary>Parameters in a model of this config (the arena's length).</summary>
+    public required Func<IModelConfig, long> ParameterCount { get; init; }
 
-    /// <summary>The arena as Hugging Face tensors (name, shape, floats), in a stable order.</summary>
-    public required Func<IModelConfig, float[], IEnumerable<(string Name, int[] Shape, float[] Data)>> WriteWeights { get; init; }
+    /// <summary>
+    /// Reads a checkpoint's open weight files (its Hugging Face names and layouts) into the arena,
+    /// handing each converted piece to the sink at its arena offset, so a caller can fill a model's
+    /// parameters without holding a second copy of them; errors name the file.
+    /// </summary>
+    public required Action<IModelConfig, WeightFiles, WeightSink> ReadWeights { get; init; }
+
+    /// <summary>Every Hugging Face tensor a checkpoint of this config holds, with its place in the arena, in a stable order.</summary>
+    public required Func<IModelConfig, IReadOnlyList<WeightTensor>> WeightTensors { get; init; }
 }
+
+/// <summary>
+/// One Hugging Face tensor of a checkpoint: its name and shape as save_pretrained writes them, and
+/// the arena floats it holds, from <paramref name="Offset"/> on, in the arena's order, or (when
+/// <paramref name="Transposed"/>) as the transpose of an arena [Shape[1], Shape[0]] matrix.
+/// </summary>
+public readonly record struct WeightTensor(string Name, int[] Shape, long Offset, bool Transposed = false)
+{
+    /// <summary>Elements.</summary>
+    public long Count => Shape.Aggregate(1L, (a, d) => a * d);
+}
+
+/// <summary>Receives <paramref name="values"/>, the arena's floats from <paramref name="offset"/> on.</summary>
+public delegate void WeightSink(long offset, ReadOnlySpan<float> values);
 
 /// <summary>The architectures Hyper runs, keyed by Hugging Face <c>model_type</c>.</summary>
 public static class Architectures
@@ -59,8 +80,9 @@ public static class Architectures
         },
         ConfigJson = c => Gpt2HuggingFace.ConfigJson((Gpt2Config)c),
         Create = (c, backend) => new Gpt2((Gpt2Config)c, backend),
-        ReadWeights = (c, st) => Gpt2HuggingFace.ReadWeights(st, (Gpt2Config)c),
-        WriteWeights = (c, arena) => Gpt2HuggingFace.FromArena((Gpt2Config)c, arena),
+        ParameterCount = c => new ParameterLayout((Gpt2Config)c).Total,
+        ReadWeights = (c, st, sink) => sink(0, Gpt2HuggingFace.ReadWeights(st, (Gpt2Config)c)),
+        WeightTensors = c => Gpt2HuggingFace.WeightTensors((Gpt2Config)c),
     };
 
     /// <summary>
@@ -80,8 +102,9 @@ public static class Architectures
         },
         ConfigJson = c => LlamaHuggingFace.ConfigJson((LlamaConfig)c),
         Create = (c, backend) => new Llama((LlamaConfig)c, backend),
-        ReadWeights = (c, st) => LlamaHuggingFace.ReadWeights(st, (LlamaConfig)c),
-        WriteWeights = (c, arena) => LlamaHuggingFace.FromArena((LlamaConfig)c, arena),
+        ParameterCount = c => new ParameterLayout(((LlamaConfig)c).NumHiddenLayers, Llama.LayoutSpecs((LlamaConfig)c)).Total,
+        ReadWeights = (c, st, sink) => LlamaHuggingFace.ReadWeights(st, (LlamaConfig)c, sink),
+        WeightTensors = c => LlamaHuggingFace.WeightTensors((LlamaConfig)c),
     };
 
     /// <summary>Every architecture by <c>model_type</c>.</summary>

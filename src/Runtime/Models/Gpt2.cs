@@ -279,8 +279,13 @@ public sealed class Gpt2 : ICausalLm
         return ForwardInput.MeanLoss(be, a.Losses, targets, ref _losses, out _validTargets);
     }
 
-    /// <summary>Sets every gradient to zero (before a backward that starts a new accumulation).</summary>
-    public void ZeroGradients() => Backend.Zero(Gradients);
+    /// <summary>Sets the gradients that train to zero (before a backward that starts a new accumulation); with <see cref="TrainLastBlocks"/> frozen tensors are left alone.</summary>
+    public void ZeroGradients()
+    {
+        AdamWOptimizer.ZeroGradients(Backend, Layout, Gradients, _trainLast);
+        // The tied output projection's gradient (wte's) is written by the backward even when frozen.
+        if (_trainLast is not null) Backend.Zero(Tensor(Gradients, "wte"));
+    }
 
     /// <summary>
     /// Backpropagates the mean loss of the last forward, accumulating into <see cref="Gradients"/>

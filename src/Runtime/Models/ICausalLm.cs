@@ -58,7 +58,7 @@ public interface ICausalLm : IDisposable
     /// </summary>
     float Forward(ReadOnlySpan<int> tokens, ReadOnlySpan<int> targets, int B, int T);
 
-    /// <summary>Sets every gradient to zero.</summary>
+    /// <summary>Sets the gradients that train to zero (every one, unless <see cref="TrainLastBlocks"/> freezes some).</summary>
     void ZeroGradients();
 
     /// <summary>Backpropagates the mean loss of the last forward, accumulating into <see cref="Gradients"/>.</summary>

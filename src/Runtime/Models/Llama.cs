@@ -267,7 +267,12 @@ public sealed class Llama : ICausalLm
     }
 
     /// <inheritdoc />
-    public void ZeroGradients() => Backend.Zero(Gradients);
+    public void ZeroGradients()
+    {
+        AdamWOptimizer.ZeroGradients(Backend, Layout, Gradients, _trainLast);
+        // A tied head's gradient is written by the backward even when the embedding is frozen.
+        if (_trainLast is not null && Config.TieWordEmbeddings) Backend.Zero(Head(Gradients));
+    }
 
     /// <inheritdoc />
     public void Backward(float lossScale = 1f)

@@ -37,6 +37,7 @@ public sealed class HuggingFaceTokenizer : ITokenizer
     {
         Name = name;
         Source = source;
+        TokenizerJsonBytes = [];
         if (!root.TryGetProperty("model", out var model) || model.ValueKind != JsonValueKind.Object)
             throw new InvalidDataException($"{source}: no 'model' object");
         string type = TokenizerJson.OptionalString(model, "type") ?? (model.TryGetProperty("merges", out _) ? "BPE" : "(none)");
@@ -78,6 +79,12 @@ public sealed class HuggingFaceTokenizer : ITokenizer
 
     /// <summary>The tokenizer.json this was read from (for messages).</summary>
     public string Source { get; }
+
+    /// <summary>The bytes of tokenizer.json (decompressed), to be written beside a checkpoint made with this tokenizer.</summary>
+    public byte[] TokenizerJsonBytes { get; private init; }
+
+    /// <summary>The bytes of tokenizer_config.json, or null when there was none.</summary>
+    public byte[]? ConfigJsonBytes { get; private init; }
 
     /// <inheritdoc />
     public int VocabSize => _tokenBytes.Length;
@@ -129,7 +136,11 @@ public sealed class HuggingFaceTokenizer : ITokenizer
             throw new InvalidDataException($"{source}: not a tokenizer.json (the top level is not a JSON object)");
         configSource ??= ConfigFile;
         using var config = configJson is null ? null : Parse(configJson, configSource);
-        return new HuggingFaceTokenizer(name, doc.RootElement, config?.RootElement, source, configSource);
+        return new HuggingFaceTokenizer(name, doc.RootElement, config?.RootElement, source, configSource)
+        {
+            TokenizerJsonBytes = tokenizerJson,
+            ConfigJsonBytes = configJson,
+        };
     }
 
     /// <inheritdoc />

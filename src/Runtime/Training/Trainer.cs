@@ -35,7 +35,10 @@ public static class Trainer
             return new TrainResult(Path.GetFullPath(o.OutDir), model.Step, float.NaN, null, 0, 0, model.Layout.Total, false, null) { NothingToDo = true };
         o.Attention?.Apply(model);
         var config = model.Config;
-        var tokenizer = Tokenizers.Create(o.Tokenizer ?? state.Tokenizer);
+        // --tokenizer names one; else the model folder's own (its tokenizer.json, or what hyper.json names).
+        string? folder = o.Resume ? o.OutDir : Directory.Exists(o.Model) ? o.Model : null;
+        var tokenizer = o.Tokenizer is not null ? Tokenizers.Create(o.Tokenizer)
+            : folder is not null ? ModelTokenizer.Of(folder, state) : Tokenizers.Create(state.Tokenizer);
         if (tokenizer.VocabSize > config.VocabSize)
             throw new ArgumentException($"the {tokenizer.Name} tokenizer has {tokenizer.VocabSize} ids but the model's vocab_size is {config.VocabSize}");
         int B = o.Batch, T = o.Seq == 0 ? config.Context : o.Seq;
@@ -134,12 +137,12 @@ public static class Trainer
                 progress?.Invoke(p);
                 if (o.SaveEvery > 0 && model.Step % o.SaveEvery == 0 && !last)
                 {
-                    Save(o.OutDir, model, tokenizer.Name, state.Seed, sampler.Position, trainSettings);
+                    Save(o.OutDir, model, tokenizer, state.Seed, sampler.Position, trainSettings);
                     savedStep = model.Step;
                 }
             }
         }
-        Save(o.OutDir, model, tokenizer.Name, state.Seed, sampler.Position, trainSettings);
+        Save(o.OutDir, model, tokenizer, state.Seed, sampler.Position, trainSettings);
         string? plot = WritePlot(o.OutDir, logPath);
         double seconds = clock.Elapsed.TotalSeconds;
         return new TrainResult(Path.GetFullPath(o.OutDir), model.Step, loss, LastValLoss(logPath), model.Step > startStep ? tokensDone / seconds : 0,
@@ -198,9 +201,9 @@ public static class Trainer
         ["tokenizer"] = tokenizer,
     }, o.Steps, o.Batch, T, o.Lr, o.Warmup, o.Schedule, o.WeightDecay, o.GradClip);
 
-    private static void Save(string dir, ICausalLm model, string tokenizer, ulong seed, long position, Dictionary<string, string> settings) =>
-        Checkpoint.Save(dir, model, new TrainingState { Tokenizer = tokenizer, Step = model.Step, DataPosition = position, Seed = seed, Train = settings },
-            withOptimizer: true);
+    private static void Save(string dir, ICausalLm model, ITokenizer tokenizer, ulong seed, long position, Dictionary<string, string> settings) =>
+        Checkpoint.Save(dir, model, new TrainingState { Step = model.Step, DataPosition = position, Seed = seed, Train = settings },
+            withOptimizer: true, tokenizer);
 
     private static string LogLine(TrainProgress p)
     {
