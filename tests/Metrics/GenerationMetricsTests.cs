@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Hyper.Runtime.Generation;
 using Hyper.Runtime.Metrics;
 
 namespace Hyper.Tests.Metrics;
@@ -14,6 +15,27 @@ public class GenerationMetricsTests
         stats.Add(1.5, 0.25);
         var index = new TokenIndex([9, 1, 2, 3, 9, 4, 1, 2]);
         return GenerationMetrics.Compute(Generations, stats, index, perplexity: 12.5);
+    }
+
+    [Test]
+    public void Of_results_pools_the_recorded_token_statistics()
+    {
+        // Two results whose tokens carry entropy 0.5/1.5 and top-1 0.75/0.25: the same row as Compute with those stats.
+        GenerationResult Result(int i, int[] ids, (double Entropy, double Top1)[] stats) => new()
+        {
+            PromptIndex = i, PromptTokens = [0], Prompt = "p", Text = "t", FinishReason = FinishReason.Length,
+            Tokens = ids.Select((id, k) => new GeneratedToken(id, -1.0, stats[k].Entropy, stats[k].Top1)).ToList(),
+        };
+        var results = new[] { Result(0, [1, 2], [(0.5, 0.75), (1.5, 0.25)]), Result(1, [3], [(1.0, 0.5)]) };
+        var index = new TokenIndex([1, 2, 9]);
+        var m = GenerationMetrics.Of(results, index, perplexity: 3.0);
+        var stats = new TokenStats();
+        stats.Add(0.5, 0.75);
+        stats.Add(1.5, 0.25);
+        stats.Add(1.0, 0.5);
+        Assert.That(m.ToJson(), Is.EqualTo(GenerationMetrics.Compute([[1, 2], [3]], stats, index, 3.0).ToJson()));
+        Assert.That(m.MeanEntropy, Is.EqualTo(1.0).Within(1e-15));
+        Assert.That(m.OverlapMax, Is.EqualTo(2));
     }
 
     [Test]

@@ -122,13 +122,7 @@ public static class DemoCommand
         Console.WriteLine();
         Console.WriteLine($"3. Metrics over {prompts.Count} held-out prompts (TTR x100 over the last 96 tokens; overlap = longest run shared with the hyperfitting data):");
         var rows = new List<(string, GenerationMetrics)>();
-        for (int d = 0; d < decodings.Length; d++)
-        {
-            var stats = new TokenStats();
-            foreach (var g in results[d])
-                foreach (var t in g.Tokens) stats.Add(t.Entropy, t.Top1);
-            rows.Add((decodings[d].Label, GenerationMetrics.Compute(results[d].Select(g => g.TokenIds).ToList(), stats, index)));
-        }
+        for (int d = 0; d < decodings.Length; d++) rows.Add((decodings[d].Label, GenerationMetrics.Of(results[d], index)));
         Console.Write(MetricsTable.ToText(rows));
         Console.WriteLine();
         var (greedy, sampled, fitted) = (rows[0].Item2, rows[1].Item2, rows[2].Item2);

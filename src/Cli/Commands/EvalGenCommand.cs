@@ -170,7 +170,6 @@ public static class EvalGenCommand
                 for (int di = 0; di < specs.Length; di++)
                 {
                     var sampling = flags[di].Resolve(GenerateCommand.CitationLoader(tokenizer, citationCache), prefix: "");
-                    var stats = new TokenStats();
                     int done = 0;
                     string where = $"{labels[mi]} ({mi + 1}/{modelDirs.Length}), {specs[di]} ({di + 1}/{specs.Length})";
                     line.Update($"{where}: 0/{prompts.Count} prompts");
@@ -181,7 +180,6 @@ public static class EvalGenCommand
                     });
                     foreach (var g in generations)
                     {
-                        foreach (var t in g.Tokens) stats.Add(t.Entropy, t.Top1);
                         if (samplesOut is not null)
                         {
                             var fields = new Dictionary<string, object?> { ["model"] = labels[mi], ["decoding"] = specs[di] };
@@ -189,7 +187,7 @@ public static class EvalGenCommand
                             samplesOut.WriteLine(JsonSerializer.Serialize(fields, GenerationJson.Options));
                         }
                     }
-                    var metrics = GenerationMetrics.Compute(generations.Select(g => g.TokenIds).ToList(), stats, index, perplexity);
+                    var metrics = GenerationMetrics.Of(generations, index, perplexity);
                     rows.Add(($"{labels[mi]}: {specs[di]}", labels[mi], specs[di], metrics));
                 }
             }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Hyper.Runtime.Generation;
 
 namespace Hyper.Runtime.Metrics;
 
@@ -92,6 +93,19 @@ public sealed record GenerationMetrics
             MeanTop1 = tokenStats is null ? null : Defined(tokenStats.MeanTop1),
             Perplexity = perplexity is { } p ? Defined(p) : null,
         };
+    }
+
+    /// <summary>
+    /// The row for one decoding's results: the generated tokens, and the entropy and top-1
+    /// probability the generator recorded for each of them.
+    /// </summary>
+    public static GenerationMetrics Of(IReadOnlyList<GenerationResult> results, TokenIndex? index = null, double? perplexity = null)
+    {
+        ArgumentNullException.ThrowIfNull(results);
+        var stats = new TokenStats();
+        foreach (var g in results)
+            foreach (var t in g.Tokens) stats.Add(t.Entropy, t.Top1);
+        return Compute(results.Select(g => g.TokenIds).ToList(), stats, index, perplexity);
     }
 
     /// <summary>The row as a JSON object with snake_case names; unmeasured values are null.</summary>
