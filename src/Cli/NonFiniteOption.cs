@@ -18,6 +18,6 @@ public static class NonFiniteOption
     public static NonFinitePolicy Read(ParseResult r, Option<string> option)
     {
         try { return NonFiniteGuard.Parse(r.GetValue(option)!); }
-        catch (ArgumentException e) { throw new CliException(e.Message); }
+        catch (ArgumentException e) { throw new CliException(Flags.Describe(e)); }
     }
 }

@@ -35,7 +35,7 @@ public static class Program
         catch (Exception e) when (e is CliException or Hyper.Runtime.Training.TrainingDivergedException or ArgumentException or IOException or InvalidDataException or UnauthorizedAccessException or NotSupportedException)
         {
             // User errors (bad flags, missing or malformed files) and a diverged run: one line naming the problem.
-            Console.Error.WriteLine($"hyper: {e.Message}");
+            Console.Error.WriteLine($"hyper: {Flags.Describe(e)}");
             return 2;
         }
     }

@@ -1,3 +1,4 @@
+using Hyper.Runtime;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Hyper.Cli;
@@ -228,8 +229,8 @@ public class HyperfitCommandTests
         Assert.That(File.ReadLines(Path.Combine(rest.OutDir, Hyperfitter.LogFile)).Count(), Is.EqualTo(5), "epochs 0-4, once each");
 
         // A resume with other settings is refused, naming the setting.
-        Assert.Throws<ArgumentException>(() => Hyperfitter.Run(Options("resumed", 5, resume: true) with { Lr = 2e-3f }));
-        Assert.Throws<ArgumentException>(() => Hyperfitter.Run(Options("nothing-here", 2, resume: true)));
+        Assert.Throws<SettingException>(() => Hyperfitter.Run(Options("resumed", 5, resume: true) with { Lr = 2e-3f }));
+        Assert.Throws<SettingException>(() => Hyperfitter.Run(Options("nothing-here", 2, resume: true)));
     }
 
     [Test]
@@ -242,7 +243,7 @@ public class HyperfitCommandTests
         CliRunner.RunExpectingUserError(Args(data, run, "--train-layers", "first:2"), "--train-layers 'first:2'", "last:N");
         CliRunner.RunExpectingUserError(Args(data, run, "--samples", "100000"), "--samples 100000", "non-overlapping");
         CliRunner.RunExpectingUserError(Args(data, run, "--seq", "65"), "--seq 65", "n_positions");
-        CliRunner.RunExpectingUserError(Args(data, _model), "--out", "--model folder");
+        CliRunner.RunExpectingUserError(Args(data, _model), "--out", "the folder of the model to hyperfit");
         string[] unknown = ["hyperfit", "--model", Path.Combine(_dir, "nope"), "--data", data, "--out", run];
         CliRunner.RunExpectingUserError(unknown, "--model", "nope", "no such folder");
         Assert.That(Directory.Exists(run), Is.False, "nothing written for bad input");

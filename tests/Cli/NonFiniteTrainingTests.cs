@@ -56,7 +56,7 @@ public class NonFiniteTrainingTests : TempDirTest
         CliRunner.RunExpectingRunError(Train(stopped, 3, "--save-every", "1"), "step 2 has loss NaN");
         var (code, _, err) = CliRunner.Run(Train(skipped, 3, "--on-nonfinite", "skip"));
         Assert.That(code, Is.Zero, err);
-        Assert.That(err, Does.Contain("step 2: loss NaN, gradient norm NaN; update skipped (--on-nonfinite skip)"));
+        Assert.That(err, Does.Contain("step 2: loss NaN, gradient norm NaN; update skipped (non-finite steps are skipped)"));
         Assert.That(err, Does.Contain("step 3: loss NaN, gradient norm NaN; update skipped"));
 
         var log = Log(skipped);
@@ -99,7 +99,7 @@ public class NonFiniteTrainingTests : TempDirTest
         Assert.That(guard.Skipped, Is.EqualTo(3 * (NonFiniteGuard.MaxSkipsInARow - 1)));
         Assert.That(new NonFiniteGuard(NonFinitePolicy.Skip).Admit(1, 3, double.PositiveInfinity, "k"), Is.False, "an infinite gradient norm counts");
         var stop = Assert.Throws<TrainingDivergedException>(() => new NonFiniteGuard(NonFinitePolicy.Stop).Admit(7, double.NegativeInfinity, 1, "OUT keeps X"));
-        Assert.That(stop!.Message, Is.EqualTo("training diverged: step 7 has loss -Inf; its update was not applied and OUT keeps X (lower --lr, or pass --on-nonfinite skip)"));
+        Assert.That(stop!.Message, Is.EqualTo("training diverged: step 7 has loss -Inf; its update was not applied and OUT keeps X (lower the learning rate, or skip non-finite steps)"));
         Assert.That(NonFiniteGuard.Problem(1, 2), Is.Null);
     }
 

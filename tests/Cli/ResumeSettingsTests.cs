@@ -22,7 +22,7 @@ public class ResumeSettingsTests : TempDirTest
         string[] Args(string batch, string steps) =>
             ["train", "--model", "tiny", "--data", Text, "--out", run, "--steps", steps, "--batch", batch, "--seq", "16", "--eval-windows", "2"];
         Ok(Args("2", "2"));
-        CliRunner.RunExpectingUserError([.. Args("3", "4"), "--resume"], "--resume: batch is 3 now but 2 in", "hyper.json", "only steps may change");
+        CliRunner.RunExpectingUserError([.. Args("3", "4"), "--resume"], "--resume changes batch from 2 (in", ") to 3;", "hyper.json", "only steps may change");
         Ok([.. Args("2", "4"), "--resume"]); // a longer run is the same run
     }
 
@@ -35,7 +35,7 @@ public class ResumeSettingsTests : TempDirTest
             ["hyperfit", "--model", model, "--data", Text, "--out", fit, "--samples", "4", "--seq", "16", "--batch", batch, "--epochs", epochs,
              "--eval-windows", "2", "--prompts", "0"];
         Ok(Args("2", "1"));
-        CliRunner.RunExpectingUserError([.. Args("4", "2"), "--resume"], "--resume: batch is 4 now but 2 in", "only epochs may change");
+        CliRunner.RunExpectingUserError([.. Args("4", "2"), "--resume"], "--resume changes batch from 2 (in", ") to 4;", "only epochs may change");
         Ok([.. Args("2", "2"), "--resume"]);
     }
 
@@ -48,6 +48,6 @@ public class ResumeSettingsTests : TempDirTest
             ["hypernet", "train", "--data-a", Text, "--data-b", Text, "--model", config, "--out", run, "--seq", "16", "--batch", batch,
              "--steps", "2", "--eval-windows", "1", "--hidden", "8"];
         Ok(Args("2"));
-        CliRunner.RunExpectingUserError([.. Args("3"), "--resume"], "--resume: batch is 3 now but 2 in");
+        CliRunner.RunExpectingUserError([.. Args("3"), "--resume"], "--resume changes batch from 2 (in", ") to 3;");
     }
 }

@@ -32,8 +32,9 @@ public class HyperfitDataTests
     {
         var all = HyperfitData.Choose(Tokens, 30, 33, seed: 1);
         Assert.That(all.Select(s => s[0]).OrderBy(x => x), Is.EqualTo(Enumerable.Range(0, 30).Select(k => k * 33)));
-        var e = Assert.Throws<ArgumentException>(() => HyperfitData.Choose(Tokens, 31, 33, seed: 1));
-        Assert.That(e!.Message, Does.Contain("--samples 31").And.Contain("30 non-overlapping sequences"));
+        var e = Assert.Throws<SettingException>(() => HyperfitData.Choose(Tokens, 31, 33, seed: 1));
+        Assert.That(e!.Setting, Is.EqualTo("Samples"));
+        Assert.That(e.Problem, Does.StartWith("31 ").And.Contain("30 non-overlapping sequences"));
     }
 
     [Test]

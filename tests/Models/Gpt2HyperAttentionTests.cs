@@ -130,20 +130,20 @@ public class Gpt2HyperAttentionTests
     [TestCase("last:3")]
     [TestCase("first:1")]
     public void BadLayerSpecsAreRefused(string spec) =>
-        Assert.Throws<ArgumentException>(() => Settings(spec, 4, 3, 8));
+        Assert.Throws<SettingException>(() => Settings(spec, 4, 3, 8));
 
     [Test]
     public void RequestsKeepStoredHyperplanesAndRefuseContradictions()
     {
         using var model = Model(new CpuBackend());
-        Assert.Throws<ArgumentException>(() => new HyperAttentionRequest { Block = 8 }.Apply(model), "settings without --attention hyper on an exact model");
+        Assert.Throws<SettingException>(() => new HyperAttentionRequest { Block = 8 }.Apply(model), "settings without Attention hyper on an exact model");
         new HyperAttentionRequest { Attention = "hyper", Layers = "last:1", Block = 8, LshProjections = 3, Seed = 4 }.Apply(model);
         var planes = model.HyperAttention!.HyperplanesOf(1);
         new HyperAttentionRequest { Samples = 2 }.Apply(model);
         Assert.That(model.HyperAttention!.HyperplanesOf(1), Is.SameAs(planes));
         Assert.That(model.HyperAttention!.Config.SampleSize, Is.EqualTo(2));
-        Assert.Throws<ArgumentException>(() => new HyperAttentionRequest { Attention = "exact", Block = 8 }.Apply(model));
-        Assert.Throws<ArgumentException>(() => new HyperAttentionRequest { Attention = "hyper", Block = 0 }.Apply(model));
+        Assert.Throws<SettingException>(() => new HyperAttentionRequest { Attention = "exact", Block = 8 }.Apply(model));
+        Assert.Throws<SettingException>(() => new HyperAttentionRequest { Attention = "hyper", Block = 0 }.Apply(model));
         new HyperAttentionRequest { Attention = "exact" }.Apply(model);
         Assert.That(model.HyperAttention, Is.Null);
     }

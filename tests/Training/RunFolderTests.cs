@@ -1,3 +1,4 @@
+using Hyper.Runtime;
 using Hyper.Runtime.Training;
 using Hyper.Tests.Support;
 
@@ -37,10 +38,13 @@ public class RunFolderTests : TempDirTest
     [Test]
     public void ANewRunNeverOverwritesASavedOneAndResumeNeedsOne()
     {
-        var overwrite = Assert.Throws<ArgumentException>(() => RunFolder.CheckStart("D", resume: false, holdsRun: true, "checkpoint"));
-        Assert.That(overwrite!.Message, Is.EqualTo("--out D already holds a checkpoint; pass --resume to continue it, or choose another folder"));
-        var none = Assert.Throws<ArgumentException>(() => RunFolder.CheckStart("D", resume: true, holdsRun: false, "hypernetwork"));
-        Assert.That(none!.Message, Is.EqualTo("--resume: D holds no hypernetwork: nothing to resume"));
+        // Settings are named as the runtime knows them; the CLI spells them as flags (Flags.Describe).
+        var overwrite = Assert.Throws<SettingException>(() => RunFolder.CheckStart("D", resume: false, holdsRun: true, "checkpoint"));
+        Assert.That((overwrite!.Setting, overwrite.Problem, overwrite.Remedy), Is.EqualTo(("OutDir", "D already holds a checkpoint", ("Resume", "to continue it, or choose another folder"))));
+        Assert.That(Hyper.Cli.Flags.Describe(overwrite), Is.EqualTo("--out D already holds a checkpoint; pass --resume to continue it, or choose another folder"));
+        var none = Assert.Throws<SettingException>(() => RunFolder.CheckStart("D", resume: true, holdsRun: false, "hypernetwork"));
+        Assert.That(none!.Message, Is.EqualTo("Resume: D holds no hypernetwork: nothing to resume"));
+        Assert.That(Hyper.Cli.Flags.Describe(none), Is.EqualTo("--resume D holds no hypernetwork: nothing to resume"));
         Assert.DoesNotThrow(() => RunFolder.CheckStart("D", resume: true, holdsRun: true, "checkpoint"));
         Assert.DoesNotThrow(() => RunFolder.CheckStart("D", resume: false, holdsRun: false, "checkpoint"));
     }

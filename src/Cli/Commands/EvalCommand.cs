@@ -15,7 +15,7 @@ public static class EvalCommand
     public static Command Create()
     {
         var model = new Option<string>("--model") { Description = "Checkpoint folder: ours, or a Hugging Face folder as downloaded (model_type gpt2, llama, mistral, qwen2, qwen3).", Required = true };
-        var data = new Option<string>("--data") { Description = "Text file or llm.c token shard to evaluate on.", Required = true };
+        var data = new Option<string>("--data") { Description = "Text file or llm.c token shard to evaluate on. Text is tokenized as one stream, no special tokens added, with the model folder's tokenizer.json when it has one (else the tokenizer hyper.json names).", Required = true };
         var seq = new Option<int>("--seq") { Description = "Window length T (default: the model's n_positions)." };
         var maxWindows = new Option<int>("--max-windows") { Description = "Evaluate only the first N windows (0 = all)." };
         var batch = new Option<int>("--batch") { Description = "Windows per forward pass.", DefaultValueFactory = _ => 8 };

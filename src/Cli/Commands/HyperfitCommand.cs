@@ -13,7 +13,7 @@ public static class HyperfitCommand
     {
         var d = new HyperfitOptions { ModelDir = "", DataPath = "", OutDir = "" };
         var model = new Option<string>("--model") { Description = "Pretrained checkpoint folder to start from (it is not modified).", Required = true };
-        var data = new Option<string>("--data") { Description = "Text (or token shard) the sequences are drawn from; its last --val-fraction is held out.", Required = true };
+        var data = new Option<string>("--data") { Description = "Text (or token shard) the sequences are drawn from; its last --val-fraction is held out. Text is tokenized as one stream, no special tokens added, with the model folder's tokenizer.json when it has one.", Required = true };
         var outDir = new Option<string>("--out")
         {
             Description = "Output folder (must not hold a checkpoint): the hyperfitted checkpoint, log.jsonl (one line per epoch), hyperfit.png, " +

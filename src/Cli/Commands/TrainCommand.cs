@@ -13,12 +13,12 @@ public static class TrainCommand
     public static Command Create()
     {
         var d = new TrainOptions { DataPath = "", OutDir = "" };
-        var data = new Option<string>("--data") { Description = "Training corpus: a UTF-8 text file or an llm.c token shard (.bin). Text is tokenized once and cached.", Required = true };
+        var data = new Option<string>("--data") { Description = "Training corpus: a UTF-8 text file or an llm.c token shard (.bin). Text is tokenized as one stream, no special tokens added, with the model folder's tokenizer.json when it has one (see --tokenizer); cached.", Required = true };
         var valData = new Option<string?>("--val-data") { Description = "Held-out corpus. Without it, the last --val-fraction of --data is held out." };
         var valFraction = new Option<double>("--val-fraction") { Description = "Fraction of --data held out when no --val-data is given.", DefaultValueFactory = _ => d.ValFraction };
         var outDir = new Option<string>("--out") { Description = "Output folder: checkpoint (config.json, model.safetensors, hyper.json, optimizer.safetensors), log.jsonl, loss.png.", Required = true };
         var model = new Option<string>("--model") { Description = $"Start from a preset ({string.Join(", ", Architectures.PresetNames)}; random weights), a config.json, or a checkpoint folder (fine-tuning).", DefaultValueFactory = _ => d.Model };
-        var tokenizer = new Option<string?>("--tokenizer") { Description = "byte or gpt2 (default: what the model implies: byte for vocab 256, gpt2 for 50257)." };
+        var tokenizer = new Option<string?>("--tokenizer") { Description = "byte or gpt2. Default: the --model (or resumed) folder's tokenizer.json, which checkpoints carry along; else what the model implies: byte for vocab 256, gpt2 for 50257." };
         var steps = new Option<int>("--steps") { Description = "Total optimizer steps (a resumed run continues up to this).", DefaultValueFactory = _ => d.Steps };
         var batch = new Option<int>("--batch") { Description = "Sequences per step (B).", DefaultValueFactory = _ => d.Batch };
         var seq = new Option<int>("--seq") { Description = "Tokens per sequence (T); default: the model's n_positions." };

@@ -113,7 +113,7 @@ public static class AttentionBenchmark
     internal static float[] Inputs(AttentionBenchmarkOptions o, int n)
     {
         if (o.Data == AttentionData.Model)
-            return ModelAttentionInputs.Take(o.ModelDir ?? throw new ArgumentException("--data model:DIR needs a folder"), o.ModelText, o.ModelLayer, o.Heads, o.HeadSize, n);
+            return ModelAttentionInputs.Take(o.ModelDir ?? throw new SettingException("Data", "model:DIR needs a folder"), o.ModelText, o.ModelLayer, o.Heads, o.HeadSize, n);
         int C = o.Heads * o.HeadSize;
         var rng = new Rng(o.Seed);
         var qkv = new float[n * 3 * C];

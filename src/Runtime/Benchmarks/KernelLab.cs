@@ -36,7 +36,7 @@ public static class KernelLab
         var offered = backend is IKernelVariants lab && lab.VariantsOf(op).Count > 0 ? lab.VariantsOf(op) : ["default"];
         if (variant == "all") return offered;
         return offered.Contains(variant) ? [variant]
-            : throw new ArgumentException($"--variant: {backend.Name} has no {op} variant '{variant}' (known: {string.Join(", ", offered)}, all)");
+            : throw new SettingException("Variant", $"{backend.Name} has no {op} variant '{variant}' (known: {string.Join(", ", offered)}, all)");
     }
 
     /// <summary>Checks then times each variant of <paramref name="opName"/> at <paramref name="dims"/>, yielding results as they come.</summary>

@@ -25,8 +25,8 @@ public static class ModelAttentionInputs
         var model = loaded as Gpt2 ?? throw new NotSupportedException($"{dir}: attention inputs are taken from GPT-2 models, not {loaded.Config.ModelType}");
         var cfg = model.Config;
         int C = cfg.NEmbd, hs = C / cfg.NHead, T = cfg.NPositions;
-        if (headSize != hs) throw new ArgumentException($"--dim {headSize}: the model in {dir} has head size {hs}");
-        if (heads > cfg.NHead) throw new ArgumentException($"--heads {heads}: the model in {dir} has {cfg.NHead} heads");
+        if (headSize != hs) throw new SettingException("Dim", $"{headSize}: the model in {dir} has head size {hs}");
+        if (heads > cfg.NHead) throw new SettingException("Heads", $"{heads}: the model in {dir} has {cfg.NHead} heads");
         if (layer < 0) layer += cfg.NLayer;
         if (layer < 0 || layer >= cfg.NLayer) throw new ArgumentException($"layer {layer} is outside the model's {cfg.NLayer} layers");
         var tokens = TokenCorpus.Load(textPath, ModelTokenizer.Of(dir, state, cfg));

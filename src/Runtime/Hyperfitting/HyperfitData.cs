@@ -37,7 +37,7 @@ public static class HyperfitData
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(length);
         int windows = train.Length / length;
         if (count > windows)
-            throw new ArgumentException($"--samples {count} is more than the {windows} non-overlapping sequences of {length} tokens the training part holds");
+            throw new SettingException("Samples", $"{count} is more than the {windows} non-overlapping sequences of {length} tokens the training part holds");
         // A partial Fisher-Yates shuffle of the window indices: the first count are a uniform sample.
         var order = Enumerable.Range(0, windows).ToArray();
         var rng = new Rng(seed);

@@ -58,12 +58,12 @@ public static class Hyperfitter
         }
         if (!o.Resume) model.Step = 0; // a fresh Adam: its bias correction starts over
         if (o.TrainLastBlocks is int n && n > model.Config.Layers)
-            throw new ArgumentException($"--train-layers last:{n}: {o.ModelDir} has only {model.Config.Layers} blocks");
+            throw new SettingException("TrainLastBlocks", $"last:{n}: {o.ModelDir} has only {model.Config.Layers} blocks");
         model.TrainLastBlocks = o.TrainLastBlocks;
         var tokenizer = ModelTokenizer.Of(o.Resume ? o.OutDir : o.ModelDir, state, model.Config);
         int T = o.Seq, B = o.Batch;
         if (T > model.Config.Context)
-            throw new ArgumentException($"--seq {T} exceeds the model's context of {model.Config.Context} tokens (n_positions)");
+            throw new SettingException("Seq", $"{T} exceeds the model's context of {model.Config.Context} tokens (n_positions)");
 
         info?.Invoke($"tokenizing {o.DataPath} ({tokenizer.Name})");
         var (train, heldOut) = HyperfitData.Split(TokenCorpus.Load(o.DataPath, tokenizer), o.ValFraction, T + 1, o.DataPath);
@@ -119,7 +119,7 @@ public static class Hyperfitter
             {
                 var stats = PredictionStats.Evaluate(model, heldOut, T, o.EvalWindows, B);
                 if (!double.IsFinite(stats.Loss))
-                    throw new TrainingDivergedException($"training diverged: the held-out loss after epoch {epoch} is {stats.Loss}; {Kept()} (lower --lr)");
+                    throw new TrainingDivergedException($"training diverged: the held-out loss after epoch {epoch} is {stats.Loss}; {Kept()} (lower the learning rate)");
                 double? ttr = null;
                 if (promptIds.Count > 0)
                 {
@@ -168,7 +168,7 @@ public static class Hyperfitter
                     {
                         // Skipped: no update, and its loss stays out of the epoch's mean.
                         skipped += b;
-                        info?.Invoke($"epoch {epoch}, step {s + 1}: {NonFiniteGuard.Problem(loss, norm)}; update skipped (--on-nonfinite skip)");
+                        info?.Invoke($"epoch {epoch}, step {s + 1}: {NonFiniteGuard.Problem(loss, norm)}; update skipped (non-finite steps are skipped)");
                         continue;
                     }
                     model.Update(o.Lr, adam, norm);
@@ -206,29 +206,29 @@ public static class Hyperfitter
         if (spec.StartsWith("last:", StringComparison.Ordinal)
             && int.TryParse(spec.AsSpan(5), NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n >= 1)
             return n;
-        throw new ArgumentException($"--train-layers '{spec}': expected 'all' or 'last:N' with N >= 1");
+        throw new SettingException("TrainLastBlocks", $"'{spec}': expected 'all' or 'last:N' with N >= 1");
     }
 
     private static void Validate(HyperfitOptions o)
     {
-        if (o.Samples < 1) throw new ArgumentException($"--samples {o.Samples} must be at least 1");
-        if (o.Seq < 1) throw new ArgumentException($"--seq {o.Seq} must be at least 1");
-        if (o.Epochs < 1) throw new ArgumentException($"--epochs {o.Epochs} must be at least 1");
-        if (o.Batch < 1) throw new ArgumentException($"--batch {o.Batch} must be at least 1");
-        if (!(o.Lr > 0) || !float.IsFinite(o.Lr)) throw new ArgumentException($"--lr {o.Lr} must be a positive number");
-        if (o.WeightDecay < 0) throw new ArgumentException("--weight-decay must not be negative");
-        if (o.TrainLastBlocks is < 1) throw new ArgumentException($"--train-layers last:{o.TrainLastBlocks} must name at least one block");
-        if (!(o.ValFraction > 0 && o.ValFraction < 1)) throw new ArgumentException($"--val-fraction {o.ValFraction} must be in (0, 1): held-out text is measured every epoch");
-        if (o.EvalWindows < 1) throw new ArgumentException($"--eval-windows {o.EvalWindows} must be at least 1");
-        if (o.Prompts < 0) throw new ArgumentException($"--prompts {o.Prompts} must not be negative");
-        if (o.PromptTokens < 1) throw new ArgumentException($"--prompt-tokens {o.PromptTokens} must be at least 1");
-        if (o.NewTokens < 1) throw new ArgumentException($"--new-tokens {o.NewTokens} must be at least 1");
-        if (!Directory.Exists(o.ModelDir)) throw new ArgumentException($"--model {o.ModelDir}: no such folder");
-        if (!Checkpoint.IsCheckpoint(o.ModelDir)) throw new ArgumentException($"--model {o.ModelDir}: not a checkpoint folder (no config.json)");
-        InputFile.Require(o.DataPath, "--data");
-        OutputPath.RequireFolder(o.OutDir, "--out");
+        if (o.Samples < 1) throw new SettingException("Samples", $"{o.Samples} must be at least 1");
+        if (o.Seq < 1) throw new SettingException("Seq", $"{o.Seq} must be at least 1");
+        if (o.Epochs < 1) throw new SettingException("Epochs", $"{o.Epochs} must be at least 1");
+        if (o.Batch < 1) throw new SettingException("Batch", $"{o.Batch} must be at least 1");
+        if (!(o.Lr > 0) || !float.IsFinite(o.Lr)) throw new SettingException("Lr", $"{o.Lr} must be a positive number");
+        if (o.WeightDecay < 0) throw new SettingException("WeightDecay", "must not be negative");
+        if (o.TrainLastBlocks is < 1) throw new SettingException("TrainLastBlocks", $"last:{o.TrainLastBlocks} must name at least one block");
+        if (!(o.ValFraction > 0 && o.ValFraction < 1)) throw new SettingException("ValFraction", $"{o.ValFraction} must be in (0, 1): held-out text is measured every epoch");
+        if (o.EvalWindows < 1) throw new SettingException("EvalWindows", $"{o.EvalWindows} must be at least 1");
+        if (o.Prompts < 0) throw new SettingException("Prompts", $"{o.Prompts} must not be negative");
+        if (o.PromptTokens < 1) throw new SettingException("PromptTokens", $"{o.PromptTokens} must be at least 1");
+        if (o.NewTokens < 1) throw new SettingException("NewTokens", $"{o.NewTokens} must be at least 1");
+        if (!Directory.Exists(o.ModelDir)) throw new SettingException("Model", $"{o.ModelDir}: no such folder");
+        if (!Checkpoint.IsCheckpoint(o.ModelDir)) throw new SettingException("Model", $"{o.ModelDir}: not a checkpoint folder (no config.json)");
+        SettingException.Check("Data", () => InputFile.Require(o.DataPath, null));
+        SettingException.Check("OutDir", () => OutputPath.RequireFolder(o.OutDir, null));
         if (Path.GetFullPath(o.OutDir) == Path.GetFullPath(o.ModelDir))
-            throw new ArgumentException($"--out {o.OutDir} is the --model folder: the pretrained model would be overwritten");
+            throw new SettingException("OutDir", $"{o.OutDir} is the folder of the model to hyperfit: the pretrained model would be overwritten");
         RunFolder.CheckStart(o.OutDir, o.Resume, Checkpoint.IsCheckpoint(o.OutDir), "checkpoint");
     }
 

@@ -143,7 +143,7 @@ public static class HyperCheckpoint
     /// </summary>
     public static (Gpt2 Model, TrainingState State) LoadAt(string dir, float gamma, IBackend backend)
     {
-        if (!(gamma >= 0f && gamma <= 1f)) throw new ArgumentException($"--gamma {gamma} is outside [0, 1]");
+        if (!(gamma >= 0f && gamma <= 1f)) throw new SettingException("Gamma", $"{gamma} is outside [0, 1]");
         var (hyper, target, state) = Load(dir, backend);
         using (hyper) hyper.Generate([gamma]);
         return (target.Model, new TrainingState

@@ -27,14 +27,14 @@ public static class HyperTrainer
     {
         Validate(o);
         var given = (File.Exists(o.Model) ? Checkpoint.ReadConfig(o.Model) : Architectures.Preset(o.Model))
-            ?? throw new ArgumentException($"--model '{o.Model}' is not a preset ({string.Join(", ", Architectures.PresetNames)}) or a config.json");
+            ?? throw new SettingException("Model", $"'{o.Model}' is not a preset ({string.Join(", ", Architectures.PresetNames)}) or a config.json");
         var config = given as Gpt2Config
-            ?? throw new ArgumentException($"--model {o.Model}: the hypernetwork generates GPT-2 targets, not {given.ModelType}");
+            ?? throw new SettingException("Model", $"{o.Model}: the hypernetwork generates GPT-2 targets, not {given.ModelType}");
         int B = o.Batch, T = o.Seq == 0 ? config.NPositions : o.Seq;
-        if (T > config.NPositions) throw new ArgumentException($"--seq {T} exceeds the model's n_positions ({config.NPositions})");
+        if (T > config.NPositions) throw new SettingException("Seq", $"{T} exceeds the model's n_positions ({config.NPositions})");
         var tokenizer = Tokenizers.Create(config.VocabSize == 256 ? "byte" : "gpt2");
-        var (trainA, valA) = LoadSplit(o.DataA, "--data-a", tokenizer, o.ValFraction, T, info);
-        var (trainB, valB) = LoadSplit(o.DataB, "--data-b", tokenizer, o.ValFraction, T, info);
+        var (trainA, valA) = LoadSplit(o.DataA, "DataA", tokenizer, o.ValFraction, T, info);
+        var (trainB, valB) = LoadSplit(o.DataB, "DataB", tokenizer, o.ValFraction, T, info);
 
         var settings = Settings(o, T);
         using var backend = BackendRegistry.Create(o.Device);
@@ -79,7 +79,7 @@ public static class HyperTrainer
             byGamma = EvalGammas.Select(g => objective.Evaluate(hyper, g, valA, valB, o.EvalWindows, B)).ToArray();
             double mean = byGamma.Average();
             if (!double.IsFinite(mean))
-                throw new TrainingDivergedException($"training diverged: the held-out loss at step {hyper.Step} is {mean}; {keptNote} (lower --lr)");
+                throw new TrainingDivergedException($"training diverged: the held-out loss at step {hyper.Step} is {mean}; {keptNote} (lower the learning rate)");
             line["eval_loss"] = mean;
             for (int i = 0; i < EvalGammas.Length; i++) line[$"eval_gamma_{EvalGammas[i].ToString(CultureInfo.InvariantCulture)}"] = byGamma[i];
             evalSteps.Add(hyper.Step);
@@ -138,7 +138,7 @@ public static class HyperTrainer
                     hyper.Step++;
                     trainLosses.Add(double.NaN);
                     log.WriteLine(new JsonObject { ["step"] = hyper.Step, ["skipped"] = NonFiniteGuard.Problem(loss, norm) }.ToJsonString());
-                    info?.Invoke($"step {hyper.Step}: {NonFiniteGuard.Problem(loss, norm)}; update skipped (--on-nonfinite skip)");
+                    info?.Invoke($"step {hyper.Step}: {NonFiniteGuard.Problem(loss, norm)}; update skipped (non-finite steps are skipped)");
                     continue;
                 }
                 hyper.Update(lr, adam, norm);
@@ -177,7 +177,7 @@ public static class HyperTrainer
             clock.Elapsed.TotalSeconds, hyper.Parameters.Length, model.Layout.Total, interrupted, logPath, plot, settings);
     }
 
-    private static (int[] Train, int[] Val) LoadSplit(string path, string flag, ITokenizer tokenizer, double valFraction, int T, Action<string>? info)
+    private static (int[] Train, int[] Val) LoadSplit(string path, string setting, ITokenizer tokenizer, double valFraction, int T, Action<string>? info)
     {
         info?.Invoke($"tokenizing {path} ({tokenizer.Name})");
         var all = TokenCorpus.Load(path, tokenizer);
@@ -189,23 +189,23 @@ public static class HyperTrainer
         }
         catch (ArgumentException e)
         {
-            throw new InvalidDataException($"{flag} {path}: {all.Length} tokens: {e.Message.Replace($" (Parameter '{e.ParamName}')", "")}");
+            throw new SettingException(setting, $"{path}: {all.Length} tokens: {e.Message.Replace($" (Parameter '{e.ParamName}')", "")}");
         }
     }
 
     private static void Validate(HyperTrainOptions o)
     {
         OptimizerFlags.Validate(o.Batch, o.Steps, o.Seq, o.Lr, o.Warmup, o.WeightDecay);
-        if (o.EvalWindows < 1) throw new ArgumentException("--eval-windows must be at least 1");
-        if (o.ValFraction <= 0 || o.ValFraction >= 1) throw new ArgumentException("--val-fraction must be in (0, 1)");
-        if (!double.IsFinite(o.TargetLoss)) throw new ArgumentException("--target-loss must be a number");
-        if (o.Schedule is not ("cosine" or "constant")) throw new ArgumentException($"--schedule must be cosine or constant, not '{o.Schedule}'");
-        InputFile.Require(o.DataA, "--data-a");
-        InputFile.Require(o.DataB, "--data-b");
-        OutputPath.RequireFolder(o.OutDir, "--out");
+        if (o.EvalWindows < 1) throw new SettingException("EvalWindows", "must be at least 1");
+        if (o.ValFraction <= 0 || o.ValFraction >= 1) throw new SettingException("ValFraction", "must be in (0, 1)");
+        if (!double.IsFinite(o.TargetLoss)) throw new SettingException("TargetLoss", "must be a number");
+        if (o.Schedule is not ("cosine" or "constant")) throw new SettingException("Schedule", $"must be cosine or constant, not '{o.Schedule}'");
+        SettingException.Check("DataA", () => InputFile.Require(o.DataA, null));
+        SettingException.Check("DataB", () => InputFile.Require(o.DataB, null));
+        SettingException.Check("OutDir", () => OutputPath.RequireFolder(o.OutDir, null));
         RunFolder.CheckStart(o.OutDir, o.Resume, HyperCheckpoint.IsHyperCheckpoint(o.OutDir), "hypernetwork");
         try { o.Network.Validate(); }
-        catch (ArgumentException e) { throw new ArgumentException($"--hidden: {e.Message}"); }
+        catch (ArgumentException e) { throw new SettingException("Network", $"{e.Message}"); }
     }
 
     private static (HyperNetwork, Gpt2Target, HyperState?) Fresh(HyperTrainOptions o, Gpt2Config config, IBackend backend)

@@ -5,13 +5,14 @@ public static class InputFile
 {
     /// <summary>
     /// Throws <see cref="FileNotFoundException"/> when nothing is at <paramref name="path"/>, and
-    /// <see cref="IOException"/> when a folder is: "--data corpus/ is a folder, not a file".
-    /// <paramref name="what"/> names the path in the message (a flag, or "corpus").
+    /// <see cref="IOException"/> when a folder is: "--data corpus/ is a folder, not a file" (with what = "--data").
+    /// <paramref name="what"/> names the path in the message (a flag, or "corpus"); null: the message starts with the path.
     /// </summary>
-    public static void Require(string path, string what)
+    public static void Require(string path, string? what)
     {
         if (File.Exists(path)) return;
-        if (Directory.Exists(path)) throw new IOException($"{what} {path} is a folder, not a file");
-        throw new FileNotFoundException($"{what} {path}: no such file", path);
+        string named = what is null ? path : $"{what} {path}";
+        if (Directory.Exists(path)) throw new IOException($"{named} is a folder, not a file");
+        throw new FileNotFoundException($"{named}: no such file", path);
     }
 }

@@ -37,7 +37,7 @@ public sealed class Gpt2 : ICausalLm
             if (value is not null && (value.LayerCount != Config.NLayer || value.HeadSize != Config.NEmbd / Config.NHead))
                 throw new ArgumentException($"hyper attention settings for {value.LayerCount} layers of head size {value.HeadSize} do not fit this model ({Config.NLayer} layers, head size {Config.NEmbd / Config.NHead})");
             if (value is not null && !Backend.Supports(Op.HyperAttention))
-                throw new NotSupportedException($"the {Backend.Name} backend does not run HyperAttention (use --device cpu or reference)");
+                throw new NotSupportedException($"the {Backend.Name} backend does not run HyperAttention (the cpu and reference backends do)");
             _hyper = value;
         }
     }

@@ -34,6 +34,11 @@ public sealed record HyperAttentionRequest
     /// <summary>True when any HyperAttention setting was given.</summary>
     public bool HasSettings => Layers is not null || Block is not null || Samples is not null || LshProjections is not null || MinSeq is not null;
 
+    // The settings given, by name, for messages ("Block 64, Samples 8").
+    private string Given => string.Join(", ", new (string Name, object? Value)[]
+        { ("HyperLayers", Layers), ("Block", Block), ("Samples", Samples), ("LshProjections", LshProjections), ("MinSeq", MinSeq) }
+        .Where(s => s.Value is not null).Select(s => $"{s.Name} {s.Value}"));
+
     /// <summary>Sets <see cref="Gpt2.HyperAttention"/> as asked.</summary>
     /// <exception cref="ArgumentException">Contradictory or out-of-range flags (the message names them).</exception>
     public void Apply(ICausalLm model)
@@ -44,15 +49,15 @@ public sealed record HyperAttentionRequest
             case null when !HasSettings:
                 return;
             case "exact":
-                if (HasSettings) throw new ArgumentException("--attention exact contradicts --hyper-layers/--block/--samples/--lsh-projs/--min-seq");
+                if (HasSettings) throw new SettingException("Attention", $"exact contradicts the HyperAttention settings given ({Given})");
                 model.HyperAttention = null;
                 return;
             case null when model.HyperAttention is null:
-                throw new ArgumentException("--hyper-layers/--block/--samples/--lsh-projs/--min-seq need --attention hyper (the model uses exact attention)");
+                throw new SettingException("Attention", $"hyper is needed for the HyperAttention settings given ({Given}): the model uses exact attention");
             case null or "hyper":
                 break;
             default:
-                throw new ArgumentException($"--attention '{Attention}': expected exact or hyper");
+                throw new SettingException("Attention", $"'{Attention}': expected exact or hyper");
         }
         var current = model.HyperAttention;
         var baseConfig = current?.Config ?? new HyperAttentionConfig();
@@ -71,7 +76,7 @@ public sealed record HyperAttentionRequest
         }
         catch (ArgumentOutOfRangeException e)
         {
-            throw new ArgumentException(e.Message.Split(" (Parameter")[0].Replace("hyper attention: ", "--attention hyper: "));
+            throw new SettingException("Attention", "hyper: " + e.Message.Split(" (Parameter")[0].Replace("hyper attention: ", ""));
         }
         string layers = Layers ?? current?.Layers ?? "all";
         HyperAttentionSettings.ParseLayers(layers, model.Config.Layers);

@@ -83,10 +83,10 @@ public sealed class HyperAttentionSettings
         if (spec.StartsWith("last:", StringComparison.Ordinal)
             && int.TryParse(spec.AsSpan(5), NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n >= 1)
         {
-            if (n > nLayer) throw new ArgumentException($"--hyper-layers {spec}: the model has {nLayer} layers");
+            if (n > nLayer) throw new SettingException("HyperLayers", $"{spec}: the model has {nLayer} layers");
             return nLayer - n;
         }
-        throw new ArgumentException($"--hyper-layers '{spec}': expected 'all' or 'last:N' with N ≥ 1");
+        throw new SettingException("HyperLayers", $"'{spec}': expected 'all' or 'last:N' with N ≥ 1");
     }
 
     /// <summary>Whether layer <paramref name="layer"/> uses HyperAttention.</summary>

@@ -37,7 +37,7 @@ public sealed class NonFiniteGuard(NonFinitePolicy policy)
     {
         "stop" => NonFinitePolicy.Stop,
         "skip" => NonFinitePolicy.Skip,
-        _ => throw new ArgumentException($"--on-nonfinite must be stop or skip, not '{value}'"),
+        _ => throw new SettingException("OnNonFinite", $"must be stop or skip, not '{value}'"),
     };
 
     /// <summary>"loss NaN, gradient norm +Inf" for the values that are not finite; null when both are finite.</summary>
@@ -71,7 +71,7 @@ public sealed class NonFiniteGuard(NonFinitePolicy policy)
         string why = policy == NonFinitePolicy.Skip
             ? $"{MaxSkipsInARow} steps in a row were not finite (the last, step {step}: {problem})"
             : $"step {step} has {problem}";
-        string hint = policy == NonFinitePolicy.Stop ? "lower --lr, or pass --on-nonfinite skip" : "lower --lr";
+        string hint = policy == NonFinitePolicy.Stop ? "lower the learning rate, or skip non-finite steps" : "lower the learning rate";
         throw new TrainingDivergedException($"training diverged: {why}; its update was not applied and {kept} ({hint})");
     }
 

@@ -19,8 +19,8 @@ public static class ResumeSettings
         {
             if (mayChange.Contains(key)) continue;
             if (!saved.TryGetValue(key, out var was) || was != value)
-                throw new ArgumentException(
-                    $"--resume: {key} is {value} now but {(was is null ? "missing" : was)} in {statePath}; resume with the same settings" +
+                throw new SettingException("Resume",
+                    $"changes {key} from {(was is null ? "nothing" : was)} (in {statePath}) to {value}; resume with the same settings" +
                     (mayChange.Length > 0 ? $" (only {string.Join(", ", mayChange)} may change)" : ""));
         }
     }

@@ -13,16 +13,16 @@ namespace Hyper.Runtime.Training;
 public static class RunFolder
 {
     /// <summary>
-    /// Throws <see cref="ArgumentException"/> when a new run would overwrite the run saved in
-    /// <paramref name="outDir"/>, or when --resume finds none. <paramref name="what"/> names what a
+    /// Throws <see cref="SettingException"/> when a new run would overwrite the run saved in
+    /// <paramref name="outDir"/>, or when a resumed one finds none. <paramref name="what"/> names what a
     /// saved run is ("checkpoint", "hypernetwork").
     /// </summary>
     public static void CheckStart(string outDir, bool resume, bool holdsRun, string what)
     {
         if (!resume && holdsRun)
-            throw new ArgumentException($"--out {outDir} already holds a {what}; pass --resume to continue it, or choose another folder");
+            throw new SettingException("OutDir", $"{outDir} already holds a {what}", ("Resume", "to continue it, or choose another folder"));
         if (resume && !holdsRun)
-            throw new ArgumentException($"--resume: {outDir} holds no {what}: nothing to resume");
+            throw new SettingException("Resume", $"{outDir} holds no {what}: nothing to resume");
     }
 
     /// <summary>The log's lines as objects; a line that is not a JSON object (cut by a crash) is skipped.</summary>

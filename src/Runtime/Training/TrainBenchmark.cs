@@ -25,7 +25,7 @@ public static class TrainBenchmark
         var profiler = profile ? new ProfilingBackend(backend) : null;
         if (profiler is not null) backend = profiler;
         if (T > config.Context)
-            throw new ArgumentOutOfRangeException(nameof(T), $"--seq {T} exceeds the model's n_positions ({config.Context})");
+            throw new SettingException("Seq", $"{T} exceeds the model's n_positions ({config.Context})");
         using var model = Architectures.Create(config, backend);
         model.InitializeWeights(1337);
         var rng = new Rng(42);

@@ -43,7 +43,7 @@ public static class Trainer
             throw new ArgumentException($"the {tokenizer.Name} tokenizer has {tokenizer.VocabSize} ids but the model's vocab_size is {config.VocabSize}");
         int B = o.Batch, T = o.Seq == 0 ? config.Context : o.Seq;
         if (T > config.Context)
-            throw new ArgumentException($"--seq {T} exceeds the model's n_positions ({config.Context})");
+            throw new SettingException("Seq", $"{T} exceeds the model's n_positions ({config.Context})");
         var trainSettings = Settings(o, T, tokenizer.Name);
         // A resumed run is the same run: only its length (--steps) may change.
         if (o.Resume) ResumeSettings.Check(trainSettings, state.Train, Path.Combine(o.OutDir, Checkpoint.StateFile), "steps");
@@ -59,7 +59,7 @@ public static class Trainer
         else
         {
             if (all.Length < T + 1)
-                throw new InvalidDataException($"{o.DataPath}: {all.Length} tokens are fewer than one window of {T + 1} (--seq {T})");
+                throw new InvalidDataException($"{o.DataPath}: {all.Length} tokens are fewer than one window of {T + 1} (sequence length {T})");
             try { (train, val) = DataSplit.Split(all, o.ValFraction, T + 1); }
             catch (ArgumentException e)
             {
@@ -115,7 +115,7 @@ public static class Trainer
                     model.Step++;
                     tokensDone += B * T;
                     log.WriteLine(new JsonObject { ["step"] = model.Step, ["skipped"] = NonFiniteGuard.Problem(loss, norm) }.ToJsonString());
-                    info?.Invoke($"step {model.Step}: {NonFiniteGuard.Problem(loss, norm)}; update skipped (--on-nonfinite skip)");
+                    info?.Invoke($"step {model.Step}: {NonFiniteGuard.Problem(loss, norm)}; update skipped (non-finite steps are skipped)");
                     if (model.Step < o.Steps) continue;
                     break;
                 }
@@ -128,7 +128,7 @@ public static class Trainer
                 if (val.Length >= T + 1 && ((o.EvalEvery > 0 && model.Step % o.EvalEvery == 0) || last))
                     valLoss = Evaluator.Evaluate(model, val, T, o.EvalWindows, B).Loss;
                 if (valLoss is double vl && !double.IsFinite(vl))
-                    throw new TrainingDivergedException($"training diverged: the held-out loss after step {model.Step} is {vl}; {Kept(o.OutDir, savedStep)} (lower --lr)");
+                    throw new TrainingDivergedException($"training diverged: the held-out loss after step {model.Step} is {vl}; {Kept(o.OutDir, savedStep)} (lower the learning rate)");
 
                 double tps = tokensDone / clock.Elapsed.TotalSeconds;
                 var eta = RunFolder.Eta((o.Steps - model.Step) * (double)B * T, tokensDone, clock.Elapsed);
@@ -156,11 +156,11 @@ public static class Trainer
     private static void Validate(TrainOptions o)
     {
         OptimizerFlags.Validate(o.Batch, o.Steps, o.Seq, o.Lr, o.Warmup, o.WeightDecay);
-        if (o.ValFraction < 0 || o.ValFraction >= 1) throw new ArgumentException("--val-fraction must be in [0, 1)");
-        if (o.Schedule is not ("cosine" or "constant")) throw new ArgumentException($"--schedule must be cosine or constant, not '{o.Schedule}'");
-        InputFile.Require(o.DataPath, "--data");
-        if (o.ValDataPath is not null) InputFile.Require(o.ValDataPath, "--val-data");
-        OutputPath.RequireFolder(o.OutDir, "--out");
+        if (o.ValFraction < 0 || o.ValFraction >= 1) throw new SettingException("ValFraction", "must be in [0, 1)");
+        if (o.Schedule is not ("cosine" or "constant")) throw new SettingException("Schedule", $"must be cosine or constant, not '{o.Schedule}'");
+        SettingException.Check("Data", () => InputFile.Require(o.DataPath, null));
+        if (o.ValDataPath is not null) SettingException.Check("ValData", () => InputFile.Require(o.ValDataPath, null));
+        SettingException.Check("OutDir", () => OutputPath.RequireFolder(o.OutDir, null));
         RunFolder.CheckStart(o.OutDir, o.Resume, Checkpoint.IsCheckpoint(o.OutDir), "checkpoint");
     }
 
@@ -187,7 +187,7 @@ public static class Trainer
         IModelConfig config;
         if (File.Exists(o.Model)) config = Checkpoint.ReadConfig(o.Model);
         else config = Architectures.Preset(o.Model)
-            ?? throw new ArgumentException($"--model '{o.Model}' is not a preset ({string.Join(", ", Architectures.PresetNames)}), a config.json or a checkpoint folder");
+            ?? throw new SettingException("Model", $"'{o.Model}' is not a preset ({string.Join(", ", Architectures.PresetNames)}), a config.json or a checkpoint folder");
         var fresh = Architectures.Create(config, backend);
         fresh.InitializeWeights(o.Seed);
         return (fresh, new TrainingState { Tokenizer = config.VocabSize == 256 ? "byte" : "gpt2", Seed = o.Seed });
