@@ -136,7 +136,7 @@ public static class EvalGenCommand
 
             var line = new ProgressLine();
             var trainIndex = new Dictionary<string, TokenIndex>();
-            var citationCache = new Dictionary<string, TokenIndex>();
+            var citations = new CitationIndexes();
             var rows = new List<(string Label, string Model, string Decoding, GenerationMetrics Metrics)>();
             using var samplesOut = r.GetValue(samples) is { } sp ? new StreamWriter(sp, append: false, new UTF8Encoding(false)) { NewLine = "\n" } : null;
             using var backend = BackendRegistry.Create(r.GetValue(device)!);
@@ -169,7 +169,7 @@ public static class EvalGenCommand
                 var generator = new TextGenerator(model, tokenizer);
                 for (int di = 0; di < specs.Length; di++)
                 {
-                    var sampling = flags[di].Resolve(GenerateCommand.CitationLoader(tokenizer, citationCache), prefix: "");
+                    var sampling = flags[di].Resolve(citations.For(tokenizer), prefix: "");
                     int done = 0;
                     string where = $"{labels[mi]} ({mi + 1}/{modelDirs.Length}), {specs[di]} ({di + 1}/{specs.Length})";
                     line.Update($"{where}: 0/{prompts.Count} prompts");

@@ -103,7 +103,7 @@ public static class GenerateCommand
             using var _ = m;
             attention.Read(r, r.GetValue(seed))?.Apply(m);
             var tokenizer = r.GetValue(model) is { } modelDir ? ModelTokenizer.Of(modelDir, state, m.Config) : Tokenizers.Create(state.Tokenizer);
-            var sampling = flags.Resolve(CitationLoader(tokenizer, new Dictionary<string, TokenIndex>()));
+            var sampling = flags.Resolve(new CitationIndexes().For(tokenizer));
             bool asJson = r.GetValue(json);
             var options = new GenerationOptions
             {
@@ -159,13 +159,4 @@ public static class GenerateCommand
         if (promptFile is null) throw new CliException("no prompt: give --prompt TEXT, --prompt-file FILE, or pipe prompts to stdin");
         return PromptFile.Read(promptFile);
     }
-
-    /// <summary>Builds (once per file) the citation blocker's index of a corpus, tokenized as the model reads it.</summary>
-    internal static Func<string, TokenIndex> CitationLoader(ITokenizer tokenizer, Dictionary<string, TokenIndex> cache) =>
-        path =>
-        {
-            string key = Path.GetFullPath(path) + "\n" + tokenizer.Name;
-            if (!cache.TryGetValue(key, out var index)) cache[key] = index = new TokenIndex(TokenCorpus.Load(path, tokenizer));
-            return index;
-        };
 }
