@@ -70,7 +70,7 @@ public class RunLoopTests : TempDirTest
         string straight = Path.Combine(Dir, "straight"), resumed = Path.Combine(Dir, "resumed");
         var whole = run(straight, false, 0);
         Assert.That(whole.Interrupted, Is.False);
-        Assert.That(Numbers(whole.Log), Has.Count.GreaterThan(3), "a log to compare");
+        Assert.That(Numbers(whole.Log), Has.Count.AtLeast(3), "a log to compare (hyperfit: epochs 0-2)");
 
         var first = run(resumed, false, 2);
         Assert.That(first.Interrupted, Is.True, "stopped after two progress reports");
