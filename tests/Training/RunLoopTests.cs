@@ -10,7 +10,8 @@ namespace Hyper.Tests.Training;
 /// <summary>
 /// The three trainers (train, hyperfit, hypernet train) through the one run folder: each is
 /// stopped part-way, resumed, and must end with the log an uninterrupted run writes (every
-/// number but the timings, read with <see cref="RunFolder.ReadLog"/>); a new run into its folder
+/// number but the timings, read with <see cref="RunFolder.ReadLog"/>, a line cut by the kill
+/// dropped); a new run into its folder
 /// is refused with the resume remedy, a resume of an empty folder is refused, and a resume of a
 /// finished run has nothing to do.
 /// </summary>
@@ -74,6 +75,8 @@ public class RunLoopTests : TempDirTest
 
         var first = run(resumed, false, 2);
         Assert.That(first.Interrupted, Is.True, "stopped after two progress reports");
+        // A line cut by a kill: the resumed run reads past it and drops it.
+        File.AppendAllText(first.Log, "{\"step\": 10");
         var e = Assert.Throws<SettingException>(() => run(resumed, false, 0));
         Assert.That((e!.Setting, e.Remedy?.Setting), Is.EqualTo(("OutDir", "Resume")), "a new run never overwrites a saved one");
         var rest = run(resumed, true, 0);

@@ -93,7 +93,7 @@ public static class Hyperfitter
         string logPath = Path.Combine(o.OutDir, LogFile);
         var adam = new AdamWSettings { WeightDecay = o.WeightDecay, GradClip = o.GradClip };
 
-        var epochs = o.Resume ? ReadLog(logPath, epochsDone) : [];
+        var epochs = o.Resume ? ReadLog(logPath, epochsDone, trim: true) : [];
         int stepsPerEpoch = (sequences.Length + B - 1) / B;
         var inputs = new int[B * T];
         var targets = new int[B * T];
@@ -109,7 +109,6 @@ public static class Hyperfitter
         {
             // The sequence order of every epoch comes from one stream: replay the epochs already done.
             for (int e = 1; e <= epochsDone; e++) HyperfitData.Shuffle(sequences, rng);
-            File.WriteAllLines(logPath, epochs.Select(LogLine)); // drops lines of epochs after the checkpoint
             info?.Invoke($"resuming after epoch {epochsDone}" + (stepsDone > 0 ? $" and {stepsDone} steps of the next" : "") + $" (update {model.Step})");
         }
         if (!o.Resume) File.WriteAllText(logPath, ""); // a new run's log starts empty
@@ -293,21 +292,24 @@ public static class Hyperfitter
         return (Int("epochs_done"), t.ContainsKey("epoch_steps_done") ? Int("epoch_steps_done") : 0, sum, t.ContainsKey("epoch_skipped") ? Int("epoch_skipped") : 0);
     }
 
-    /// <summary>The logged epochs 0..<paramref name="upTo"/> of the run being resumed.</summary>
-    private static List<HyperfitEpoch> ReadLog(string path, int upTo)
+    /// <summary>
+    /// The logged epochs 0..<paramref name="upTo"/> of the run being resumed; with
+    /// <paramref name="trim"/>, the log is cut back to them (epochs logged after the last
+    /// checkpoint are run again, and must not be logged twice).
+    /// </summary>
+    private static List<HyperfitEpoch> ReadLog(string path, int upTo, bool trim = false)
     {
-        var epochs = new List<HyperfitEpoch>();
         if (!File.Exists(path)) throw new InvalidDataException($"{path}: missing; the run to resume wrote it");
-        foreach (string line in File.ReadLines(path))
+        bool Kept(JsonObject l) => RunFolder.Int(l, "epoch") is int e && e <= upTo;
+        var lines = trim ? RunFolder.TrimLog(path, Kept) : RunFolder.ReadLog(path).Where(Kept).ToList();
+        var epochs = new List<HyperfitEpoch>();
+        foreach (var o in lines)
         {
-            if (string.IsNullOrWhiteSpace(line)) continue;
-            JsonObject o;
-            try { o = JsonNode.Parse(line)!.AsObject(); }
-            catch (System.Text.Json.JsonException e) { throw new InvalidDataException($"{path}: not JSON lines ({e.Message})"); }
-            int epoch = o["epoch"]!.GetValue<int>();
-            if (epoch > upTo) break;
-            epochs.Add(new HyperfitEpoch(epoch, o["train_loss"]?.GetValue<double>(), o["heldout_loss"]!.GetValue<double>(),
-                o["entropy"]!.GetValue<double>(), o["top1"]!.GetValue<double>(), o["ttr"]?.GetValue<double>(), o["seconds"]!.GetValue<double>()));
+            double Number(string key) => o[key] is JsonValue v && v.TryGetValue(out double d) ? d
+                : throw new InvalidDataException($"{path}: epoch {o["epoch"]} has no number '{key}'");
+            double? Optional(string key) => o[key] is null ? null : Number(key);
+            epochs.Add(new HyperfitEpoch(RunFolder.Int(o, "epoch")!.Value, Optional("train_loss"), Number("heldout_loss"),
+                Number("entropy"), Number("top1"), Optional("ttr"), Number("seconds")));
         }
         if (epochs.Count == 0 || epochs[^1].Epoch != upTo)
             throw new InvalidDataException($"{path}: does not log epoch {upTo}, where the checkpoint stopped");
