@@ -31,10 +31,15 @@ public class LlamaCommandTests : TempDirTest
     }
 
     [TestCase("llama")]
+    [TestCase("llama_bf16")]
+    [TestCase("llama_sharded")]
+    [TestCase("qwen2")]
     [TestCase("qwen2_bf16")]
     [TestCase("qwen3")]
-    public void FolderFromElsewhereGeneratesAndHyperfits(string name)
+    [TestCase("qwen3_bf16")]
+    public void FolderFromElsewhereTrainsGeneratesAndHyperfits(string name)
     {
+        Ok("train", "--model", Fixture(name), "--data", Text, "--out", Path.Combine(Dir, "train"), "--steps", "2", "--batch", "2", "--seq", "16", "--eval-every", "0");
         Ok("generate", "--model", Fixture(name), "--prompt", "It was", "--max-new-tokens", "6", "--temperature", "0.8", "--top-p", "0.9", "--repetition-penalty", "1.2");
         Ok("hyperfit", "--model", Fixture(name), "--data", Text, "--out", Path.Combine(Dir, "fit"), "--samples", "4", "--seq", "32", "--epochs", "1",
             "--batch", "2", "--lr", "1e-3", "--train-layers", "last:1", "--prompts", "1", "--prompt-tokens", "8", "--new-tokens", "8");
