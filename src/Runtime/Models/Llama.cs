@@ -41,16 +41,27 @@ public sealed class Llama : ICausalLm
     internal TensorView Cos => _rope.Slice(0, _rope.Length / 2);
     internal TensorView Sin => _rope.Slice(_rope.Length / 2, _rope.Length / 2);
 
-    /// <summary>HyperAttention is not available for this family yet; setting anything but null says so.</summary>
+    /// <summary>
+    /// The layers that use HyperAttention and its settings; null: exact attention everywhere. In
+    /// those layers q and k are rotated first, so the LSH buckets and the sampled keys see the
+    /// rotated vectors that exact attention multiplies; each key/value head is repeated for its
+    /// NH/NKV query heads (<see cref="GroupedHeads"/>) and the op runs as multi-head attention.
+    /// </summary>
     public HyperAttentionSettings? HyperAttention
     {
-        get => null;
+        get => _hyper;
         set
         {
-            if (value is not null)
-                throw new NotSupportedException($"HyperAttention layers are not available for {Config.ModelType} models yet (GPT-2 only)");
+            if (value is not null && (value.LayerCount != Config.NumHiddenLayers || value.HeadSize != Config.HeadDim))
+                throw new ArgumentException($"hyper attention settings for {value.LayerCount} layers of head size {value.HeadSize} do not fit this model ({Config.NumHiddenLayers} layers, head size {Config.HeadDim})");
+            if (value is not null && !Backend.Supports(Op.HyperAttention))
+                throw new NotSupportedException($"the {Backend.Name} backend does not run HyperAttention (use --device cpu or reference)");
+            _hyper = value;
         }
     }
+
+    private HyperAttentionSettings? _hyper;
+    private DeviceBuffer? _hyperScratch; // [2][N,3Q]: the repeated qkv, then its gradient
 
     /// <inheritdoc />
     public int? TrainLastBlocks
@@ -207,15 +218,40 @@ public sealed class Llama : ICausalLm
         be.ResidualForward(x.Residual3, x.Residual2, x.Down, N * C);
     }
 
-    /// <summary>Causal attention over the whole batch; q and k are rotated in place (the backward needs only their rotated form).</summary>
-    private readonly struct SequenceAttention(LlamaConfig c, TensorView cos, TensorView sin, int B, int T) : IBlockAttention
+    /// <summary>
+    /// Causal attention over the whole batch, exact or HyperAttention per layer; q and k are
+    /// rotated in place first (the backward needs only their rotated form, and the hashing sees it).
+    /// <paramref name="qkv"/> [N,3Q] is the scratch the HyperAttention layers repeat the heads into.
+    /// </summary>
+    private readonly struct SequenceAttention(LlamaConfig c, TensorView cos, TensorView sin, int B, int T, HyperAttentionSettings? hyper, TensorView qkv)
+        : IBlockAttention
     {
         public void Attend(IBackend be, int layer, in LlamaActivations.Layer x)
         {
-            be.RopeForward(x.Q, x.Q, cos, sin, B, T, c.NumAttentionHeads, c.HeadDim, 0);
-            be.RopeForward(x.K, x.K, cos, sin, B, T, c.KvHeads, c.HeadDim, 0);
-            be.GroupedQueryAttentionForward(x.Atty, x.Lse, x.Q, x.K, x.V, B, T, c.NumAttentionHeads, c.KvHeads, c.HeadDim);
+            int NH = c.NumAttentionHeads, NKV = c.KvHeads, hd = c.HeadDim;
+            be.RopeForward(x.Q, x.Q, cos, sin, B, T, NH, hd, 0);
+            be.RopeForward(x.K, x.K, cos, sin, B, T, NKV, hd, 0);
+            if (hyper is not null && hyper.Uses(layer))
+            {
+                GroupedHeads.Expand(be, qkv, x.Q, x.K, x.V, B * T, NH, NKV, hd);
+                ((IHyperAttentionBackend)be).HyperAttentionForward(x.Atty, x.Lse, qkv, hyper.Plan(layer, T, NH), B, T, NH * hd, NH);
+            }
+            else
+                be.GroupedQueryAttentionForward(x.Atty, x.Lse, x.Q, x.K, x.V, B, T, NH, NKV, hd);
         }
+    }
+
+    /// <summary>The HyperAttention layers' scratch for N rows: qkv [N,3Q], then dqkv [N,3Q] (empty views when no layer needs them).</summary>
+    private (TensorView Qkv, TensorView DQkv) HyperScratch(int N)
+    {
+        if (_hyper is null) return (TensorView.Empty, TensorView.Empty);
+        long n = 3L * N * Config.NumAttentionHeads * Config.HeadDim;
+        if (_hyperScratch is null || _hyperScratch.Length < 2 * n)
+        {
+            _hyperScratch?.Dispose();
+            _hyperScratch = Backend.Allocate(2 * n);
+        }
+        return (_hyperScratch.Slice(0, n), _hyperScratch.Slice(n, n));
     }
 
     /// <summary>A zero position table [T,C]: the encoder op adds one, and this family has none (positions are rotations of q and k).</summary>
@@ -249,7 +285,7 @@ public sealed class Llama : ICausalLm
         int N = B * T;
         be.EncoderForward(a.Encoded, tokens, Tensor(p, "embed"), ZeroPositions(T), B, T, C);
         TensorView residual = a.Encoded;
-        var attention = new SequenceAttention(c, Cos, Sin, B, T);
+        var attention = new SequenceAttention(c, Cos, Sin, B, T, _hyper, HyperScratch(N).Qkv);
         for (int l = 0; l < c.NumHiddenLayers; l++)
         {
             BlockForward(be, c, _blocks[l], a[l], residual, N, l, ref attention);
@@ -320,7 +356,17 @@ public sealed class Llama : ICausalLm
             be.Zero(d.DQ);
             be.Zero(d.DK);
             be.Zero(d.DV);
-            be.GroupedQueryAttentionBackward(d.DQ, d.DK, d.DV, d.DAtty, x.Q, x.K, x.V, x.Atty, x.Lse, B, T, NH, NKV, hd);
+            if (_hyper is not null && _hyper.Uses(l))
+            {
+                // The forward's repeated qkv is rebuilt from the saved q, k, v rather than kept per layer.
+                var (qkv, dqkv) = HyperScratch(N);
+                GroupedHeads.Expand(be, qkv, x.Q, x.K, x.V, N, NH, NKV, hd);
+                be.Zero(dqkv);
+                ((IHyperAttentionBackend)be).HyperAttentionBackward(dqkv, d.DAtty, qkv, x.Atty, x.Lse, _hyper.Plan(l, T, NH), B, T, Q, NH);
+                GroupedHeads.Reduce(be, d.DQ, d.DK, d.DV, dqkv, N, NH, NKV, hd);
+            }
+            else
+                be.GroupedQueryAttentionBackward(d.DQ, d.DK, d.DV, d.DAtty, x.Q, x.K, x.V, x.Atty, x.Lse, B, T, NH, NKV, hd);
             be.Zero(d.DQRaw);
             be.Zero(d.DKRaw);
             be.RopeBackward(d.DQRaw, d.DQ, Cos, Sin, B, T, NH, hd, 0);
@@ -380,6 +426,7 @@ public sealed class Llama : ICausalLm
         _m?.Dispose();
         _v?.Dispose();
         _positions?.Dispose();
+        _hyperScratch?.Dispose();
         _acts?.Dispose();
     }
 }

@@ -6,6 +6,12 @@ namespace Hyper.Runtime.Models;
 /// Incremental inference for a <see cref="Llama"/>: per layer a key cache and a value cache
 /// [B,maxT,NKV·hd] that hold only the key/value heads (grouped-query attention shares them), and
 /// one layer's worth of activations shared by every layer. The block is <see cref="Llama.BlockForward"/>.
+/// <para>
+/// Layers that use HyperAttention decode under its decode rule (an exact window of min_seq_len
+/// keys, the query's LSH block among the older rotated keys kept in bucket order, and sampled
+/// keys; see <see cref="Kernels.Reference.HyperAttentionKv"/>), prefill included, with the
+/// settings the model had when the decoder was made; their caches are <see cref="LlamaHyperDecoding"/>'s.
+/// </para>
 /// </summary>
 public sealed class LlamaDecoder : IDecoder
 {
@@ -13,6 +19,7 @@ public sealed class LlamaDecoder : IDecoder
     private readonly DeviceBuffer _cache;  // [L][2][B,maxT,KV]
     private readonly long _cacheLen;
     private LlamaActivations? _acts;      // sized for the last Tq fed
+    private readonly LlamaHyperDecoding? _hyper; // the HyperAttention layers' caches and states
 
     /// <inheritdoc />
     public int Batch { get; }
@@ -38,10 +45,15 @@ public sealed class LlamaDecoder : IDecoder
         _cache = model.Backend.Allocate(2 * c.NumHiddenLayers * _cacheLen);
         HugePages.Advise(model.Parameters);
         HugePages.Advise(_cache.All);
+        if (model.HyperAttention is { } h) _hyper = new LlamaHyperDecoding(model, h, batch, maxT);
     }
 
     /// <inheritdoc />
-    public void Reset() => Position = 0;
+    public void Reset()
+    {
+        Position = 0;
+        _hyper?.Reset();
+    }
 
     /// <inheritdoc />
     public bool Fits(int extraTokens) => extraTokens >= 0 && (long)Position + extraTokens <= MaxT;
@@ -73,7 +85,7 @@ public sealed class LlamaDecoder : IDecoder
         be.Zero(zeros);
         be.EncoderForward(x, tokens, _model.Tensor(p, "embed"), zeros, B, Tq, C);
         var shared = a[0] with { Residual3 = x };
-        var attention = new CachedAttention(c, _model.Cos, _model.Sin, _cache.All, _cacheLen, B, Tq, pos, MaxT);
+        var attention = new CachedAttention(c, _model.Cos, _model.Sin, _cache.All, _cacheLen, _hyper, B, Tq, pos, MaxT);
         for (int l = 0; l < c.NumHiddenLayers; l++)
             Llama.BlockForward(be, c, _model.Blocks[l], shared, x, N, l, ref attention);
 
@@ -97,16 +109,22 @@ public sealed class LlamaDecoder : IDecoder
     {
         _cache.Dispose();
         _acts?.Dispose();
+        _hyper?.Dispose();
     }
 
-    /// <summary>Rotates the new q and k to their positions, appends k and v to layer l's cache, attends.</summary>
-    private readonly struct CachedAttention(LlamaConfig c, TensorView cos, TensorView sin, TensorView cache, long cacheLen, int B, int Tq, int pos, int maxT)
-        : Llama.IBlockAttention
+    /// <summary>Rotates the new q and k to their positions, appends k and v to layer l's cache (a HyperAttention layer's own), attends.</summary>
+    private readonly struct CachedAttention(LlamaConfig c, TensorView cos, TensorView sin, TensorView cache, long cacheLen, LlamaHyperDecoding? hyper,
+        int B, int Tq, int pos, int maxT) : Llama.IBlockAttention
     {
         public void Attend(IBackend be, int layer, in LlamaActivations.Layer x)
         {
             be.RopeForward(x.Q, x.Q, cos, sin, B, Tq, c.NumAttentionHeads, c.HeadDim, pos);
             be.RopeForward(x.K, x.K, cos, sin, B, Tq, c.KvHeads, c.HeadDim, pos);
+            if (hyper is not null && hyper.Uses(layer))
+            {
+                hyper.Attend(be, layer, x.Atty, x.Q, x.K, x.V, Tq, pos);
+                return;
+            }
             TensorView k = cache.Slice(2 * layer * cacheLen, cacheLen), v = cache.Slice((2 * layer + 1) * cacheLen, cacheLen);
             be.GroupedQueryAttentionKvForward(x.Atty, k, v, x.Q, x.K, x.V, B, Tq, pos, maxT, c.NumAttentionHeads, c.KvHeads, c.HeadDim);
         }
