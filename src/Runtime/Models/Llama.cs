@@ -55,7 +55,7 @@ public sealed class Llama : ICausalLm
             if (value is not null && (value.LayerCount != Config.NumHiddenLayers || value.HeadSize != Config.HeadDim))
                 throw new ArgumentException($"hyper attention settings for {value.LayerCount} layers of head size {value.HeadSize} do not fit this model ({Config.NumHiddenLayers} layers, head size {Config.HeadDim})");
             if (value is not null && !Backend.Supports(Op.HyperAttention))
-                throw new NotSupportedException($"the {Backend.Name} backend does not run HyperAttention (use --device cpu or reference)");
+                throw new NotSupportedException($"the {Backend.Name} backend does not run HyperAttention (the cpu and reference backends do)");
             _hyper = value;
         }
     }

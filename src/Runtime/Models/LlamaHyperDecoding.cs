@@ -28,7 +28,7 @@ internal sealed class LlamaHyperDecoding : IDisposable
         _c = model.Config;
         _backend = model.Backend;
         if (!_backend.Supports(Op.HyperAttentionKv))
-            throw new NotSupportedException($"the {_backend.Name} backend does not decode HyperAttention layers (use --device cpu or reference)");
+            throw new NotSupportedException($"the {_backend.Name} backend does not decode HyperAttention layers (the cpu and reference backends do)");
         (_batch, _maxT) = (batch, maxT);
         int L = _c.NumHiddenLayers, NH = _c.NumAttentionHeads, used = 0;
         _states = new HyperAttentionKvState?[L];
