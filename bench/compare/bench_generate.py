@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Times greedy decoding with a KV cache on the CPU in PyTorch, the baseline for
-`hyper bench generate`. Same model as bench_train.py (its module definitions are reused),
-same flags and the same JSON keys.
+`hyper bench generate`. Same models as bench_train.py (GPT-2 there, Llama in llama.py, whose
+LlamaKvDecoder keeps only the key/value heads in its cache), same flags and the same JSON keys.
 
 Run (OpenBLAS 0.3.21 misdetects this CPU without the variable and falls back to slow kernels):
   OPENBLAS_CORETYPE=SAPPHIRERAPIDS /usr/bin/python3 bench/compare/bench_generate.py --model small --prompt-tokens 32 --new-tokens 256 --json
@@ -37,6 +37,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_train import PRESETS, Gpt2  # noqa: E402  (the shared model definition)
+from llama import LLAMA_PRESETS, Llama, LlamaKvDecoder  # noqa: E402
 
 
 def make_linear(mode):
@@ -97,7 +98,7 @@ class KvDecoder:
 
 
 def generate(model, cfg, B, P, N, gen, linear):
-    dec = KvDecoder(model, cfg, B, P + N, linear)
+    dec = (LlamaKvDecoder if isinstance(model, Llama) else KvDecoder)(model, cfg, B, P + N, linear)
     prompt = torch.randint(cfg["vocab_size"], (B, P), generator=gen)
     t0 = time.perf_counter()
     logits = dec.feed(prompt)
@@ -114,7 +115,7 @@ def generate(model, cfg, B, P, N, gen, linear):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", default="small", choices=sorted(PRESETS))
+    ap.add_argument("--model", default="small", choices=sorted(PRESETS) + sorted(LLAMA_PRESETS))
     ap.add_argument("--prompt-tokens", type=int, default=32)
     ap.add_argument("--new-tokens", type=int, default=256)
     ap.add_argument("--batch", type=int, default=1)
@@ -128,17 +129,22 @@ def main():
     ap.add_argument("--json", action="store_true", help="print only the JSON object")
     args = ap.parse_args()
 
-    cfg = dict(PRESETS[args.model])
+    llama = args.model in LLAMA_PRESETS
+    cfg = dict(LLAMA_PRESETS[args.model] if llama else PRESETS[args.model])
     B, P, N = args.batch, args.prompt_tokens, args.new_tokens
     if B < 1 or P < 1 or N < 1 or args.repeat < 1 or args.warmup < 0:
         raise SystemExit("--batch, --prompt-tokens, --new-tokens and --repeat must be at least 1, --warmup at least 0")
-    cfg["n_positions"] = max(cfg["n_positions"], P + N)
+    if llama:
+        if P + N > cfg["max_position_embeddings"]:
+            raise SystemExit(f"{P} + {N} tokens exceed the {cfg['max_position_embeddings']} positions of {args.model}")
+    else:
+        cfg["n_positions"] = max(cfg["n_positions"], P + N)
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     gen = torch.Generator().manual_seed(args.seed)
 
     with torch.inference_mode():
-        model = Gpt2(**cfg, variant="baddbmm").eval()
+        model = (Llama(**cfg) if llama else Gpt2(**cfg, variant="baddbmm")).eval()
         linear = make_linear(args.linear)
         for _ in range(args.warmup):
             generate(model, cfg, B, P, N, gen, linear)

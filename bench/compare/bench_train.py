@@ -1,7 +1,8 @@
 #!/usr/bin/python3
-"""Times one GPT-2 training step on the CPU in PyTorch, the baseline the engine's own
-benchmark is compared with. The model and the step are the ones the engine runs: zero_grad,
-forward to the mean cross-entropy, backward, clip_grad_norm_(1.0), AdamW.
+"""Times one training step on the CPU in PyTorch, the baseline the engine's own benchmark is
+compared with: GPT-2 (--model tiny|small|gpt2) or Llama (--model llama-tiny|smollm-135m|
+tinyllama-1.1b, defined in llama.py). The model and the step are the ones the engine runs:
+zero_grad, forward to the mean cross-entropy, backward, clip_grad_norm_(1.0), AdamW.
 
 Run (OpenBLAS 0.3.21 misdetects this CPU without the variable and falls back to slow kernels):
   OPENBLAS_CORETYPE=SAPPHIRERAPIDS /usr/bin/python3 bench/compare/bench_train.py --model small --batch 8 --seq 256 --steps 10
@@ -18,6 +19,8 @@ import time
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from llama import LLAMA_PRESETS, Llama, llama_flops_per_step
 
 PRESETS = {
     "tiny": dict(n_layer=2, n_head=2, n_embd=64, n_positions=64, vocab_size=256),
@@ -111,7 +114,7 @@ def flops_per_step(cfg, B, T):
 
 def run(cfg, B, T, steps, warmup, variant, seed, device):
     torch.manual_seed(seed)
-    model = Gpt2(**cfg, variant=variant).to(device)
+    model = (Llama(**cfg) if "hidden_size" in cfg else Gpt2(**cfg, variant=variant)).to(device)
     decay = [p for p in model.parameters() if p.dim() >= 2]
     no_decay = [p for p in model.parameters() if p.dim() < 2]
     opt = torch.optim.AdamW(
@@ -139,7 +142,7 @@ def run(cfg, B, T, steps, warmup, variant, seed, device):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", default="small", choices=sorted(PRESETS))
+    ap.add_argument("--model", default="small", choices=sorted(PRESETS) + sorted(LLAMA_PRESETS))
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--seq", type=int, default=256)
     ap.add_argument("--steps", type=int, default=10)
@@ -151,13 +154,15 @@ def main():
     ap.add_argument("--attn", default="permute", choices=["permute", "baddbmm", "masked_fill"],
                     help="attention formulation: permute = q, k, v to heads in one copy, then baddbmm "
                          "(measured fastest here, by a few percent); baddbmm = three copies; "
-                         "masked_fill = bmm, masked_fill(-inf), the slowest")
+                         "masked_fill = bmm, masked_fill(-inf), the slowest (GPT-2 only; Llama uses baddbmm)")
     args = ap.parse_args()
 
-    cfg = PRESETS[args.model]
+    llama = args.model in LLAMA_PRESETS
+    cfg = LLAMA_PRESETS[args.model] if llama else PRESETS[args.model]
     B, T = args.batch, args.seq
-    if T > cfg["n_positions"]:
-        raise SystemExit(f"--seq {T} exceeds n_positions {cfg['n_positions']} of {args.model}")
+    context = cfg["max_position_embeddings" if llama else "n_positions"]
+    if T > context:
+        raise SystemExit(f"--seq {T} exceeds the {context} positions of {args.model}")
     torch.set_num_threads(args.threads)
     if args.device == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = False
@@ -165,7 +170,7 @@ def main():
 
     times, losses, n_params = run(cfg, B, T, args.steps, args.warmup, args.attn, args.seed, args.device)
     ms = statistics.median(times)
-    flops = flops_per_step(cfg, B, T)
+    flops = llama_flops_per_step(cfg, B, T) if llama else flops_per_step(cfg, B, T)
     print(f"steps (ms): {' '.join(f'{t:.1f}' for t in times)}")
     print(f"losses: {' '.join(f'{l:.4f}' for l in losses)}")
     print(json.dumps({
@@ -182,7 +187,7 @@ def main():
         "steps": args.steps,
         "threads": args.threads,
         "n_params": n_params,
-        "attn": args.attn,
+        "attn": "baddbmm" if llama else args.attn,
         "device": args.device if args.device == "cpu" else torch.cuda.get_device_name(),
     }))
 

@@ -30,7 +30,10 @@ public static class BenchGenerateCommand
         var cmd = new Command("generate",
             "Time greedy decoding with the KV cache: a prefill of P random prompt tokens, then N decode steps that each feed the " +
             "last picked token of every row and pick the next by argmax. tokens_per_s = N*B / decode seconds (all timed " +
-            "generations), ms_per_token = the median decode step, prefill_ms = the median prefill. A preset whose n_positions " +
+            "generations), ms_per_token = the median decode step, prefill_ms = the median prefill. On the cpu backend the " +
+            "memory roof is measured too: read_gb_per_s = the best of a plain summing read of the parameter arena (before and " +
+            "after the timed generations), roofline_tokens_per_s = B * read_gb_per_s / weight_bytes_per_step, roofline_fraction = " +
+            "tokens_per_s / roofline_tokens_per_s. A preset whose n_positions " +
             "is below P+N gets n_positions = P+N (its weights are random anyway); a checkpoint must hold P+N positions. " +
             "bench/compare/bench_generate.py measures PyTorch the same way.")
         {
@@ -79,6 +82,10 @@ public static class BenchGenerateCommand
                     ms_per_token = Math.Round(result.MsPerToken, 4),
                     ms_min = Math.Round(result.MsMin, 4),
                     prefill_ms = Math.Round(result.PrefillMs, 3),
+                    weight_bytes_per_step = result.WeightBytesPerStep,
+                    read_gb_per_s = result.ReadBytesPerS is double bw ? Math.Round(bw / 1e9, 2) : (double?)null,
+                    roofline_tokens_per_s = result.RooflineStepsPerS is double roof ? Math.Round(roof * B, 1) : (double?)null,
+                    roofline_fraction = result.RooflineFraction is double f ? Math.Round(f, 3) : (double?)null,
                     config = new { n_layer = c.Layers, n_head = c.Heads, n_embd = c.Channels, n_positions = c.Context, vocab_size = c.VocabSize },
                 }));
             }
@@ -88,6 +95,9 @@ public static class BenchGenerateCommand
                 Console.WriteLine($"  prefill       {result.PrefillMs,10:F2} ms   (median of {R})");
                 Console.WriteLine($"  decode step   {result.MsPerToken,10:F3} ms   (median, min {result.MsMin:F3} ms over {R * N} steps)");
                 Console.WriteLine($"  throughput    {result.TokensPerS,10:F1} tokens/s");
+                if (result.RooflineFraction is double frac)
+                    Console.WriteLine($"  memory roof   {result.RooflineStepsPerS!.Value * B,10:F1} tokens/s   ({result.WeightBytesPerStep / 1e6:F1} MB of weights per step " +
+                        $"at {result.ReadBytesPerS!.Value / 1e9:F1} GB/s, a plain read of the parameters; measured {frac:P1} of it)");
             }
             return 0;
         });
@@ -97,9 +107,11 @@ public static class BenchGenerateCommand
     /// <summary>A preset with seeded random weights (n_positions raised to <paramref name="positions"/> when short), or a checkpoint folder.</summary>
     private static ICausalLm Load(string name, IBackend backend, int positions, ulong seed)
     {
-        if (Gpt2Config.Preset(name) is { } preset)
+        if (Architectures.Preset(name) is { } preset)
         {
-            var model = new Gpt2(preset with { NPositions = Math.Max(preset.NPositions, positions) }, backend);
+            // GPT-2's presets are short (small has 256 positions); the Llama presets' rotary tables cover thousands.
+            if (preset is Gpt2Config g) preset = g with { NPositions = Math.Max(g.NPositions, positions) };
+            var model = Architectures.Of(preset).Create(preset, backend);
             model.InitializeWeights(seed);
             return model;
         }

@@ -1,6 +1,5 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 
 namespace Hyper.Kernels.Cpu;
 
@@ -15,9 +14,13 @@ namespace Hyper.Kernels.Cpu;
 /// (up to <see cref="Group"/> at once; the inputs, N·C floats, stay in L1). Reading rows in order
 /// is what the hardware prefetcher streams best: interleaving four rows (four short streams that
 /// restart every 4·C floats) measured 30% slower on the 10M model's decode step, while one row at
-/// a time matched a plain sum of the same memory (~20 GB/s on one Zen 4 core); software prefetches
-/// <see cref="PrefetchFloats"/> ahead carry the stream across the 4 KiB page boundaries where the
-/// hardware prefetcher stops.
+/// a time matched a plain sum of the same memory (~20 GB/s on one Zen 4 core). The decoders back
+/// the weights with 2 MiB pages (<c>HugePages.Advise</c>), and there software prefetching only
+/// costs: on SmolLM-135M's 538 MB of decode GEMVs (Zen 5, two threads, variants interleaved in
+/// random order, 20 rounds) a prefetcht1 per cache line 8 KiB ahead took 14.8 ms median (13.9
+/// min), one per four lines 13.9 (12.3), none 13.2 (11.2), against 12.0 (10.2) for a plain sum of
+/// the same bytes. (On 4 KiB pages and Zen 4 the prefetch had been 10% faster than none: the
+/// hardware prefetcher stops at every page boundary there.)
 /// </para>
 /// <para>
 /// Each dot product is four Vector512 FMA chains over the row (64 floats per step), then a
@@ -40,16 +43,6 @@ internal static unsafe class MatmulGemv
 
     /// <summary>Input rows per pass over the weights: 4 rows × 4 chains = 16 zmm accumulators.</summary>
     private const int Group = 4;
-
-    /// <summary>
-    /// How far ahead (8 KiB) the weights are prefetched in software, into L2 (prefetcht1). The
-    /// hardware prefetcher stops at 4 KiB pages, every 2.7 rows of C = 384. Measured on the 10M
-    /// model's 42 MB of decode GEMVs, the variants interleaved in random order (medians of two runs,
-    /// two threads): none 1.30 / 1.45 ms, 768 floats ahead 1.30 / 1.35, 1024 1.24 / 1.35, 2048
-    /// 1.16 / 1.24, 3072 1.19 / 1.28, 4096 1.20 / 1.30; one thread: none 2.68, 2048 2.38. Into L1
-    /// (prefetcht0) measured no better than none; non-temporal worse.
-    /// </summary>
-    private const int PrefetchFloats = 2048;
 
     /// <summary>Below this many weight floats (256 KiB) one thread reads them faster than a fork/join costs.</summary>
     private const long SerialFloats = 1L << 16;
@@ -92,16 +85,9 @@ internal static unsafe class MatmulGemv
         const int W = 16;
         int N = TN.Count;
         float* x0 = x, x1 = x + C, x2 = x1 + C, x3 = x2 + C;
-        float* end = weight + (long)o1 * C;
         for (int o = o0; o < o1; o++)
         {
             float* w = weight + (long)o * C;
-            if (Sse.IsSupported)
-            {
-                // One prefetch per cache line of the row PrefetchFloats ahead (within this range).
-                float* pf = w + PrefetchFloats;
-                for (int p = 0; p < C && pf + p < end; p += W) Sse.Prefetch1(pf + p);
-            }
             Vector512<float> a00 = default, a01 = default, a02 = default, a03 = default;
             Vector512<float> a10 = default, a11 = default, a12 = default, a13 = default;
             Vector512<float> a20 = default, a21 = default, a22 = default, a23 = default;

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Hyper.Runtime.Backends;
 using Hyper.Runtime.Models;
 
 namespace Hyper.Runtime.Benchmarks;
@@ -14,7 +15,10 @@ public static class GenerateBenchmark
     /// Runs <paramref name="warmup"/> untimed generations (the JIT tiers up the kernels over the
     /// first hundreds of calls) and <paramref name="repeat"/> timed ones on <paramref name="model"/>,
     /// whose n_positions must hold P + N tokens. Steps are timed one by one, each including its
-    /// argmax, since that is what a caller waits for.
+    /// argmax, since that is what a caller waits for. On the host backend the read bandwidth of the
+    /// model's own parameter arena is measured too (<see cref="Kernels.Cpu.StreamRead"/>, best of 5 passes,
+    /// once before and once after the timed generations, the better kept), the roof a batch-1
+    /// step is held against.
     /// </summary>
     public static GenerateBenchmarkResult Run(ICausalLm model, int batch, int promptTokens, int newTokens, int warmup, int repeat,
         ulong seed = 1, Action<string>? progress = null)
@@ -39,9 +43,11 @@ public static class GenerateBenchmark
         var generated = new int[B * N];
         var steps = new List<double>(repeat * N);
         var prefills = new List<double>(repeat);
+        double? bandwidth = null;
         for (int run = 0; run < warmup + repeat; run++)
         {
             bool timed = run >= warmup;
+            if (run == warmup) bandwidth = ReadBandwidth(model);
             progress?.Invoke(timed ? $"generation {run - warmup + 1}/{repeat}" : $"warm-up {run + 1}/{warmup}");
             decoder.Reset();
             long t0 = Stopwatch.GetTimestamp();
@@ -59,10 +65,41 @@ public static class GenerateBenchmark
                 if (timed) steps.Add(ms);
             }
         }
+        if (bandwidth is double before && ReadBandwidth(model) is double after) bandwidth = Math.Max(before, after);
         double decodeMs = steps.Sum();
         return new GenerateBenchmarkResult(model.Backend.Name, model.Config, model.Layout.Total, B, P, N, warmup, repeat,
             TokensPerS: (double)N * B * repeat * 1000.0 / decodeMs, MsPerToken: Median(steps), MsMin: steps.Min(),
-            PrefillMs: Median(prefills), Prompt: prompt, Generated: generated);
+            PrefillMs: Median(prefills), Prompt: prompt, Generated: generated,
+            WeightBytesPerStep: DecodeWeightFloats(model.Layout) * sizeof(float), ReadBytesPerS: bandwidth);
+    }
+
+    /// <summary>
+    /// The parameter floats one decode step reads in full: every block tensor and the head, plus
+    /// the token embedding when the head is tied to it (an embedding table that is only looked up,
+    /// such as GPT-2's positions or an untied Llama's embedding, costs one row, not counted).
+    /// </summary>
+    public static long DecodeWeightFloats(ParameterLayout layout)
+    {
+        ArgumentNullException.ThrowIfNull(layout);
+        long floats = 0, vocabRows = 0;
+        bool headMatrix = false;
+        foreach (var e in layout.Entries)
+        {
+            if (e.Part != LayoutPart.Embedding) floats += e.Count;
+            if (e.Part == LayoutPart.Head && e.Shape.Length == 2) headMatrix = true;
+        }
+        // Tied: the head is the first embedding matrix (token rows); GPT-2's wte, Llama's embed.
+        foreach (var e in layout.Entries)
+            if (e.Part == LayoutPart.Embedding && e.Shape.Length == 2) { vocabRows = e.Count; break; }
+        return headMatrix ? floats : floats + vocabRows;
+    }
+
+    /// <summary>Bytes per second a plain sum reads the model's parameter arena at; null off the host backend.</summary>
+    private static double? ReadBandwidth(ICausalLm model)
+    {
+        var p = model.Parameters;
+        if (p.Buffer is not HostBuffer host || p.Length > int.MaxValue) return null;
+        return Kernels.Cpu.StreamRead.BytesPerSecond(host.Span(p.Offset, p.Length));
     }
 
     /// <summary>next[b] = the first index of the largest of logits[b, :] (greedy decoding).</summary>

@@ -17,6 +17,16 @@ namespace Hyper.Runtime.Benchmarks;
 /// <param name="PrefillMs">Median prefill (the prompt's forward and the first argmax).</param>
 /// <param name="Prompt">The prompt tokens [B,P] (random from the seed; the same for every generation).</param>
 /// <param name="Generated">The tokens [B,N] the last timed generation picked (greedy: every generation picks the same).</param>
+/// <param name="WeightBytesPerStep">Parameter bytes one decode step reads (<see cref="GenerateBenchmark.DecodeWeightFloats"/>).</param>
+/// <param name="ReadBytesPerS">Measured streaming-read bandwidth of the parameter arena (null off the host backend).</param>
 public sealed record GenerateBenchmarkResult(
     string Backend, IModelConfig Config, long Parameters, int Batch, int PromptTokens, int NewTokens, int Warmup, int Repeat,
-    double TokensPerS, double MsPerToken, double MsMin, double PrefillMs, int[] Prompt, int[] Generated);
+    double TokensPerS, double MsPerToken, double MsMin, double PrefillMs, int[] Prompt, int[] Generated,
+    long WeightBytesPerStep = 0, double? ReadBytesPerS = null)
+{
+    /// <summary>Decode steps per second if each only read its weights at <see cref="ReadBytesPerS"/> (the memory roof), null without a measurement.</summary>
+    public double? RooflineStepsPerS => ReadBytesPerS is double bw && WeightBytesPerStep > 0 ? bw / WeightBytesPerStep : null;
+
+    /// <summary>Measured steps per second (tokens/s ÷ B) over <see cref="RooflineStepsPerS"/>.</summary>
+    public double? RooflineFraction => RooflineStepsPerS is double r ? TokensPerS / Batch / r : null;
+}
