@@ -90,7 +90,7 @@ public static class Checkpoint
     /// </summary>
     public static float[] ReadWeights(string dir, IModelConfig config, out Dictionary<string, string> metadata)
     {
-        using var st = OpenWeights(dir);
+        using var st = OpenWeights(dir, config);
         metadata = new Dictionary<string, string>(st.Metadata);
         var architecture = Architectures.Of(config);
         var arena = new float[architecture.ParameterCount(config)];
@@ -98,14 +98,26 @@ public static class Checkpoint
         return arena;
     }
 
-    private static WeightFiles OpenWeights(string dir)
+    /// <summary>
+    /// The folder's weight files, refused before anything is sized from config.json when their
+    /// tensors cannot hold the parameters it implies (a lying n_layer would otherwise allocate
+    /// first). Two bytes per parameter is the narrowest dtype read (F16, BF16).
+    /// </summary>
+    private static WeightFiles OpenWeights(string dir, IModelConfig config)
     {
         if (!WeightFiles.Exist(dir))
         {
             string path = Path.Combine(dir, ModelFile);
             throw new FileNotFoundException($"{path}: no such file (nor a sharded {WeightFiles.IndexFile})", path);
         }
-        return WeightFiles.Open(dir);
+        var weights = WeightFiles.Open(dir);
+        long parameters = Architectures.Of(config).ParameterCount(config), bytes = weights.Tensors.Sum(t => t.End - t.Begin);
+        if (2 * parameters > bytes)
+        {
+            weights.Dispose();
+            throw new InvalidDataException($"{weights.Path}: config.json implies {parameters:N0} parameters, but the tensors hold only {bytes:N0} bytes");
+        }
+        return weights;
     }
 
     /// <summary>Loads a checkpoint folder onto a backend (weights, and the optimizer state when asked and present).</summary>
@@ -114,13 +126,8 @@ public static class Checkpoint
         if (!Directory.Exists(dir)) throw new DirectoryNotFoundException($"{dir}: no such checkpoint folder");
         var config = ReadConfig(dir); // finishes an interrupted save first
         var state = ReadState(dir, config);
-        using var weights = OpenWeights(dir);
+        using var weights = OpenWeights(dir, config);
         CheckStep(dir, ModelFile, new Dictionary<string, string>(weights.Metadata), state.Step);
-        // Before the model is allocated: a lying config.json would otherwise size it first.
-        // Two bytes per parameter is the narrowest dtype read (F16, BF16).
-        long parameters = Architectures.Of(config).ParameterCount(config), bytes = weights.Tensors.Sum(t => t.End - t.Begin);
-        if (2 * parameters > bytes)
-            throw new InvalidDataException($"{weights.Path}: config.json implies {parameters:N0} parameters, but the tensors hold only {bytes:N0} bytes");
         var model = Architectures.Create(config, backend);
         try
         {
