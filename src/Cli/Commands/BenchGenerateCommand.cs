@@ -27,6 +27,7 @@ public static class BenchGenerateCommand
         var threads = new Option<int>("--threads") { Description = "Kernel threads (default: every core)." };
         var device = new Option<string>("--device") { Description = $"Backend: {string.Join(", ", BackendRegistry.Names)}.", DefaultValueFactory = _ => "cpu" };
         var json = new Option<bool>("--json") { Description = "Print one JSON object instead of a summary." };
+        var profile = new Option<bool>("--profile") { Description = "Also time every op of the decode steps and print where a step's time goes (the step times then include that bookkeeping)." };
         var cmd = new Command("generate",
             "Time greedy decoding with the KV cache: a prefill of P random prompt tokens, then N decode steps that each feed the " +
             "last picked token of every row and pick the next by argmax. tokens_per_s = N*B / decode seconds (all timed " +
@@ -37,7 +38,7 @@ public static class BenchGenerateCommand
             "is below P+N gets n_positions = P+N (its weights are random anyway); a checkpoint must hold P+N positions. " +
             "bench/compare/bench_generate.py measures PyTorch the same way.")
         {
-            model, prompt, newTokens, batch, warmup, repeat, seed, threads, device, json,
+            model, prompt, newTokens, batch, warmup, repeat, seed, threads, device, json, profile,
         };
         cmd.SetAction(r =>
         {
@@ -53,6 +54,8 @@ public static class BenchGenerateCommand
             try { backend = BackendRegistry.Create(r.GetValue(device)!); }
             catch (ArgumentException e) { throw new CliException($"--device: {e.Message}"); }
             using var _ = backend;
+            var profiler = r.GetValue(profile) ? new ProfilingBackend(backend) : null;
+            if (profiler is not null) backend = profiler;
             string name = r.GetValue(model)!;
             using var m = Load(name, backend, P + N, r.GetValue(seed));
             if ((long)P + N > m.Config.Context)
@@ -61,7 +64,7 @@ public static class BenchGenerateCommand
             var result = GenerateBenchmark.Run(m, B, P, N, W, R, r.GetValue(seed), msg =>
             {
                 if (!asJson) Console.Error.Write($"\r{msg}   ");
-            });
+            }, profiler);
             if (!asJson) Console.Error.WriteLine();
             var c = result.Config;
             if (asJson)
@@ -86,6 +89,7 @@ public static class BenchGenerateCommand
                     read_gb_per_s = result.ReadBytesPerS is double bw ? Math.Round(bw / 1e9, 2) : (double?)null,
                     roofline_tokens_per_s = result.RooflineStepsPerS is double roof ? Math.Round(roof * B, 1) : (double?)null,
                     roofline_fraction = result.RooflineFraction is double f ? Math.Round(f, 3) : (double?)null,
+                    profile = result.Profile?.Select(o => new { op = o.Op, ms_per_step = Math.Round(o.MsPerStep, 4), calls_per_step = Math.Round(o.CallsPerStep, 2) }),
                     config = new { n_layer = c.Layers, n_head = c.Heads, n_embd = c.Channels, n_positions = c.Context, vocab_size = c.VocabSize },
                 }));
             }
@@ -98,6 +102,13 @@ public static class BenchGenerateCommand
                 if (result.RooflineFraction is double frac)
                     Console.WriteLine($"  memory roof   {result.RooflineStepsPerS!.Value * B,10:F1} tokens/s   ({result.WeightBytesPerStep / 1e6:F1} MB of weights per step " +
                         $"at {result.ReadBytesPerS!.Value / 1e9:F1} GB/s, a plain read of the parameters; measured {frac:P1} of it)");
+                if (result.Profile is { } ops)
+                {
+                    Console.WriteLine("  per decode step, by op:");
+                    double total = ops.Sum(o => o.MsPerStep);
+                    foreach (var (op, ms, calls) in ops)
+                        Console.WriteLine($"    {op,-34} {ms,9:F3} ms {100 * ms / total,6:F1}%  {calls,6:F1} calls");
+                }
             }
             return 0;
         });

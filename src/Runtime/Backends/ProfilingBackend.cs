@@ -19,8 +19,16 @@ public sealed class ProfilingBackend(IBackend inner) : IBackend, IHyperAttention
     /// <summary>Forgets what was measured (e.g. after warm-up).</summary>
     public void Reset() => _totals.Clear();
 
+    /// <summary>While true, calls run untimed (e.g. a prefill between the decode steps being profiled).</summary>
+    public bool Paused { get; set; }
+
     private void Time(string op, Action run)
     {
+        if (Paused)
+        {
+            run();
+            return;
+        }
         long t0 = Stopwatch.GetTimestamp();
         run();
         long dt = Stopwatch.GetTimestamp() - t0;

@@ -20,8 +20,10 @@ public static class GenerateBenchmark
     /// once before and once after the timed generations, the better kept), the roof a batch-1
     /// step is held against.
     /// </summary>
+    /// <remarks>With <paramref name="profiler"/> (the backend <paramref name="model"/> was made on) the
+    /// ops of the timed decode steps are timed one by one, prefills left out, and returned per step.</remarks>
     public static GenerateBenchmarkResult Run(ICausalLm model, int batch, int promptTokens, int newTokens, int warmup, int repeat,
-        ulong seed = 1, Action<string>? progress = null)
+        ulong seed = 1, Action<string>? progress = null, ProfilingBackend? profiler = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentOutOfRangeException.ThrowIfLessThan(batch, 1);
@@ -29,6 +31,8 @@ public static class GenerateBenchmark
         ArgumentOutOfRangeException.ThrowIfLessThan(newTokens, 1);
         ArgumentOutOfRangeException.ThrowIfNegative(warmup);
         ArgumentOutOfRangeException.ThrowIfLessThan(repeat, 1);
+        if (profiler is not null && !ReferenceEquals(model.Backend, profiler))
+            throw new ArgumentException("the model must run on the profiling backend to be profiled", nameof(profiler));
         int B = batch, P = promptTokens, N = newTokens, V = model.Config.VocabSize;
         if ((long)P + N > model.Config.Context)
             throw new ArgumentOutOfRangeException(nameof(newTokens),
@@ -47,14 +51,20 @@ public static class GenerateBenchmark
         for (int run = 0; run < warmup + repeat; run++)
         {
             bool timed = run >= warmup;
-            if (run == warmup) bandwidth = ReadBandwidth(model);
+            if (run == warmup)
+            {
+                bandwidth = ReadBandwidth(model);
+                profiler?.Reset();
+            }
             progress?.Invoke(timed ? $"generation {run - warmup + 1}/{repeat}" : $"warm-up {run + 1}/{warmup}");
             decoder.Reset();
+            if (profiler is not null) profiler.Paused = true;
             long t0 = Stopwatch.GetTimestamp();
             decoder.Feed(prompt, P, logits);
             Argmax(logits, next, V);
             double prefill = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
             if (timed) prefills.Add(prefill);
+            if (profiler is not null) profiler.Paused = false;
             for (int s = 0; s < N; s++)
             {
                 t0 = Stopwatch.GetTimestamp();
@@ -67,10 +77,11 @@ public static class GenerateBenchmark
         }
         if (bandwidth is double before && ReadBandwidth(model) is double after) bandwidth = Math.Max(before, after);
         double decodeMs = steps.Sum();
+        var ops = profiler?.Totals.Select(t => (t.Op, t.Seconds * 1000 / steps.Count, (double)t.Calls / steps.Count)).ToList();
         return new GenerateBenchmarkResult(model.Backend.Name, model.Config, model.Layout.Total, B, P, N, warmup, repeat,
             TokensPerS: (double)N * B * repeat * 1000.0 / decodeMs, MsPerToken: Median(steps), MsMin: steps.Min(),
             PrefillMs: Median(prefills), Prompt: prompt, Generated: generated,
-            WeightBytesPerStep: DecodeWeightFloats(model.Layout) * sizeof(float), ReadBytesPerS: bandwidth);
+            WeightBytesPerStep: DecodeWeightFloats(model.Layout) * sizeof(float), ReadBytesPerS: bandwidth, Profile: ops);
     }
 
     /// <summary>

@@ -19,10 +19,12 @@ namespace Hyper.Runtime.Benchmarks;
 /// <param name="Generated">The tokens [B,N] the last timed generation picked (greedy: every generation picks the same).</param>
 /// <param name="WeightBytesPerStep">Parameter bytes one decode step reads (<see cref="GenerateBenchmark.DecodeWeightFloats"/>).</param>
 /// <param name="ReadBytesPerS">Measured streaming-read bandwidth of the parameter arena (null off the host backend).</param>
+/// <param name="Profile">Per op: milliseconds and calls per decode step (null unless profiled).</param>
 public sealed record GenerateBenchmarkResult(
     string Backend, IModelConfig Config, long Parameters, int Batch, int PromptTokens, int NewTokens, int Warmup, int Repeat,
     double TokensPerS, double MsPerToken, double MsMin, double PrefillMs, int[] Prompt, int[] Generated,
-    long WeightBytesPerStep = 0, double? ReadBytesPerS = null)
+    long WeightBytesPerStep = 0, double? ReadBytesPerS = null,
+    IReadOnlyList<(string Op, double MsPerStep, double CallsPerStep)>? Profile = null)
 {
     /// <summary>Decode steps per second if each only read its weights at <see cref="ReadBytesPerS"/> (the memory roof), null without a measurement.</summary>
     public double? RooflineStepsPerS => ReadBytesPerS is double bw && WeightBytesPerStep > 0 ? bw / WeightBytesPerStep : null;
