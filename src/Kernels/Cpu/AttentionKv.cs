@@ -267,7 +267,7 @@ public static unsafe partial class Attention
     /// of 16) against q[hs]: sixteen FMA chains, then a transpose-and-add tree (45 shuffles and adds
     /// for all 16 instead of a horizontal sum each) that leaves score r in lane r.
     /// </summary>
-    private static Vector512<float> ScoreBlock(float* q, float* k, int C, int hs)
+    internal static Vector512<float> ScoreBlock(float* q, float* k, int C, int hs)
     {
         Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
         Vector512<float> a8 = default, a9 = default, a10 = default, a11 = default, a12 = default, a13 = default, a14 = default, a15 = default;
