@@ -41,6 +41,25 @@ public class BenchGenerateCommandTests
     }
 
     [Test]
+    public void ProfileCountsTheOpsOfOneDecodeStep()
+    {
+        var (code, output, err) = CliRunner.Run("bench", "generate", "--model", "tiny", "--prompt-tokens", "5", "--new-tokens", "7",
+            "--warmup", "1", "--repeat", "2", "--profile", "--json");
+        Assert.That(code, Is.EqualTo(0), err);
+        using var doc = JsonDocument.Parse(output.Trim());
+        var ops = doc.RootElement.GetProperty("profile").EnumerateArray()
+            .ToDictionary(o => o.GetProperty("op").GetString()!, o => (Ms: o.GetProperty("ms_per_step").GetDouble(), Calls: o.GetProperty("calls_per_step").GetDouble()));
+        // tiny has 2 layers: per decode step 4 matmuls a layer (qkv, projection, fc, fc projection) and the head,
+        // one cached attention a layer. A prefill counted in would add its own 9 matmuls per 7 steps.
+        Assert.That(ops["MatmulForward"].Calls, Is.EqualTo(9));
+        Assert.That(ops["AttentionKvForward"].Calls, Is.EqualTo(2));
+        // B = 1: the mean step is 1000 / tokens_per_s ms, and the ops run inside the steps (rounding: 0.1 tokens/s, 1e-4 ms per op).
+        double meanStep = 1000.0 / (doc.RootElement.GetProperty("tokens_per_s").GetDouble() - 0.05);
+        Assert.That(ops.Values.Sum(o => o.Ms), Is.GreaterThan(0).And.LessThanOrEqualTo(meanStep + 1e-4 * ops.Count),
+            "the ops' time per step fits in the mean step");
+    }
+
+    [Test]
     public void PresetsGrowTheirContextToFitTheRun()
     {
         var (code, output, err) = CliRunner.Run("bench", "generate", "--model", "tiny", "--prompt-tokens", "60", "--new-tokens", "10",
