@@ -8,7 +8,7 @@ namespace Hyper.Runtime.IO;
 /// hyperattention.safetensors in a checkpoint folder: a model's HyperAttention layers, their
 /// settings (metadata: layers, block, samples, lsh_projs, min_seq, order, seed) and each layer's
 /// hyperplanes as "h.{l}.attn.hyperplanes" [r, hs]. Kept apart from model.safetensors so that file
-/// stays a plain Hugging Face GPT-2; a folder without it uses exact attention.
+/// stays a plain Hugging Face checkpoint of its architecture; a folder without it uses exact attention.
 /// </summary>
 public static class HyperAttentionFile
 {

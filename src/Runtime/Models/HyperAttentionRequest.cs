@@ -39,7 +39,7 @@ public sealed record HyperAttentionRequest
         { ("HyperLayers", Layers), ("Block", Block), ("Samples", Samples), ("LshProjections", LshProjections), ("MinSeq", MinSeq) }
         .Where(s => s.Value is not null).Select(s => $"{s.Name} {s.Value}"));
 
-    /// <summary>Sets <see cref="Gpt2.HyperAttention"/> as asked.</summary>
+    /// <summary>Sets the model's HyperAttention layers (<see cref="ICausalLm.HyperAttention"/>) as asked.</summary>
     /// <exception cref="ArgumentException">Contradictory or out-of-range flags (the message names them).</exception>
     public void Apply(ICausalLm model)
     {

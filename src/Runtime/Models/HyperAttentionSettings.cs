@@ -4,7 +4,7 @@ using Hyper.Kernels.Reference;
 namespace Hyper.Runtime.Models;
 
 /// <summary>
-/// Which layers of a <see cref="Gpt2"/> use HyperAttention instead of exact attention, with what
+/// Which layers of a causal LM (GPT-2 or the Llama family) use HyperAttention instead of exact attention, with what
 /// settings, and the random parts that make it reproducible: each such layer's LSH hyperplanes
 /// [r, hs] (stored with the model, see <see cref="IO.HyperAttentionFile"/>) and the seed of its
 /// sampled keys. A layer's plan for a sequence length T (samples included) is drawn from
