@@ -16,31 +16,14 @@ namespace Hyper.Tests.Models;
 public class Gpt2HyperAttentionTests
 {
     private static readonly Gpt2Config Config = Gpt2Config.Tiny; // L=2, NH=2, C=64, maxT=64, V=256
-    private const int B = 2, T = 48;
+    private const int B = HyperAttentionTestModels.B, T = HyperAttentionTestModels.T;
 
-    private static Gpt2 Model(IBackend backend)
-    {
-        var model = new Gpt2(Config, backend);
-        model.InitializeWeights(21);
-        float[] p = model.ReadParameters();
-        var rng = new Rng(22);
-        // Larger weights than the initialisation, so attention is sharp and LSH blocks matter.
-        for (int i = 0; i < p.Length; i++) p[i] += (float)(0.15 * rng.NextNormal());
-        model.LoadParameters(p);
-        return model;
-    }
+    private static Gpt2 Model(IBackend backend) => HyperAttentionTestModels.Sharpened(new Gpt2(Config, backend));
 
-    private static (int[] Tokens, int[] Targets) Batch()
-    {
-        var rng = new Rng(3);
-        var x = new int[B * T + 1];
-        for (int i = 0; i < x.Length; i++) x[i] = rng.NextInt(Config.VocabSize);
-        return (x[..(B * T)], x[1..]);
-    }
+    private static (int[] Tokens, int[] Targets) Batch() => HyperAttentionTestModels.Batch(Config.VocabSize);
 
     private static HyperAttentionSettings Settings(string layers, int block, int samples, int minSeq) =>
-        HyperAttentionSettings.Create(new HyperAttentionConfig { BlockSize = block, SampleSize = samples, LshProjections = 3, MinSeqLen = minSeq },
-            layers, Config, 5);
+        HyperAttentionTestModels.Settings(layers, block, samples, minSeq, Config);
 
     // The exact limits run the same flash kernel per piece and merge by log-sum-exp, which
     // reorders fp32 sums: measured within 2e-6 of the exact loss; small blocks move it by 1e-2+.
@@ -60,20 +43,7 @@ public class Gpt2HyperAttentionTests
     public void SmallBlocksChangeTheLossAndStillTrain()
     {
         using var model = Model(new CpuBackend());
-        var (x, y) = Batch();
-        float exact = model.Forward(x, y, B, T);
-        model.HyperAttention = Settings("last:1", 4, 4, 8);
-        float first = model.Forward(x, y, B, T);
-        Assert.That(Math.Abs(first - exact), Is.GreaterThan(1e-3), "blocks of 4 keys with 4 samples are an approximation");
-        float loss = first;
-        for (int step = 0; step < 5; step++)
-        {
-            model.ZeroGradients();
-            loss = model.Forward(x, y, B, T);
-            model.Backward();
-            model.Update(3e-3f, new AdamWSettings { WeightDecay = 0, GradClip = 1 });
-        }
-        Assert.That(loss, Is.LessThan(first - 0.05), "five steps on one batch must lower its loss");
+        HyperAttentionTestModels.AssertSmallBlocksChangeTheLossAndStillTrain(model);
     }
 
     [Test]

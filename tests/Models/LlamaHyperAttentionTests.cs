@@ -17,31 +17,15 @@ namespace Hyper.Tests.Models;
 public class LlamaHyperAttentionTests
 {
     private static readonly LlamaConfig Tiny = LlamaConfig.LlamaTiny; // L=2, C=64, NH=4, NKV=2, hd=16, V=256
-    private const int B = 2, T = 48;
+    private const int B = HyperAttentionTestModels.B, T = HyperAttentionTestModels.T;
 
-    private static Llama Model(IBackend backend, LlamaConfig? config = null)
-    {
-        var model = new Llama(config ?? Tiny, backend);
-        model.InitializeWeights(21);
-        float[] p = model.ReadParameters();
-        var rng = new Rng(22);
-        // Larger weights than the initialisation, so attention is sharp and LSH blocks matter.
-        for (int i = 0; i < p.Length; i++) p[i] += (float)(0.15 * rng.NextNormal());
-        model.LoadParameters(p);
-        return model;
-    }
+    private static Llama Model(IBackend backend, LlamaConfig? config = null) =>
+        HyperAttentionTestModels.Sharpened(new Llama(config ?? Tiny, backend));
 
-    private static (int[] Tokens, int[] Targets) Batch()
-    {
-        var rng = new Rng(3);
-        var x = new int[B * T + 1];
-        for (int i = 0; i < x.Length; i++) x[i] = rng.NextInt(Tiny.VocabSize);
-        return (x[..(B * T)], x[1..]);
-    }
+    private static (int[] Tokens, int[] Targets) Batch() => HyperAttentionTestModels.Batch(Tiny.VocabSize);
 
     private static HyperAttentionSettings Settings(string layers, int block, int samples, int minSeq, LlamaConfig? config = null) =>
-        HyperAttentionSettings.Create(new HyperAttentionConfig { BlockSize = block, SampleSize = samples, LshProjections = 3, MinSeqLen = minSeq },
-            layers, config ?? Tiny, 5);
+        HyperAttentionTestModels.Settings(layers, block, samples, minSeq, config ?? Tiny);
 
     private static (float Loss, float[] Logits, float[] Grads) Run(Llama model, int[] x, int[] y)
     {
@@ -78,21 +62,7 @@ public class LlamaHyperAttentionTests
     public void SmallBlocksChangeTheLossAndStillTrain()
     {
         using var model = Model(new CpuBackend());
-        var (x, y) = Batch();
-        float exact = model.Forward(x, y, B, T);
-        model.HyperAttention = Settings("last:1", 4, 4, 8);
-        float first = model.Forward(x, y, B, T);
-        Assert.That(float.IsFinite(first));
-        Assert.That(Math.Abs(first - exact), Is.GreaterThan(1e-3), "blocks of 4 keys with 4 samples are an approximation");
-        float loss = first;
-        for (int step = 0; step < 5; step++)
-        {
-            model.ZeroGradients();
-            loss = model.Forward(x, y, B, T);
-            model.Backward();
-            model.Update(3e-3f, new AdamWSettings { WeightDecay = 0, GradClip = 1 });
-        }
-        Assert.That(loss, Is.LessThan(first - 0.05), "five steps on one batch must lower its loss");
+        HyperAttentionTestModels.AssertSmallBlocksChangeTheLossAndStillTrain(model);
     }
 
     [Test]
