@@ -33,7 +33,7 @@ public static unsafe class MatmulBf16
         for (int n = 0; n < N; n++) Reorder(input.Slice(n * C, C), xs.AsSpan(n * C, C));
         fixed (float* po = output, px = xs, pb = bias)
         fixed (ushort* pw = weight)
-            WeightRows.Run(new Rows(pw, C), po, px, C, bias.Length != 0 ? pb : null, N, C, OC);
+            WeightRows.Run(new Rows(pw, px, C), po, bias.Length != 0 ? pb : null, N, C, OC);
         ArrayPool<float>.Shared.Return(xs);
     }
 
@@ -50,10 +50,11 @@ public static unsafe class MatmulBf16
         for (; c < x.Length; c++) to[c] = x[c];
     }
 
-    private readonly struct Rows(ushort* weight, int C) : WeightRows.IRows
+    private readonly struct Rows(ushort* weight, float* input, int C) : WeightRows.IRows
     {
-        public float Dot(int o, float* x)
+        public float Dot(int o, int n)
         {
+            float* x = input + (long)n * C;
             ushort* w = weight + (long)o * C;
             int c = 0;
             float s;

@@ -5,15 +5,15 @@ using System.Runtime.Intrinsics.X86;
 namespace Hyper.Kernels.Cpu;
 
 /// <summary>
-/// The fully connected layer with blocked 8-bit weights, same contract and format as
+/// The fully connected layer with blocked 8-bit weights, same contract, format and arithmetic as
 /// <see cref="Reference.MatmulQ8"/>: a matrix-vector kernel that reads 1.125 bytes a weight.
 /// <para>
-/// Each block of 32 is dequantised in registers: sign-extend 16 int8 to int32 (vpmovsxbd from
-/// memory) and convert to float, two FMAs with the input, then one FMA of the block's sum by its
-/// scale into the running total (the scale multiplies a sum of 32 products, not each weight).
-/// The alternative, quantising the input to int8 per block and using VNNI integer dot products,
-/// is not built yet. The input row is copied, zero-padded to whole blocks, so the last block
-/// needs no tail loop (its padded weights are zero).
+/// Per block of 32 the AVX-512 path does four ops: sign-extend the 32 int8 weights to int16
+/// (vpmovsxbw from memory), multiply-add them in pairs with the int16 input (vpmaddwd: 16 exact
+/// int32 sums), convert those to float, and one FMA by the block's d·e into the running total.
+/// The first version dequantised to fp32 instead (two sign-extensions to int32, two conversions,
+/// three FMAs a block) and was bound by arithmetic, not memory: 11.7 GB/s against bf16's 34.5 on
+/// one Zen 4 core for a 768×3072 matrix from L3.
 /// </para>
 /// </summary>
 public static unsafe class MatmulQ8
@@ -33,58 +33,53 @@ public static unsafe class MatmulQ8
         Reference.Matmul.CheckShapes(output.Length, input.Length, checked(OC * C), bias.Length, N, C, OC);
         if (values.Length != (long)OC * stride || scales.Length != (long)OC * nb)
             throw new ArgumentException($"q8 weights of {values.Length} values and {scales.Length} scales do not fit OC={OC}, C={C}");
-        float[] xs = ArrayPool<float>.Shared.Rent(Math.Max(1, N * stride));
-        for (int n = 0; n < N; n++)
-        {
-            input.Slice(n * C, C).CopyTo(xs.AsSpan(n * stride));
-            xs.AsSpan(n * stride + C, stride - C).Clear();
-        }
-        fixed (float* po = output, px = xs, pb = bias, pd = scales)
+        short[] r = ArrayPool<short>.Shared.Rent(Math.Max(1, N * stride));
+        float[] e = ArrayPool<float>.Shared.Rent(Math.Max(1, N * nb));
+        for (int n = 0; n < N; n++) Reference.MatmulQ8.QuantizeInput(input.Slice(n * C, C), r.AsSpan(n * stride, stride), e.AsSpan(n * nb, nb));
+        fixed (float* po = output, pb = bias, pd = scales, pe = e)
         fixed (sbyte* pq = values)
-            WeightRows.Run(new Rows(pq, pd, nb), po, px, stride, bias.Length != 0 ? pb : null, N, C, OC);
-        ArrayPool<float>.Shared.Return(xs);
+        fixed (short* pr = r)
+            WeightRows.Run(new Rows(pq, pd, pr, pe, nb), po, bias.Length != 0 ? pb : null, N, C, OC);
+        ArrayPool<short>.Shared.Return(r);
+        ArrayPool<float>.Shared.Return(e);
     }
 
-    private readonly struct Rows(sbyte* values, float* scales, int nb) : WeightRows.IRows
+    private readonly struct Rows(sbyte* values, float* scales, short* input, float* inputScales, int nb) : WeightRows.IRows
     {
-        public float Dot(int o, float* x)
+        public float Dot(int o, int n)
         {
             sbyte* q = values + (long)o * nb * Block;
-            float* d = scales + (long)o * nb;
-            if (Avx512F.IsSupported)
+            float* d = scales + (long)o * nb, e = inputScales + (long)n * nb;
+            short* r = input + (long)n * nb * Block;
+            if (Avx512BW.IsSupported)
             {
-                // Two totals, alternate blocks, so consecutive blocks' scale FMAs do not wait on each other.
+                // Two totals, alternate blocks, so consecutive blocks' FMAs do not wait on each other.
                 Vector512<float> t0 = default, t1 = default;
                 int b = 0;
                 for (; b + 2 <= nb; b += 2)
                 {
-                    t0 = Vector512.FusedMultiplyAdd(Block512(q + b * Block, x + b * Block), Vector512.Create(d[b]), t0);
-                    t1 = Vector512.FusedMultiplyAdd(Block512(q + (b + 1) * Block, x + (b + 1) * Block), Vector512.Create(d[b + 1]), t1);
+                    t0 = Vector512.FusedMultiplyAdd(Block512(q + b * Block, r + b * Block), Vector512.Create(d[b] * e[b]), t0);
+                    t1 = Vector512.FusedMultiplyAdd(Block512(q + (b + 1) * Block, r + (b + 1) * Block), Vector512.Create(d[b + 1] * e[b + 1]), t1);
                 }
-                if (b < nb) t0 = Vector512.FusedMultiplyAdd(Block512(q + b * Block, x + b * Block), Vector512.Create(d[b]), t0);
+                if (b < nb) t0 = Vector512.FusedMultiplyAdd(Block512(q + b * Block, r + b * Block), Vector512.Create(d[b] * e[b]), t0);
                 return Vector512.Sum(t0 + t1);
             }
             Vector256<float> s0 = default, s1 = default;
             for (int b = 0; b < nb; b++)
             {
                 sbyte* qb = q + b * Block;
-                float* xb = x + b * Block;
-                var p = Vector256.Multiply(Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(qb)), Vector256.Load(xb));
-                p = Vector256.FusedMultiplyAdd(Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(qb + 8)), Vector256.Load(xb + 8), p);
-                p = Vector256.FusedMultiplyAdd(Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(qb + 16)), Vector256.Load(xb + 16), p);
-                p = Vector256.FusedMultiplyAdd(Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(qb + 24)), Vector256.Load(xb + 24), p);
-                if ((b & 1) == 0) s0 = Vector256.FusedMultiplyAdd(p, Vector256.Create(d[b]), s0);
-                else s1 = Vector256.FusedMultiplyAdd(p, Vector256.Create(d[b]), s1);
+                short* rb = r + b * Block;
+                var lo = Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(qb), Vector256.Load(rb));
+                var hi = Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(qb + 16), Vector256.Load(rb + 16));
+                var p = Avx.ConvertToVector256Single(lo + hi);
+                if ((b & 1) == 0) s0 = Vector256.FusedMultiplyAdd(p, Vector256.Create(d[b] * e[b]), s0);
+                else s1 = Vector256.FusedMultiplyAdd(p, Vector256.Create(d[b] * e[b]), s1);
             }
             return Vector256.Sum(s0 + s1);
         }
 
-        /// <summary>The 16 lanes of Σ q·x over one block (not yet scaled).</summary>
-        private static Vector512<float> Block512(sbyte* q, float* x)
-        {
-            var w0 = Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Vector128.Load(q)));
-            var w1 = Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Vector128.Load(q + 16)));
-            return Vector512.FusedMultiplyAdd(w1, Vector512.Load(x + 16), w0 * Vector512.Load(x));
-        }
+        /// <summary>The 16 lanes of Σ q·r over one block, as floats (each lane an exact int32 sum of two products).</summary>
+        private static Vector512<float> Block512(sbyte* q, short* r) =>
+            Avx512F.ConvertToVector512Single(Avx512BW.MultiplyAddAdjacent(Avx512BW.ConvertToVector512Int16(Vector256.Load(q)), Vector512.Load(r)));
     }
 }

@@ -13,26 +13,26 @@ internal static unsafe class WeightRows
     /// <summary>Below this many weights one thread reads them faster than a fork/join costs (as the fp32 GEMV).</summary>
     private const long SerialWeights = 1L << 16;
 
-    /// <summary>One format's dot product of weight row o with an input row (in the layout the format prepared).</summary>
+    /// <summary>One format's dot product of weight row o with input row n (in the layout the format prepared).</summary>
     internal interface IRows
     {
-        /// <summary>weight[o,:]·x over C.</summary>
-        float Dot(int o, float* x);
+        /// <summary>weight[o,:]·x[n,:] over C.</summary>
+        float Dot(int o, int n);
     }
 
-    /// <summary>y[N,OC] = x[N, xStride] rows dotted with every weight row, plus bias (null: none).</summary>
-    public static void Run<TRows>(TRows rows, float* y, float* x, int xStride, float* bias, int N, int C, int OC)
+    /// <summary>y[N,OC] = every input row dotted with every weight row, plus bias (null: none).</summary>
+    public static void Run<TRows>(TRows rows, float* y, float* bias, int N, int C, int OC)
         where TRows : struct, IRows
     {
         if (N == 0 || OC == 0) return;
-        nint py = (nint)y, px = (nint)x, pb = (nint)bias;
+        nint py = (nint)y, pb = (nint)bias;
         Action<int, int> range = (o0, o1) =>
         {
-            float* yy = (float*)py, xx = (float*)px, bb = (float*)pb;
+            float* yy = (float*)py, bb = (float*)pb;
             for (int o = o0; o < o1; o++)
             {
                 float b = bb != null ? bb[o] : 0f;
-                for (int n = 0; n < N; n++) yy[(long)n * OC + o] = b + rows.Dot(o, xx + (long)n * xStride);
+                for (int n = 0; n < N; n++) yy[(long)n * OC + o] = b + rows.Dot(o, n);
             }
         };
         CpuWorkers.ForRange(OC, (int)Math.Max(1, SerialWeights / Math.Max(1, C)), range);
