@@ -91,6 +91,15 @@ public sealed class CpuBackend : HostBackend, IKernelVariants, IHyperAttentionBa
     /// <inheritdoc />
     public long PackedFloats => _packed.Keys.Sum(k => k.Length);
 
+    // Decoding streams these every token, as the fp32 weights the decoders advise (see HugePages).
+    private static unsafe void AdviseHugePages(object packed)
+    {
+        if (packed is ushort[] h)
+            fixed (ushort* p = h) HugePages.Advise(p, 2L * h.Length);
+        else if (packed is ValueTuple<sbyte[], float[]> q)
+            fixed (sbyte* p = q.Item1) HugePages.Advise(p, q.Item1.LongLength);
+    }
+
     private void MatmulPacked(TensorView output, TensorView input, TensorView weight, TensorView bias, int N, int C, int OC)
     {
         if (!_packed.TryGetValue(weight, out var packed))
@@ -100,6 +109,7 @@ public sealed class CpuBackend : HostBackend, IKernelVariants, IHyperAttentionBa
                 ? Kernels.Reference.MatmulBf16.Pack(S(weight))
                 : Kernels.Reference.MatmulQ8.Pack(S(weight), C, OC);
             _packed[weight] = packed;
+            AdviseHugePages(packed);
         }
         if (packed is ushort[] h) K.MatmulBf16.Forward(S(output), S(input), h, S(bias), N, C, OC);
         else
