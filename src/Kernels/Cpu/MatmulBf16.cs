@@ -31,9 +31,9 @@ public static unsafe class MatmulBf16
         }
         float[] xs = ArrayPool<float>.Shared.Rent(Math.Max(1, N * C));
         for (int n = 0; n < N; n++) Reorder(input.Slice(n * C, C), xs.AsSpan(n * C, C));
-        fixed (float* po = output, px = xs, pb = bias)
+        fixed (float* po = output, px = xs, pin = input, pb = bias)
         fixed (ushort* pw = weight)
-            WeightRows.Run(new Rows(pw, px, C), po, bias.Length != 0 ? pb : null, N, C, OC);
+            WeightRows.Run(new Rows(pw, px, C), po, pin, bias.Length != 0 ? pb : null, N, C, OC);
         ArrayPool<float>.Shared.Return(xs);
     }
 
@@ -52,6 +52,15 @@ public static unsafe class MatmulBf16
 
     private readonly struct Rows(ushort* weight, float* input, int C) : WeightRows.IRows
     {
+        public void Widen(int o, float* row)
+        {
+            ushort* w = weight + (long)o * C;
+            int c = 0;
+            for (; c + 16 <= C; c += 16)
+                (Vector512.WidenLower(Vector256.Load(w + c).ToVector512()) << 16).AsSingle().Store(row + c);
+            for (; c < C; c++) row[c] = Reference.MatmulBf16.ToFloat(w[c]);
+        }
+
         public float Dot(int o, int n)
         {
             float* x = input + (long)n * C;

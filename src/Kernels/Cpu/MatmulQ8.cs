@@ -35,17 +35,36 @@ public static unsafe class MatmulQ8
             throw new ArgumentException($"q8 weights of {values.Length} values and {scales.Length} scales do not fit OC={OC}, C={C}");
         short[] r = ArrayPool<short>.Shared.Rent(Math.Max(1, N * stride));
         float[] e = ArrayPool<float>.Shared.Rent(Math.Max(1, N * nb));
-        for (int n = 0; n < N; n++) Reference.MatmulQ8.QuantizeInput(input.Slice(n * C, C), r.AsSpan(n * stride, stride), e.AsSpan(n * nb, nb));
-        fixed (float* po = output, pb = bias, pd = scales, pe = e)
+        // The widened path multiplies fp32 copies of the same rounded inputs, e·r, so both paths compute the reference's sum.
+        float[]? plain = N > WeightRows.FusedRows ? ArrayPool<float>.Shared.Rent(N * C) : null;
+        for (int n = 0; n < N; n++)
+        {
+            Reference.MatmulQ8.QuantizeInput(input.Slice(n * C, C), r.AsSpan(n * stride, stride), e.AsSpan(n * nb, nb));
+            if (plain is not null)
+                for (int c = 0; c < C; c++) plain[n * C + c] = e[n * nb + c / Block] * r[n * stride + c];
+        }
+        fixed (float* po = output, pb = bias, pd = scales, pe = e, px = plain)
         fixed (sbyte* pq = values)
         fixed (short* pr = r)
-            WeightRows.Run(new Rows(pq, pd, pr, pe, nb), po, bias.Length != 0 ? pb : null, N, C, OC);
+            WeightRows.Run(new Rows(pq, pd, pr, pe, nb, C), po, px, bias.Length != 0 ? pb : null, N, C, OC);
         ArrayPool<short>.Shared.Return(r);
         ArrayPool<float>.Shared.Return(e);
+        if (plain is not null) ArrayPool<float>.Shared.Return(plain);
     }
 
-    private readonly struct Rows(sbyte* values, float* scales, short* input, float* inputScales, int nb) : WeightRows.IRows
+    private readonly struct Rows(sbyte* values, float* scales, short* input, float* inputScales, int nb, int C) : WeightRows.IRows
     {
+        public void Widen(int o, float* row)
+        {
+            sbyte* q = values + (long)o * nb * Block;
+            float* d = scales + (long)o * nb;
+            int c = 0;
+            if (Avx512F.IsSupported)
+                for (; c + 16 <= C; c += 16) // 16 in one block: blocks are 32
+                    (Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Vector128.Load(q + c))) * d[c / Block]).Store(row + c);
+            for (; c < C; c++) row[c] = d[c / Block] * q[c];
+        }
+
         public float Dot(int o, int n)
         {
             sbyte* q = values + (long)o * nb * Block;
