@@ -15,7 +15,7 @@ public class BenchKernelsCommandTests
         var (code, output, _) = CliRunner.Run("bench", "kernels", "--op", "matmul", "--backend", "cpu", "--sizes", "33x20x17,8x8x8", "--repeats", "2", "--json");
         Assert.That(code, Is.EqualTo(0), output);
         var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
-        Assert.That(lines.Select(l => l.GetProperty("variant").GetString()), Is.EqualTo(new[] { "naive", "tiled", "blocked", "naive", "tiled", "blocked" }));
+        Assert.That(lines.Select(l => l.GetProperty("variant").GetString()), Is.EqualTo(new[] { "naive", "tiled", "blocked", "bf16", "q8", "naive", "tiled", "blocked", "bf16", "q8" }));
         foreach (var l in lines)
         {
             Assert.That(l.GetProperty("op").GetString(), Is.EqualTo("matmul"));
@@ -23,7 +23,10 @@ public class BenchKernelsCommandTests
             Assert.That(l.GetProperty("ok").GetBoolean(), Is.True);
             Assert.That(l.GetProperty("ms").GetDouble(), Is.GreaterThan(0));
             Assert.That(l.GetProperty("gflops").GetDouble(), Is.GreaterThan(0));
-            Assert.That(l.GetProperty("rel_error").GetDouble(), Is.InRange(0, KernelLab.Tolerance));
+            Assert.That(l.GetProperty("gb_per_s").GetDouble(), Is.GreaterThan(0));
+            string variant = l.GetProperty("variant").GetString()!;
+            var format = variant is "bf16" or "q8" ? Hyper.Runtime.Backends.LowPrecision.Parse(variant) : Hyper.Kernels.WeightFormat.F32;
+            Assert.That(l.GetProperty("rel_error").GetDouble(), Is.InRange(0, KernelLab.ToleranceOf(format)));
         }
         Assert.That(lines[0].GetProperty("shape").GetString(), Is.EqualTo("N=33 C=20 OC=17"));
         double ms = lines[0].GetProperty("ms").GetDouble();

@@ -40,8 +40,11 @@ public static class BenchGenerateCommand
         {
             model, prompt, newTokens, batch, warmup, repeat, seed, threads, device, json, profile,
         };
+        var weights = new WeightsOption();
+        weights.AddTo(cmd);
         cmd.SetAction(r =>
         {
+            var format = weights.Read(r);
             int P = r.GetValue(prompt), N = r.GetValue(newTokens), B = r.GetValue(batch), W = r.GetValue(warmup), R = r.GetValue(repeat);
             if (P < 1) throw new CliException("--prompt-tokens must be at least 1");
             if (N < 1) throw new CliException("--new-tokens must be at least 1");
@@ -54,6 +57,7 @@ public static class BenchGenerateCommand
             try { backend = BackendRegistry.Create(r.GetValue(device)!); }
             catch (ArgumentException e) { throw new CliException($"--device: {e.Message}"); }
             using var _ = backend;
+            LowPrecision.Use(backend, format);
             var profiler = r.GetValue(profile) ? new ProfilingBackend(backend) : null;
             if (profiler is not null) backend = profiler;
             string name = r.GetValue(model)!;
@@ -74,6 +78,7 @@ public static class BenchGenerateCommand
                     impl = "hyper",
                     backend = result.Backend,
                     model = name,
+                    weights = LowPrecision.Name(format),
                     batch = B,
                     prompt_tokens = P,
                     new_tokens = N,
@@ -95,7 +100,7 @@ public static class BenchGenerateCommand
             }
             else
             {
-                Console.WriteLine($"model {name} ({result.Parameters:N0} parameters), backend {result.Backend}, B={B}, prompt {P}, new {N}");
+                Console.WriteLine($"model {name} ({result.Parameters:N0} parameters), backend {result.Backend}, weights {LowPrecision.Name(format)}, B={B}, prompt {P}, new {N}");
                 Console.WriteLine($"  prefill       {result.PrefillMs,10:F2} ms   (median of {R})");
                 Console.WriteLine($"  decode step   {result.MsPerToken,10:F3} ms   (median, min {result.MsMin:F3} ms over {R * N} steps)");
                 Console.WriteLine($"  throughput    {result.TokensPerS,10:F1} tokens/s");

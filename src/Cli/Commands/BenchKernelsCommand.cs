@@ -61,7 +61,7 @@ public static class BenchKernelsCommand
     {
         if (!Console.IsErrorRedirected) Console.Error.WriteLine();
         Console.WriteLine($"backend {be.Name}: {be.Description}");
-        Console.WriteLine($"{"variant",-18} {"shape",-28} {"median ms",10} {"GFLOP/s",9} {"rel error",10} {"vs best",8}");
+        Console.WriteLine($"{"variant",-18} {"shape",-28} {"median ms",10} {"GFLOP/s",9} {"GB/s",7} {"rel error",10} {"vs best",8}");
         foreach (var shape in results.GroupBy(x => x.Shape))
         {
             double best = shape.Where(x => x.Ms is not null).Select(x => x.Ms!.Value).DefaultIfEmpty(double.NaN).Min();
@@ -73,7 +73,8 @@ public static class BenchKernelsCommand
                     continue;
                 }
                 string gflops = x.Gflops is double g ? g.ToString("F1", CultureInfo.InvariantCulture) : "-";
-                Console.WriteLine($"{x.Variant,-18} {x.Shape,-28} {x.Ms,10:F3} {gflops,9} {x.RelError,10:E2} {best / x.Ms,8:F2}");
+                string gbps = x.GBps is double b ? b.ToString("F1", CultureInfo.InvariantCulture) : "-";
+                Console.WriteLine($"{x.Variant,-18} {x.Shape,-28} {x.Ms,10:F3} {gflops,9} {gbps,7} {x.RelError,10:E2} {best / x.Ms,8:F2}");
             }
         }
     }
@@ -86,6 +87,7 @@ public static class BenchKernelsCommand
         ["shape"] = x.Shape,
         ["ms"] = x.Ms,
         ["gflops"] = x.Gflops,
+        ["gb_per_s"] = x.GBps,
         ["rel_error"] = double.IsNaN(x.RelError) ? null : x.RelError,
         ["ok"] = x.Ok,
         ["error"] = x.Error,

@@ -29,11 +29,15 @@ public static class EvalCommand
         };
         var attention = new HyperAttentionOptions();
         attention.AddTo(cmd);
+        var weights = new WeightsOption();
+        weights.AddTo(cmd);
         cmd.SetAction(r =>
         {
+            var format = weights.Read(r);
             string dir = r.GetValue(model)!;
             if (!Checkpoint.IsCheckpoint(dir)) throw new CliException($"{dir}: not a checkpoint folder (no config.json)");
             using var backend = BackendRegistry.Create(r.GetValue(device)!);
+            LowPrecision.Use(backend, format);
             var (m, state) = Checkpoint.Load(dir, backend);
             using var _ = m;
             attention.Read(r)?.Apply(m);

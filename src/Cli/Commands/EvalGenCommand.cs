@@ -56,8 +56,11 @@ public static class EvalGenCommand
         {
             models, decodings, promptsFile, from, count, promptTokens, newTokens, trainData, valData, valWindows, seed, batch, sliding, device, json, csv, samples,
         };
+        var weights = new WeightsOption();
+        weights.AddTo(cmd);
         cmd.SetAction(r =>
         {
+            var format = weights.Read(r);
             string[] modelDirs = r.GetValue(models)!;
             string[] specs = r.GetValue(decodings) is { Length: > 0 } given ? given : ["greedy"];
             string? promptsPath = r.GetValue(promptsFile), fromPath = r.GetValue(from);
@@ -140,6 +143,7 @@ public static class EvalGenCommand
             var rows = new List<(string Label, string Model, string Decoding, GenerationMetrics Metrics)>();
             using var samplesOut = r.GetValue(samples) is { } sp ? new StreamWriter(sp, append: false, new UTF8Encoding(false)) { NewLine = "\n" } : null;
             using var backend = BackendRegistry.Create(r.GetValue(device)!);
+            LowPrecision.Use(backend, format);
 
             for (int mi = 0; mi < modelDirs.Length; mi++)
             {

@@ -81,8 +81,11 @@ public static class GenerateCommand
 
         var attention = new HyperAttentionOptions();
         attention.AddTo(cmd);
+        var weights = new WeightsOption();
+        weights.AddTo(cmd);
         cmd.SetAction(r =>
         {
+            var format = weights.Read(r);
             var flags = d.Read(r);
             if (r.GetValue(maxNew) < 0) throw new CliException($"--max-new-tokens {r.GetValue(maxNew)} must be >= 0");
             if (r.GetValue(batch) < 1) throw new CliException($"--batch {r.GetValue(batch)} must be >= 1");
@@ -92,6 +95,7 @@ public static class GenerateCommand
             flags.Resolve(_ => new TokenIndex([]));
 
             using var backend = BackendRegistry.Create(r.GetValue(device)!);
+            LowPrecision.Use(backend, format);
             var (m, state) = (r.GetValue(model), r.GetValue(hypernet), r.GetValue(gamma)) switch
             {
                 ({ } dir, null, null) => ModelFolders.Load(dir, backend),

@@ -33,6 +33,7 @@ public static class InfoCommand
                 using (be)
                 {
                     Console.WriteLine($"{be!.Name,-10} {be.Description}");
+                    Console.WriteLine($"{"",-10} weight formats: {LowPrecision.Offered(be)}");
                     if (be is IKernelVariants lab)
                         foreach (var op in Enum.GetValues<Op>())
                             if (lab.VariantsOf(op).Count > 1)
@@ -60,6 +61,13 @@ public static class InfoCommand
         Console.WriteLine($"parameters:   {parameters:N0} stored in {weights.Path} ({Size(bytes)}): {string.Join(", ", dtypes)}");
         // Hyper computes in fp32: 4 bytes a parameter to run, 16 to train (weights, gradients, AdamW's m and v), activations aside.
         Console.WriteLine($"memory:       {Size(parameters * 4)} to run (fp32 weights), {Size(parameters * 16)} to train (weights, gradients, AdamW moments), plus activations");
+        // Matmul weights: the 2-D tensors except the position table and, when the head is its own tensor, the looked-up token table.
+        bool untied = weights.Tensors.Any(t => t.Name.Contains("lm_head", StringComparison.Ordinal));
+        long matmul = weights.Tensors.Where(t => t.Shape.Length == 2 && !t.Name.Contains("wpe", StringComparison.Ordinal)
+            && !(untied && t.Name.Contains("embed_tokens", StringComparison.Ordinal))).Sum(t => t.Count);
+        // q8 counted as 36 bytes per 32 weights (rows padded to whole blocks add a little more).
+        Console.WriteLine($"{"",-14}--weights bf16 adds {Size(2 * matmul)}, q8 {Size(matmul / 32 * 36)}: packed copies of the {matmul:N0} matmul weights, " +
+            $"read per decoded token instead of their {Size(4 * matmul)} of fp32 (the fp32 parameters stay loaded)");
         string tokenizer = ModelTokenizer.HasTokenizerJson(dir) ? "tokenizer.json" : Checkpoint.ReadState(dir, c).Tokenizer!;
         Console.WriteLine($"tokenizer:    {tokenizer}");
     }

@@ -7,8 +7,12 @@ namespace Hyper.Runtime.Backends;
 /// matmul (forward and backward) runs naive, tiled or blocked (the packed GEMM), attention's forward
 /// naive or flash; the defaults (blocked, flash) are the fast paths.
 /// </summary>
-public sealed class CpuBackend : HostBackend, IKernelVariants, IHyperAttentionBackend
+public sealed class CpuBackend : HostBackend, IKernelVariants, IHyperAttentionBackend, ILowPrecisionBackend
 {
+    // The packed copy of each weight view multiplied by since Weights was set (see ILowPrecisionBackend).
+    private readonly Dictionary<TensorView, object> _packed = new();
+    private Kernels.WeightFormat _weights;
+
     /// <summary>Every op has a kernel here: the host ops and HyperAttention.</summary>
     internal static readonly HashSet<Op> Native = [.. HostOps, Op.HyperAttention, Op.HyperAttentionKv];
 
@@ -52,9 +56,67 @@ public sealed class CpuBackend : HostBackend, IKernelVariants, IHyperAttentionBa
     /// <inheritdoc />
     public override void MatmulForward(TensorView output, TensorView input, TensorView weight, TensorView bias, int N, int C, int OC)
     {
+        if (_weights != Kernels.WeightFormat.F32)
+        {
+            MatmulPacked(output, input, weight, bias, N, C, OC);
+            return;
+        }
         // The default keeps its matrix-vector path for a few rows (decoding); the lab's picks run as named.
         if (_matmul == K.MatmulVariant.Blocked) K.Matmul.Forward(S(output), S(input), S(weight), S(bias), N, C, OC);
         else K.Matmul.Forward(_matmul, S(output), S(input), S(weight), S(bias), N, C, OC);
+    }
+
+    /// <inheritdoc />
+    public IReadOnlyList<Kernels.WeightFormat> WeightFormats { get; } = [Kernels.WeightFormat.Bf16, Kernels.WeightFormat.Q8];
+
+    /// <inheritdoc />
+    public Kernels.WeightFormat Weights
+    {
+        get => _weights;
+        set
+        {
+            if (value != _weights) _packed.Clear();
+            _weights = value;
+        }
+    }
+
+    /// <inheritdoc />
+    public long PackedBytes => _packed.Values.Sum(p => p switch
+    {
+        ushort[] h => 2L * h.Length,
+        ValueTuple<sbyte[], float[]> q => q.Item1.LongLength + 4L * q.Item2.LongLength,
+        _ => 0L,
+    });
+
+    /// <inheritdoc />
+    public long PackedFloats => _packed.Keys.Sum(k => k.Length);
+
+    // Decoding streams these every token, as the fp32 weights the decoders advise (see HugePages).
+    private static unsafe void AdviseHugePages(object packed)
+    {
+        if (packed is ushort[] h)
+            fixed (ushort* p = h) HugePages.Advise(p, 2L * h.Length);
+        else if (packed is ValueTuple<sbyte[], float[]> q)
+            fixed (sbyte* p = q.Item1) HugePages.Advise(p, q.Item1.LongLength);
+    }
+
+    private void MatmulPacked(TensorView output, TensorView input, TensorView weight, TensorView bias, int N, int C, int OC)
+    {
+        if (!_packed.TryGetValue(weight, out var packed))
+        {
+            // S() checks the view; the shape check against N, C, OC happens in the kernel.
+            packed = _weights == Kernels.WeightFormat.Bf16
+                ? Kernels.Reference.MatmulBf16.Pack(S(weight))
+                : Kernels.Reference.MatmulQ8.Pack(S(weight), C, OC);
+            _packed[weight] = packed;
+            AdviseHugePages(packed);
+        }
+        if (packed is ushort[] h) K.MatmulBf16.Forward(S(output), S(input), h, S(bias), N, C, OC);
+        else
+        {
+            var (q, d) = (ValueTuple<sbyte[], float[]>)packed;
+            K.MatmulQ8.Forward(S(output), S(input), q, d, S(bias), N, C, OC);
+        }
     }
 
     /// <inheritdoc />

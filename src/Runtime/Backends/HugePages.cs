@@ -30,19 +30,27 @@ internal static partial class HugePages
             return;
         if (view.Length > int.MaxValue) return; // more than one span addresses; not worth splitting
         fixed (float* p = host.Span(view.Offset, view.Length))
+            Advise(p, view.Length * sizeof(float));
+    }
+
+    /// <summary>
+    /// The same for <paramref name="bytes"/> at <paramref name="p"/>: the CPU backend's packed low-precision
+    /// weights, which are managed arrays on the large-object heap (never moved: it is not compacted unless asked).
+    /// </summary>
+    public static unsafe void Advise(void* p, long bytes)
+    {
+        if (!OperatingSystem.IsLinux() || bytes < 2 * Size) return;
+        nint start = ((nint)p + (nint)(Size - 1)) & ~(nint)(Size - 1);
+        nint end = ((nint)p + (nint)bytes) & ~(nint)(Size - 1);
+        if (end <= start) return;
+        try
         {
-            nint start = ((nint)p + (nint)(Size - 1)) & ~(nint)(Size - 1);
-            nint end = ((nint)p + (nint)(view.Length * sizeof(float))) & ~(nint)(Size - 1);
-            if (end <= start) return;
-            try
-            {
-                if (Madvise(start, (nuint)(end - start), MadvHugepage) == 0)
-                    Madvise(start, (nuint)(end - start), MadvCollapse);
-            }
-            catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
-            {
-                // No libc madvise: 4 KiB pages it is.
-            }
+            if (Madvise(start, (nuint)(end - start), MadvHugepage) == 0)
+                Madvise(start, (nuint)(end - start), MadvCollapse);
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            // No libc madvise: 4 KiB pages it is.
         }
     }
 

@@ -16,6 +16,9 @@ public sealed class ProfilingBackend(IBackend inner) : IBackend, IHyperAttention
     public IReadOnlyList<(string Op, double Seconds, long Calls)> Totals =>
         _totals.Select(kv => (kv.Key, kv.Value.Ticks / (double)Stopwatch.Frequency, kv.Value.Calls)).OrderByDescending(t => t.Item2).ToList();
 
+    /// <summary>The backend whose ops are timed.</summary>
+    public IBackend Inner => inner;
+
     /// <summary>Forgets what was measured (e.g. after warm-up).</summary>
     public void Reset() => _totals.Clear();
 

@@ -81,7 +81,7 @@ public static class GenerateBenchmark
         return new GenerateBenchmarkResult(model.Backend.Name, model.Config, model.Layout.Total, B, P, N, warmup, repeat,
             TokensPerS: (double)N * B * repeat * 1000.0 / decodeMs, MsPerToken: Median(steps), MsMin: steps.Min(),
             PrefillMs: Median(prefills), Prompt: prompt, Generated: generated,
-            WeightBytesPerStep: DecodeWeightFloats(model.Layout) * sizeof(float), ReadBytesPerS: bandwidth, Profile: ops);
+            WeightBytesPerStep: WeightBytes(model), ReadBytesPerS: bandwidth, Profile: ops);
     }
 
     /// <summary>
@@ -103,6 +103,14 @@ public static class GenerateBenchmark
         foreach (var e in layout.Entries)
             if (e.Part == LayoutPart.Embedding && e.Shape.Length == 2) { vocabRows = e.Count; break; }
         return headMatrix ? floats : floats + vocabRows;
+    }
+
+    /// <summary>The bytes a decode step reads: <see cref="DecodeWeightFloats"/>, with the matmul weights in their packed format (see <see cref="ILowPrecisionBackend"/>).</summary>
+    private static long WeightBytes(ICausalLm model)
+    {
+        long bytes = DecodeWeightFloats(model.Layout) * sizeof(float);
+        var backend = model.Backend is ProfilingBackend profiler ? profiler.Inner : model.Backend;
+        return backend is ILowPrecisionBackend lp ? bytes - lp.PackedFloats * sizeof(float) + lp.PackedBytes : bytes;
     }
 
     /// <summary>Bytes per second a plain sum reads the model's parameter arena at; null off the host backend.</summary>

@@ -15,6 +15,18 @@ public static class KernelLab
     /// ~1e-6 relative even at K = 4096; an indexing or masking bug gives an error of order 1.</summary>
     public const double Tolerance = 1e-4;
 
+    /// <summary>
+    /// The same for the low-precision weight variants, which are checked against the fp32 reference, so
+    /// their rounding counts: per weight up to 2^-8 relative for bf16 and d/2 = max|block|/254 for q8,
+    /// on the random inputs an output error of ~1e-3 and ~4e-3 relative; four times that is allowed.
+    /// </summary>
+    public static double ToleranceOf(Kernels.WeightFormat format) => format switch
+    {
+        Kernels.WeightFormat.Bf16 => 4e-3,
+        Kernels.WeightFormat.Q8 => 1.6e-2,
+        _ => Tolerance,
+    };
+
     /// <summary>Rows of a matmul the reference computes for the check.</summary>
     public const int MatmulCheckRows = 64;
 
@@ -33,7 +45,10 @@ public static class KernelLab
     /// <summary>Variants to run: those the backend offers for the op (or "default"), all or the one named.</summary>
     public static IReadOnlyList<string> VariantsToRun(IBackend backend, Op op, string variant)
     {
-        var offered = backend is IKernelVariants lab && lab.VariantsOf(op).Count > 0 ? lab.VariantsOf(op) : ["default"];
+        IReadOnlyList<string> offered = backend is IKernelVariants lab && lab.VariantsOf(op).Count > 0 ? lab.VariantsOf(op) : ["default"];
+        // A matmul's low-precision weights are variants here (the default kernel reading bf16 or q8
+        // weights), not in IKernelVariants: they do not compute the fp32 op the op suite checks.
+        if (op == Op.Matmul && backend is ILowPrecisionBackend lp) offered = [.. offered, .. lp.WeightFormats.Select(LowPrecision.Name)];
         if (variant == "all") return offered;
         return offered.Contains(variant) ? [variant]
             : throw new SettingException("Variant", $"{backend.Name} has no {op} variant '{variant}' (known: {string.Join(", ", offered)}, all)");
@@ -53,17 +68,26 @@ public static class KernelLab
         {
             foreach (string variant in variants)
             {
-                if (initial is not null) lab!.UseVariant(op, variant);
-                yield return Measure(backend, opName, variant, full, expected, repeats, warmup);
+                var format = op == Op.Matmul && LowPrecision.Names.Contains(variant) ? LowPrecision.Parse(variant) : Kernels.WeightFormat.F32;
+                if (format != Kernels.WeightFormat.F32)
+                {
+                    if (initial is not null) lab!.UseVariant(op, initial);
+                    LowPrecision.Use(backend, format);
+                }
+                else if (initial is not null) lab!.UseVariant(op, variant);
+                yield return Measure(backend, opName, variant, full, expected, repeats, warmup, format);
+                LowPrecision.Use(backend, Kernels.WeightFormat.F32);
             }
         }
         finally
         {
             if (initial is not null) lab!.UseVariant(op, initial);
+            LowPrecision.Use(backend, Kernels.WeightFormat.F32);
         }
     }
 
-    private static KernelLabResult Measure(IBackend backend, string opName, string variant, Case c, float[][] expected, int repeats, int warmup)
+    private static KernelLabResult Measure(IBackend backend, string opName, string variant, Case c, float[][] expected, int repeats, int warmup,
+        Kernels.WeightFormat format)
     {
         var buffers = c.Arrays.Select(a => backend.Allocate(a.Length)).ToArray();
         try
@@ -84,10 +108,11 @@ public static class KernelLab
             }
             catch (Exception e) when (e is InvalidOperationException or ArgumentException)
             {
-                return new KernelLabResult(opName, backend.Name, variant, c.Shape, null, null, double.NaN, false, e.Message);
+                return new KernelLabResult(opName, backend.Name, variant, c.Shape, null, null, null, double.NaN, false, e.Message);
             }
-            if (!(error <= Tolerance))
-                return new KernelLabResult(opName, backend.Name, variant, c.Shape, null, null, error, false, $"relative error {error:E2} is over {Tolerance:E0}");
+            double tolerance = ToleranceOf(format);
+            if (!(error <= tolerance))
+                return new KernelLabResult(opName, backend.Name, variant, c.Shape, null, null, null, error, false, $"relative error {error:E2} is over {tolerance:E1}");
 
             // A one-float download after each call waits for an asynchronous device to finish.
             Span<float> one = stackalloc float[1];
@@ -104,7 +129,10 @@ public static class KernelLab
             Array.Sort(times);
             double ms = times[repeats / 2];
             double? gflops = c.Flops > 0 ? c.Flops / (ms * 1e6) : null;
-            return new KernelLabResult(opName, backend.Name, variant, c.Shape, ms, gflops, error, true, null);
+            // Bytes the call must move at least: every array once, the weights in their format.
+            double bytes = 4.0 * c.Arrays.Sum(a => (long)a.Length);
+            if (c.Weight is var (oc, cc)) bytes += LowPrecision.Bytes(format, oc, cc) - LowPrecision.Bytes(Kernels.WeightFormat.F32, oc, cc);
+            return new KernelLabResult(opName, backend.Name, variant, c.Shape, ms, gflops, bytes / (ms * 1e6), error, true, null);
         }
         finally
         {
@@ -146,7 +174,7 @@ public static class KernelLab
     }
 
     /// <summary>One op call: its arrays (inputs and outputs, uploaded before the call), which of them it writes, and its FLOPs.</summary>
-    private sealed record Case(string Shape, float[][] Arrays, int[] Outputs, Action<IBackend, TensorView[]> Run, double Flops);
+    private sealed record Case(string Shape, float[][] Arrays, int[] Outputs, Action<IBackend, TensorView[]> Run, double Flops, (long OC, long C)? Weight = null);
 
     // checkOnly: the inputs for the reference check, a matmul cut to its first rows. Arrays come
     // from one seeded stream each, so the cut rows equal the first rows of the full case.
@@ -158,7 +186,7 @@ public static class KernelLab
             {
                 int N = checkOnly ? Math.Min(d[0], MatmulCheckRows) : d[0], C = d[1], OC = d[2];
                 return new Case($"N={d[0]} C={C} OC={OC}", [new float[(long)N * OC], Random((long)N * C, 1), Random((long)OC * C, 2), Random(OC, 3)], [0],
-                    (be, v) => be.MatmulForward(v[0], v[1], v[2], v[3], N, C, OC), 2.0 * N * C * OC);
+                    (be, v) => be.MatmulForward(v[0], v[1], v[2], v[3], N, C, OC), 2.0 * N * C * OC, (OC, C));
             }
             case "attention":
             {

@@ -10,7 +10,8 @@ namespace Hyper.Runtime.Benchmarks;
 /// <param name="Shape">The dimensions, e.g. "N=512 C=768 OC=2304".</param>
 /// <param name="Ms">Median milliseconds per call, or null when the check failed.</param>
 /// <param name="Gflops">Counted FLOPs per second / 1e9, or null (no time, or an op whose FLOPs are not counted).</param>
+/// <param name="GBps">Bytes of every input and output, each moved once (a matmul's weights in their format), per second / 1e9.</param>
 /// <param name="RelError">‖out − reference‖ / ‖reference‖ over every output, the worst one.</param>
 /// <param name="Ok">Whether the error is within the lab's tolerance.</param>
 /// <param name="Error">Why the variant failed, or null.</param>
-public sealed record KernelLabResult(string Op, string Backend, string Variant, string Shape, double? Ms, double? Gflops, double RelError, bool Ok, string? Error);
+public sealed record KernelLabResult(string Op, string Backend, string Variant, string Shape, double? Ms, double? Gflops, double? GBps, double RelError, bool Ok, string? Error);

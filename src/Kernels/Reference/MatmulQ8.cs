@@ -1,0 +1,96 @@
+namespace Hyper.Kernels.Reference;
+
+/// <summary>
+/// The fully connected layer with 8-bit weights in blocks: each weight row [C] is cut into blocks
+/// of <see cref="Block"/> along C (the reduction dimension; the last block is zero-padded), and a
+/// block is 32 int8 values q and one fp32 scale d with w ≈ d·q, d = max|w|/127 (symmetric, no
+/// offset). This is llama.cpp's Q8_0 except that the scale is fp32 rather than fp16 (1.125 instead
+/// of 1.0625 bytes a weight, in exchange for a kernel with no scale conversion), and scales and
+/// values are stored as two planes, q[OC, nb·32] and d[OC, nb], so every block's values are one
+/// aligned 32-byte load.
+/// <para>
+/// The product is taken in integers, llama.cpp's way (it pairs Q8_0 weights with an 8-bit copy of
+/// the activation): each input row is rounded per block to int16 with its own scale
+/// e = max|x|/32767, the block's dot product Σ q·r is exact in int32 (|q·r| ≤ 127·32767, 32 terms),
+/// and the row's result is Σ_blocks d·e·(Σ q·r) in fp32. Int16 rather than int8 activations: the
+/// rounding is 2^-16 of the block's largest input (far below the weights' 2^-8), and without VNNI
+/// (which .NET 10 exposes only through AVX10 or the VEX AVX-VNNI, neither on Zen 4) the int16
+/// multiply-add (vpmaddwd) is the cheap integer dot product anyway. Bias and outputs are fp32.
+/// </para>
+/// </summary>
+public static class MatmulQ8
+{
+    /// <summary>Weights per scale.</summary>
+    public const int Block = 32;
+
+    /// <summary>Blocks per row of C weights.</summary>
+    public static int Blocks(int C) => (C + Block - 1) / Block;
+
+    /// <summary>Quantises weight[OC,C] into values q[OC, Blocks(C)·32] and scales d[OC, Blocks(C)] (round to nearest, ties to even).</summary>
+    public static (sbyte[] Values, float[] Scales) Pack(ReadOnlySpan<float> weight, int C, int OC)
+    {
+        if ((long)C * OC != weight.Length) throw new ArgumentException($"weight has {weight.Length} floats, expected OC·C = {(long)C * OC}", nameof(weight));
+        int nb = Blocks(C);
+        var q = new sbyte[(long)OC * nb * Block];
+        var d = new float[(long)OC * nb];
+        for (int o = 0; o < OC; o++)
+            for (int b = 0; b < nb; b++)
+            {
+                int c0 = b * Block, len = Math.Min(Block, C - c0);
+                ReadOnlySpan<float> w = weight.Slice(o * C + c0, len);
+                float amax = 0f;
+                foreach (float v in w) amax = Math.Max(amax, Math.Abs(v));
+                float scale = amax / 127f, inv = amax > 0f ? 127f / amax : 0f;
+                d[o * nb + b] = scale;
+                for (int i = 0; i < len; i++)
+                    q[((long)o * nb + b) * Block + i] = (sbyte)Math.Clamp(MathF.Round(w[i] * inv), -127f, 127f);
+            }
+        return (q, d);
+    }
+
+    /// <summary>
+    /// Rounds x[C] per block to int16: values r[Blocks(C)·32] (zero-padded) and scales e[Blocks(C)] with x ≈ e·r,
+    /// e = max|x|/32767 (round to nearest, ties to even).
+    /// </summary>
+    public static void QuantizeInput(ReadOnlySpan<float> x, Span<short> values, Span<float> scales)
+    {
+        int nb = Blocks(x.Length);
+        values.Slice(0, nb * Block).Clear();
+        for (int b = 0; b < nb; b++)
+        {
+            int c0 = b * Block, len = Math.Min(Block, x.Length - c0);
+            float amax = 0f;
+            for (int i = 0; i < len; i++) amax = Math.Max(amax, Math.Abs(x[c0 + i]));
+            float inv = amax > 0f ? 32767f / amax : 0f;
+            scales[b] = amax / 32767f;
+            for (int i = 0; i < len; i++) values[c0 + i] = (short)Math.Clamp(MathF.Round(x[c0 + i] * inv), -32767f, 32767f);
+        }
+    }
+
+    /// <summary>out[N,OC] = inp[N,C] · dequant(q, d)[OC,C]ᵀ + bias[OC] (bias may be empty), with inp rounded as <see cref="QuantizeInput"/>; overwrites out.</summary>
+    public static void Forward(Span<float> output, ReadOnlySpan<float> input, ReadOnlySpan<sbyte> values, ReadOnlySpan<float> scales,
+        ReadOnlySpan<float> bias, int N, int C, int OC)
+    {
+        int nb = Blocks(C);
+        Matmul.CheckShapes(output.Length, input.Length, checked(OC * C), bias.Length, N, C, OC);
+        if (values.Length != (long)OC * nb * Block || scales.Length != (long)OC * nb)
+            throw new ArgumentException($"q8 weights of {values.Length} values and {scales.Length} scales do not fit OC={OC}, C={C}");
+        var r = new short[nb * Block];
+        var e = new float[nb];
+        for (int n = 0; n < N; n++)
+        {
+            QuantizeInput(input.Slice(n * C, C), r, e);
+            for (int o = 0; o < OC; o++)
+            {
+                float sum = bias.Length != 0 ? bias[o] : 0f;
+                for (int b = 0; b < nb; b++)
+                {
+                    int dot = 0;
+                    for (int i = 0; i < Block; i++) dot += values[(o * nb + b) * Block + i] * r[b * Block + i];
+                    sum += scales[o * nb + b] * e[b] * dot;
+                }
+                output[n * OC + o] = sum;
+            }
+        }
+    }
+}
