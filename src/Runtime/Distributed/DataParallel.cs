@@ -1,0 +1,107 @@
+using System.Diagnostics;
+using Hyper.Runtime.Backends;
+using Hyper.Runtime.Models;
+
+namespace Hyper.Runtime.Distributed;
+
+/// <summary>
+/// Data-parallel training over <see cref="ICollectives"/>, written once for every trainer: each
+/// rank holds the whole model, runs forward and backward on its slice of the global batch, and
+/// one all-reduce per step turns the ranks' gradients into the gradient of the global batch. The
+/// all-reduce comes before the gradient norm, so the norm, the clip factor and AdamW see the same
+/// numbers on every rank and the parameters never drift apart.
+/// </summary>
+public sealed class DataParallel(ICollectives collectives)
+{
+    private float[]? _staging; // a host copy of the gradients, for backends whose buffers are not host memory
+    private bool _stopAgreed;
+
+    /// <summary>The collectives underneath.</summary>
+    public ICollectives Collectives { get; } = collectives;
+
+    /// <summary>Whether this rank writes files (checkpoints, logs, plots) and reports progress.</summary>
+    public bool IsLeader => Collectives.Rank == 0;
+
+    /// <summary>Bytes this rank sent into the all-reduces of the last step (the gradient arena, plus the loss).</summary>
+    public long StepBytes { get; private set; }
+
+    /// <summary>Milliseconds this rank spent in the collectives of the last step, waiting for slower ranks included.</summary>
+    public double StepMs { get; private set; }
+
+    /// <summary>
+    /// The sequences each rank takes of a global batch of <paramref name="globalBatch"/>; throws
+    /// <see cref="SettingException"/> when the batch does not split evenly, since unequal slices
+    /// would weigh sequences unequally in the averaged gradient.
+    /// </summary>
+    public int LocalBatch(int globalBatch)
+    {
+        int w = Collectives.WorldSize;
+        if (globalBatch % w != 0)
+            throw new SettingException("Batch", $"{globalBatch} does not split evenly over {w} ranks (it is the global batch: each rank takes batch / ranks sequences)");
+        return globalBatch / w;
+    }
+
+    /// <summary>This rank's slice of a global batch of rows of <paramref name="rowLength"/> (B·T tokens in, B/W·T out).</summary>
+    public ReadOnlySpan<int> Slice(ReadOnlySpan<int> global, int localBatch, int rowLength) =>
+        global.Slice(Collectives.Rank * localBatch * rowLength, localBatch * rowLength);
+
+    /// <summary>
+    /// Replaces every rank's gradients by their mean over the ranks (sum, then scale by 1/W), and
+    /// returns the mean of the ranks' <paramref name="loss"/>: the loss of the global batch when the
+    /// slices are the same size. A world of one returns at once.
+    /// </summary>
+    /// <para>
+    /// <paramref name="stop"/> (this rank was asked to stop, Ctrl-C) rides on the same all-reduce:
+    /// a signal reaches the ranks at different steps, and a rank that left the loop alone would
+    /// leave the others waiting in the next all-reduce. <see cref="StopRequested"/> reads the result.
+    /// </para>
+    public float AllReduceGradients(ICausalLm model, float loss, bool stop)
+    {
+        StepBytes = 0;
+        StepMs = 0;
+        int w = Collectives.WorldSize;
+        if (w == 1) return loss;
+        long t0 = Stopwatch.GetTimestamp();
+        var grads = model.Gradients;
+        if (grads.Buffer is HostBuffer host)
+            MeanInPlace(host.Span(grads.Offset, grads.Length), w);
+        else
+        {
+            // A device arena goes through the host: correct on any backend, fast on none (NCCL is
+            // the way for GPUs).
+            _staging ??= new float[grads.Length];
+            model.Backend.Download(grads, _staging);
+            MeanInPlace(_staging, w);
+            model.Backend.Upload(_staging, grads);
+        }
+        Span<double> scalars = [loss, stop ? 1 : 0];
+        Collectives.AllReduceSum(scalars);
+        _stopAgreed = scalars[1] > 0;
+        StepBytes = grads.Length * sizeof(float) + scalars.Length * sizeof(double);
+        StepMs = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+        return (float)(scalars[0] / w);
+    }
+
+    /// <summary>
+    /// Whether the run stops before its next step: in one process when <paramref name="cancel"/>
+    /// fired; over several ranks when any rank had been asked to at the last all-reduce, so all
+    /// stop after the same step.
+    /// </summary>
+    public bool StopRequested(CancellationToken cancel) =>
+        Collectives.WorldSize == 1 ? cancel.IsCancellationRequested : _stopAgreed;
+
+    /// <summary>Copies rank 0's parameters to every rank, so a run starts from one set of weights whatever each rank initialised.</summary>
+    public void BroadcastParameters(ICausalLm model)
+    {
+        if (Collectives.WorldSize == 1) return;
+        float[] p = model.ReadParameters();
+        Collectives.Broadcast(p);
+        model.LoadParameters(p);
+    }
+
+    private void MeanInPlace(Span<float> g, int w)
+    {
+        Collectives.AllReduceSum(g);
+        System.Numerics.Tensors.TensorPrimitives.Multiply(g, 1f / w, g);
+    }
+}
