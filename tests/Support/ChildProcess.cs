@@ -9,9 +9,9 @@ namespace Hyper.Tests.Support;
 internal static class ChildProcess
 {
     /// <summary>Starts <c>hyper args...</c> with stdout and stderr drained in the background.</summary>
-    public static Process Start(string[] args, IReadOnlyDictionary<string, string>? env = null)
+    public static Process Start(string[] args, IReadOnlyDictionary<string, string>? env = null, string[]? launcher = null)
     {
-        var p = Process.Start(Info(args, env)) ?? throw new InvalidOperationException("could not start hyper");
+        var p = Process.Start(Info(args, env, launcher)) ?? throw new InvalidOperationException("could not start hyper");
         p.OutputDataReceived += (_, _) => { };
         p.ErrorDataReceived += (_, _) => { };
         p.BeginOutputReadLine();
@@ -19,10 +19,13 @@ internal static class ChildProcess
         return p;
     }
 
-    /// <summary>Runs <c>hyper args...</c> to the end and returns its exit code and stderr.</summary>
-    public static (int Code, string Err) Run(string[] args, IReadOnlyDictionary<string, string>? env = null, int timeoutMs = 120_000)
+    /// <summary>
+    /// Runs <c>hyper args...</c> to the end and returns its exit code and stderr; with a
+    /// <paramref name="launcher"/> (<c>mpirun -np 2</c>) the launcher runs the hyper processes.
+    /// </summary>
+    public static (int Code, string Err) Run(string[] args, IReadOnlyDictionary<string, string>? env = null, int timeoutMs = 120_000, string[]? launcher = null)
     {
-        using var p = Process.Start(Info(args, env)) ?? throw new InvalidOperationException("could not start hyper");
+        using var p = Process.Start(Info(args, env, launcher)) ?? throw new InvalidOperationException("could not start hyper");
         var err = p.StandardError.ReadToEndAsync();
         _ = p.StandardOutput.ReadToEndAsync();
         if (!p.WaitForExit(timeoutMs))
@@ -33,11 +36,16 @@ internal static class ChildProcess
         return (p.ExitCode, err.Result);
     }
 
-    private static ProcessStartInfo Info(string[] args, IReadOnlyDictionary<string, string>? env)
+    private static ProcessStartInfo Info(string[] args, IReadOnlyDictionary<string, string>? env, string[]? launcher)
     {
         // The SDK's test runner names the dotnet host it runs on; elsewhere it is on PATH.
         string host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } h ? h : "dotnet";
-        var info = new ProcessStartInfo(host) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var info = new ProcessStartInfo(launcher?[0] ?? host) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        if (launcher is not null)
+        {
+            foreach (string a in launcher[1..]) info.ArgumentList.Add(a);
+            info.ArgumentList.Add(host);
+        }
         info.ArgumentList.Add(System.IO.Path.Combine(AppContext.BaseDirectory, "hyper.dll"));
         foreach (string a in args) info.ArgumentList.Add(a);
         foreach (var (k, v) in env ?? new Dictionary<string, string>()) info.Environment[k] = v;
