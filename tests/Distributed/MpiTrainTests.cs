@@ -87,7 +87,7 @@ public class MpiTrainTests
         var (code, err) = ChildProcess.Run(Train(two, Steps, distributed: true), RootOk, launcher: Ranks(2));
         Assert.That(code, Is.EqualTo(0), err);
         AssertSameLosses(one, two);
-        Assert.That(err, Does.Contain("2 ranks (mpi)"), "rank 0 reports the ranks");
+        Assert.That(err, Does.Contain("2 ranks (mpi) of 2 sequences and 1 CPU threads each"), "rank 0 reports the ranks");
         // Only rank 0 prints: one summary line, not two.
         Assert.That(err.Split('\n').Count(l => l.StartsWith("done:", StringComparison.Ordinal)), Is.EqualTo(1), err);
         var log = RunFolder.ReadLog(Path.Combine(two, Trainer.LogFile)).Where(l => l["loss"] is not null).ToList();

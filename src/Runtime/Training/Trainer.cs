@@ -82,7 +82,7 @@ public static class Trainer
         var sampler = o.Resume ? BatchSampler.Restore(train, B, T, state.Seed, state.DataPosition) : new BatchSampler(train, B, T, state.Seed);
         info?.Invoke($"model: {config.Layers} layers, {config.Heads} heads, {config.Channels} channels, {model.Layout.Total:N0} parameters; " +
                      $"{train.Length:N0} training tokens, {val.Length:N0} held out; B={B}, T={T}, steps {model.Step}..{o.Steps}" +
-                     (dp.Collectives.WorldSize > 1 ? $"; {dp.Collectives.WorldSize} ranks ({dp.Collectives.Name}) of {localB} sequences each" : ""));
+                     (dp.Collectives.WorldSize > 1 ? $"; {dp.Collectives.WorldSize} ranks ({dp.Collectives.Name}) of {localB} sequences and {Hyper.Kernels.Cpu.CpuParallel.Threads} CPU threads each" : ""));
 
         var schedule = new LearningRateSchedule(o.Lr, o.Warmup, o.Steps, o.Schedule == "cosine");
         var adam = new AdamWSettings { WeightDecay = o.WeightDecay, GradClip = o.GradClip };
