@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Hyper.Runtime.Distributed;
+using Hyper.Runtime.Hyperfitting;
 using Hyper.Runtime.IO;
 using Hyper.Runtime.Training;
 using Hyper.Tests.Data;
@@ -105,6 +106,31 @@ public class MpiTrainTests
         (code, err) = ChildProcess.Run(Train(run, Steps, distributed: false, resume: true));
         Assert.That(code, Is.EqualTo(0), err);
         AssertSameLosses(one, run);
+    }
+
+    [Test]
+    public void HyperfittingOnTwoRanksGivesTheEpochLossesOfOneProcess()
+    {
+        // 11 sequences in batches of 4: the last batch of each epoch (3) splits unevenly, 1 and 2.
+        string model = Path.Combine(_dir, "model");
+        var (code, err) = ChildProcess.Run(Train(model, 2, distributed: false));
+        Assert.That(code, Is.EqualTo(0), err);
+        string[] Hyperfit(string outDir, bool distributed) =>
+        [
+            "hyperfit", "--model", model, "--data", Corpora.Require("moby-dick.txt"), "--out", outDir, "--samples", "11", "--seq", "32",
+            "--epochs", "3", "--batch", "4", "--lr", "1e-3", "--eval-windows", "2", "--prompts", "0", "--threads", "1",
+            .. distributed ? new[] { "--distributed", "mpi" } : [],
+        ];
+        string one = Path.Combine(_dir, "hf1"), two = Path.Combine(_dir, "hf2");
+        (code, err) = ChildProcess.Run(Hyperfit(one, distributed: false));
+        Assert.That(code, Is.EqualTo(0), err);
+        (code, err) = ChildProcess.Run(Hyperfit(two, distributed: true), RootOk, launcher: Ranks(2));
+        Assert.That(code, Is.EqualTo(0), err);
+        static List<double> EpochLosses(string dir) => RunFolder.ReadLog(Path.Combine(dir, Hyperfitter.LogFile))
+            .Where(l => l["train_loss"] is not null).Select(l => l["train_loss"]!.GetValue<double>()).ToList();
+        var e = EpochLosses(one);
+        Assert.That(e, Has.Count.EqualTo(3));
+        Assert.That(EpochLosses(two), Is.EqualTo(e).Within(Tolerance));
     }
 
     [Test]

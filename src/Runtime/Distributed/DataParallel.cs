@@ -41,21 +41,35 @@ public sealed class DataParallel(ICollectives collectives)
         return globalBatch / w;
     }
 
-    /// <summary>This rank's slice of a global batch of rows of <paramref name="rowLength"/> (B·T tokens in, B/W·T out).</summary>
-    public ReadOnlySpan<int> Slice(ReadOnlySpan<int> global, int localBatch, int rowLength) =>
-        global.Slice(Collectives.Rank * localBatch * rowLength, localBatch * rowLength);
+    /// <summary>
+    /// This rank's rows of a global batch of <paramref name="rows"/> sequences: contiguous, and as
+    /// even as the count allows (a short last batch of an epoch may leave a rank fewer, or none).
+    /// </summary>
+    public (int Start, int Count) Rows(int rows)
+    {
+        int r = Collectives.Rank, w = Collectives.WorldSize;
+        int start = (int)((long)rows * r / w), end = (int)((long)rows * (r + 1) / w);
+        return (start, end - start);
+    }
 
     /// <summary>
-    /// Replaces every rank's gradients by their mean over the ranks (sum, then scale by 1/W), and
-    /// returns the mean of the ranks' <paramref name="loss"/>: the loss of the global batch when the
-    /// slices are the same size. A world of one returns at once.
+    /// The loss scale of this rank's backward over <paramref name="localRows"/> of <paramref name="rows"/>:
+    /// its mean loss weighs localRows/rows of the global mean, and the all-reduce divides by W.
     /// </summary>
+    public float LossScale(int localRows, int rows) => (float)((double)localRows * Collectives.WorldSize / rows);
+
+    /// <summary>
+    /// Sums the ranks' gradients and divides by W, so that after backwards scaled by
+    /// <see cref="LossScale"/> every rank holds the gradient of the global batch's mean loss; returns
+    /// that mean loss from this rank's mean <paramref name="loss"/> over <paramref name="localRows"/>
+    /// of <paramref name="rows"/>. A world of one returns at once.
     /// <para>
     /// <paramref name="stop"/> (this rank was asked to stop, Ctrl-C) rides on the same all-reduce:
     /// a signal reaches the ranks at different steps, and a rank that left the loop alone would
     /// leave the others waiting in the next all-reduce. <see cref="StopRequested"/> reads the result.
     /// </para>
-    public float AllReduceGradients(ICausalLm model, float loss, bool stop)
+    /// </summary>
+    public float AllReduceGradients(ICausalLm model, float loss, int localRows, int rows, bool stop)
     {
         StepBytes = 0;
         StepMs = 0;
@@ -74,12 +88,13 @@ public sealed class DataParallel(ICollectives collectives)
             MeanInPlace(_staging, w);
             model.Backend.Upload(_staging, grads);
         }
-        Span<double> scalars = [loss, stop ? 1 : 0];
+        // A rank without rows contributes no loss (its mean is NaN or 0: weight 0 either way).
+        Span<double> scalars = [localRows > 0 ? (double)loss * localRows / rows : 0, stop ? 1 : 0];
         Collectives.AllReduceSum(scalars);
         _stopAgreed = scalars[1] > 0;
         StepBytes = grads.Length * sizeof(float) + scalars.Length * sizeof(double);
         StepMs = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
-        return (float)(scalars[0] / w);
+        return (float)scalars[0];
     }
 
     /// <summary>

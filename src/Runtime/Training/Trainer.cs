@@ -117,9 +117,10 @@ public static class Trainer
                 long t0 = Stopwatch.GetTimestamp();
                 sampler.Next(inputs, targets);
                 model.ZeroGradients();
-                loss = model.Forward(dp.Slice(inputs, localB, T), dp.Slice(targets, localB, T), localB, T);
-                model.Backward();
-                loss = dp.AllReduceGradients(model, loss, cancel.IsCancellationRequested);
+                var (first, rows) = dp.Rows(B);
+                loss = model.Forward(inputs.AsSpan(first * T, rows * T), targets.AsSpan(first * T, rows * T), rows, T);
+                model.Backward(dp.LossScale(rows, B));
+                loss = dp.AllReduceGradients(model, loss, rows, B, cancel.IsCancellationRequested);
                 float lr = schedule.At(step);
                 double norm = model.GradientNorm();
                 if (!guard.Admit(step + 1, loss, norm, Kept(o.OutDir, savedStep)))
