@@ -47,7 +47,7 @@ public sealed class DistributedOptions
             "none" => SingleProcess.Instance,
             "mpi" => new Mpi(),
             "nccl" when device != "cuda" => throw new CliException($"--distributed nccl reduces on the GPU and needs --device cuda, not --device {device}"),
-            "nccl" => throw new NotSupportedException("--distributed nccl is not built yet (see docs/data-parallel.md); use --distributed mpi"),
+            "nccl" => Nccl.Open(new Mpi()),
             var other => throw new CliException($"--distributed must be none, mpi or nccl, not '{other}'"),
         };
         Speaks = c.Rank == 0;

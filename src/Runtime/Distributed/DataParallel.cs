@@ -77,12 +77,14 @@ public sealed class DataParallel(ICollectives collectives)
         if (w == 1) return loss;
         long t0 = Stopwatch.GetTimestamp();
         var grads = model.Gradients;
-        if (grads.Buffer is HostBuffer host)
+        if (Collectives is IDeviceAllReduce device && device.Reduces(grads))
+            device.AllReduceSum(grads, 1f / w);
+        else if (grads.Buffer is HostBuffer host)
             MeanInPlace(host.Span(grads.Offset, grads.Length), w);
         else
         {
-            // A device arena goes through the host: correct on any backend, fast on none (NCCL is
-            // the way for GPUs).
+            // A device arena without a device all-reduce goes through the host: correct on any
+            // backend, fast on none.
             _staging ??= new float[grads.Length];
             model.Backend.Download(grads, _staging);
             MeanInPlace(_staging, w);
