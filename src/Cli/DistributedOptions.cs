@@ -34,6 +34,21 @@ public sealed class DistributedOptions
     }
 
     /// <summary>
+    /// Runs <paramref name="body"/> on the ranks the flags name (see <see cref="Open"/>) and leaves
+    /// them (MPI_Finalize) when it returns. An exception leaves without finalizing, on purpose:
+    /// MPI_Finalize waits for every rank, and a rank that failed alone (a full disk on rank 0)
+    /// would wait forever for peers blocked in the next all-reduce. Exiting unfinalized makes
+    /// mpirun end the whole job instead.
+    /// </summary>
+    public int Run(ParseResult r, string device, Func<ICollectives, int> body)
+    {
+        var ranks = Open(r, device);
+        int code = body(ranks);
+        ranks.Dispose();
+        return code;
+    }
+
+    /// <summary>
     /// Sets the thread count and joins the ranks the flags name; the caller disposes the result
     /// (MPI_Finalize) when the run ends. Only rank 0 <see cref="Speaks"/> afterwards.
     /// </summary>

@@ -11,7 +11,7 @@ public static class HyperfitRun
     /// </summary>
     public static HyperfitResult WithProgress(HyperfitOptions o)
     {
-        using var stop = new StopSignal();
+        using var stop = new StopSignal(o.Collectives, o.OutDir);
         var line = new ProgressLine();
         HyperfitResult result;
         try

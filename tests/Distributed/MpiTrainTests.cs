@@ -146,7 +146,7 @@ public class MpiTrainTests
     {
         string run = Path.Combine(_dir, "killed");
         string[] args = [.. Train(run, 100_000, distributed: true), "--save-every", "5"];
-        using var job = ChildProcess.Start(args, RootOk, launcher: Ranks(2));
+        using var job = ChildProcess.Start(args, RootOk, launcher: Ranks(2), captureErr: true);
         try
         {
             // Wait for a first checkpoint, then kill one rank (not mpirun): the way a machine or a process dies.
@@ -158,6 +158,9 @@ public class MpiTrainTests
             ranks[^1].Kill(); // SIGKILL
             Assert.That(job.WaitForExit(60_000), "mpirun ends the job when a rank dies");
             Assert.That(job.ExitCode, Is.Not.EqualTo(0));
+            string err0 = ChildProcess.Err(job);
+            Assert.That(err0, Does.Contain("hyper: mpirun is ending the job").And.Contain($"{run} keeps its last complete checkpoint"), err0);
+            Assert.That(err0, Does.Contain("rank 1"), "mpirun names the rank that died");
         }
         finally
         {

@@ -9,14 +9,30 @@ namespace Hyper.Tests.Support;
 internal static class ChildProcess
 {
     /// <summary>Starts <c>hyper args...</c> with stdout and stderr drained in the background.</summary>
-    public static Process Start(string[] args, IReadOnlyDictionary<string, string>? env = null, string[]? launcher = null)
+    public static Process Start(string[] args, IReadOnlyDictionary<string, string>? env = null, string[]? launcher = null, bool captureErr = false)
     {
         var p = Process.Start(Info(args, env, launcher)) ?? throw new InvalidOperationException("could not start hyper");
         p.OutputDataReceived += (_, _) => { };
-        p.ErrorDataReceived += (_, _) => { };
+        if (captureErr)
+        {
+            var err = new System.Text.StringBuilder();
+            Captured.Add(p, err);
+            p.ErrorDataReceived += (_, e) => { lock (err) err.AppendLine(e.Data); };
+        }
+        else p.ErrorDataReceived += (_, _) => { };
         p.BeginOutputReadLine();
         p.BeginErrorReadLine();
         return p;
+    }
+
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<Process, System.Text.StringBuilder> Captured = new();
+
+    /// <summary>The stderr a process started with captureErr has written so far (all of it once it has exited).</summary>
+    public static string Err(Process p)
+    {
+        p.WaitForExit(); // after exit, this waits for the redirected stream to drain
+        var err = Captured.TryGetValue(p, out var b) ? b : throw new InvalidOperationException("started without captureErr");
+        lock (err) return err.ToString();
     }
 
     /// <summary>

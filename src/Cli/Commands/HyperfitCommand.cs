@@ -64,9 +64,8 @@ public static class HyperfitCommand
         };
         var distributed = new DistributedOptions();
         distributed.AddTo(cmd);
-        cmd.SetAction(r =>
+        cmd.SetAction(r => distributed.Run(r, r.GetValue(device)!, ranks =>
         {
-            using var ranks = distributed.Open(r, r.GetValue(device)!);
             var o = new HyperfitOptions
             {
                 ModelDir = r.GetValue(model)!,
@@ -95,7 +94,7 @@ public static class HyperfitCommand
             if (!DistributedOptions.Speaks) return result.Interrupted ? 130 : 0;
             if (r.GetValue(json)) Console.WriteLine(result.NothingToDo ? NothingToDo.Json(result.Steps, result.OutDir) : Summary(result));
             return result.Interrupted ? 130 : 0;
-        });
+        }));
         return cmd;
     }
 

@@ -46,9 +46,8 @@ public static class TrainCommand
         attention.AddTo(cmd);
         var distributed = new DistributedOptions();
         distributed.AddTo(cmd);
-        cmd.SetAction(r =>
+        cmd.SetAction(r => distributed.Run(r, r.GetValue(device)!, ranks =>
         {
-            using var ranks = distributed.Open(r, r.GetValue(device)!);
             var o = new TrainOptions
             {
                 DataPath = r.GetValue(data)!, ValDataPath = r.GetValue(valData), ValFraction = r.GetValue(valFraction), OutDir = r.GetValue(outDir)!,
@@ -58,7 +57,7 @@ public static class TrainCommand
                 Seed = r.GetValue(seed), Resume = r.GetValue(resume), Device = r.GetValue(device)!, OnNonFinite = NonFiniteOption.Read(r, onNonFinite),
                 Attention = attention.Read(r, r.GetValue(seed)), Collectives = ranks,
             };
-            using var stop = new StopSignal();
+            using var stop = new StopSignal(ranks, o.OutDir);
             var line = new ProgressLine();
             TrainResult result;
             try
@@ -92,7 +91,7 @@ public static class TrainCommand
                 }));
             }
             return result.Interrupted ? 130 : 0;
-        });
+        }));
         return cmd;
     }
 }
