@@ -31,7 +31,4 @@ public interface ICollectives : IDisposable
 
     /// <summary>Returns on every rank once all ranks have called it.</summary>
     void Barrier();
-
-    /// <summary>Ends every rank of the job at once with <paramref name="code"/> (a rank that cannot go on).</summary>
-    void Abort(int code);
 }

@@ -26,7 +26,6 @@ public sealed unsafe class Mpi : ICollectives
     private readonly IntPtr _lib, _world, _float, _double, _byte, _sum;
     private readonly delegate* unmanaged<int*, IntPtr, int> _init;
     private readonly delegate* unmanaged<int> _finalize;
-    private readonly delegate* unmanaged<IntPtr, int, int> _abort;
     private readonly delegate* unmanaged<IntPtr, IntPtr, int, IntPtr, IntPtr, IntPtr, int> _allreduce;
     private readonly delegate* unmanaged<IntPtr, int, IntPtr, int, IntPtr, int> _bcast;
     private readonly delegate* unmanaged<IntPtr, int> _barrier;
@@ -67,7 +66,6 @@ public sealed unsafe class Mpi : ICollectives
         _sum = Export("ompi_mpi_op_sum");
         _init = (delegate* unmanaged<int*, IntPtr, int>)Export("MPI_Init");
         _finalize = (delegate* unmanaged<int>)Export("MPI_Finalize");
-        _abort = (delegate* unmanaged<IntPtr, int, int>)Export("MPI_Abort");
         _allreduce = (delegate* unmanaged<IntPtr, IntPtr, int, IntPtr, IntPtr, IntPtr, int>)Export("MPI_Allreduce");
         _bcast = (delegate* unmanaged<IntPtr, int, IntPtr, int, IntPtr, int>)Export("MPI_Bcast");
         _barrier = (delegate* unmanaged<IntPtr, int>)Export("MPI_Barrier");
@@ -97,9 +95,6 @@ public sealed unsafe class Mpi : ICollectives
 
     /// <inheritdoc />
     public void Barrier() => Check(_barrier(_world), "MPI_Barrier");
-
-    /// <inheritdoc />
-    public void Abort(int code) => _abort(_world, code);
 
     private void Reduce<T>(Span<T> data, IntPtr type) where T : unmanaged
     {

@@ -69,8 +69,6 @@ public sealed unsafe class Nccl : ICollectives, IDeviceAllReduce
     public void Broadcast(Span<byte> data, int root = 0) => _mpi.Broadcast(data, root);
     /// <inheritdoc />
     public void Barrier() => _mpi.Barrier();
-    /// <inheritdoc />
-    public void Abort(int code) => _mpi.Abort(code);
 
     /// <inheritdoc />
     public void Dispose()

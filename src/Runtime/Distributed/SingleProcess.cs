@@ -23,7 +23,5 @@ public sealed class SingleProcess : ICollectives
     /// <inheritdoc />
     public void Barrier() { }
     /// <inheritdoc />
-    public void Abort(int code) => Environment.Exit(code);
-    /// <inheritdoc />
     public void Dispose() { }
 }
