@@ -29,7 +29,8 @@ public class MpiTrainTests
     private static readonly Dictionary<string, string> RootOk = new()
     {
         // Open MPI refuses to run as root without these (containers and CI run as root).
-        ["OMPI_ALLOW_RUN_AS_ROOT"] = "1", ["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1",
+        ["OMPI_ALLOW_RUN_AS_ROOT"] = "1",
+        ["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1",
     };
 
     private string _dir = "";
