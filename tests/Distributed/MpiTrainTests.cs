@@ -151,10 +151,17 @@ public class MpiTrainTests
         try
         {
             // Wait for a first checkpoint, then kill one rank (not mpirun): the way a machine or a process dies.
+            // Polled by its config file, not Checkpoint.IsCheckpoint: that one recovers an unfinished
+            // save, which must not happen under a live run.
+            string config = Path.Combine(run, Checkpoint.ConfigFile);
             var deadline = DateTime.UtcNow.AddSeconds(60);
-            while (!Checkpoint.IsCheckpoint(run) && DateTime.UtcNow < deadline) Thread.Sleep(100);
-            Assert.That(Checkpoint.IsCheckpoint(run), "no checkpoint within 60 s");
             var ranks = RankProcesses(job.Id);
+            while ((!File.Exists(config) || ranks.Count != 2) && DateTime.UtcNow < deadline)
+            {
+                Thread.Sleep(100);
+                ranks = RankProcesses(job.Id);
+            }
+            Assert.That(File.Exists(config), "no checkpoint within 60 s");
             Assert.That(ranks, Has.Count.EqualTo(2), "the two ranks under mpirun");
             ranks[^1].Kill(); // SIGKILL
             Assert.That(job.WaitForExit(60_000), "mpirun ends the job when a rank dies");
