@@ -33,9 +33,11 @@ public sealed class DataParallel(ICollectives collectives)
     /// <see cref="SettingException"/> when the batch does not split evenly, since unequal slices
     /// would weigh sequences unequally in the averaged gradient.
     /// </summary>
-    public int LocalBatch(int globalBatch)
+    public int LocalBatch(int globalBatch) => LocalBatch(globalBatch, Collectives.WorldSize);
+
+    /// <summary><see cref="LocalBatch(int)"/> for a world of <paramref name="w"/> ranks.</summary>
+    public static int LocalBatch(int globalBatch, int w)
     {
-        int w = Collectives.WorldSize;
         if (globalBatch % w != 0)
             throw new SettingException("Batch", $"{globalBatch} does not split evenly over {w} ranks (it is the global batch: each rank takes batch / ranks sequences)");
         return globalBatch / w;
@@ -45,9 +47,11 @@ public sealed class DataParallel(ICollectives collectives)
     /// This rank's rows of a global batch of <paramref name="rows"/> sequences: contiguous, and as
     /// even as the count allows (a short last batch of an epoch may leave a rank fewer, or none).
     /// </summary>
-    public (int Start, int Count) Rows(int rows)
+    public (int Start, int Count) Rows(int rows) => Rows(rows, Collectives.Rank, Collectives.WorldSize);
+
+    /// <summary><see cref="Rows(int)"/> of rank <paramref name="r"/> in a world of <paramref name="w"/>.</summary>
+    public static (int Start, int Count) Rows(int rows, int r, int w)
     {
-        int r = Collectives.Rank, w = Collectives.WorldSize;
         int start = (int)((long)rows * r / w), end = (int)((long)rows * (r + 1) / w);
         return (start, end - start);
     }
@@ -56,11 +60,14 @@ public sealed class DataParallel(ICollectives collectives)
     /// The loss scale of this rank's backward over <paramref name="localRows"/> of <paramref name="rows"/>:
     /// its mean loss weighs localRows/rows of the global mean, and the all-reduce divides by W.
     /// </summary>
-    public float LossScale(int localRows, int rows) => (float)((double)localRows * Collectives.WorldSize / rows);
+    public float LossScale(int localRows, int rows) => LossScale(localRows, rows, Collectives.WorldSize);
+
+    /// <summary><see cref="LossScale(int, int)"/> in a world of <paramref name="w"/>.</summary>
+    public static float LossScale(int localRows, int rows, int w) => (float)((double)localRows * w / rows);
 
     /// <summary>
     /// Sums the ranks' gradients and divides by W, so that after backwards scaled by
-    /// <see cref="LossScale"/> every rank holds the gradient of the global batch's mean loss; returns
+    /// <see cref="LossScale(int, int)"/> every rank holds the gradient of the global batch's mean loss; returns
     /// that mean loss from this rank's mean <paramref name="loss"/> over <paramref name="localRows"/>
     /// of <paramref name="rows"/>. A world of one returns at once.
     /// <para>
