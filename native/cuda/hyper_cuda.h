@@ -138,6 +138,20 @@ int hyper_cuda_grouped_query_attention_backward(float* dq, float* dk, float* dv,
 int hyper_cuda_grouped_query_attention_kv_forward(float* out, float* k_cache, float* v_cache, const float* q, const float* k, const float* v,
                                                   int B, int Tq, int pos, int maxT, int NH, int NKV, int hs);
 
+/* ---- data-parallel collectives (comm.cu) ------------------------------------------------ */
+
+/* NCCL's unique id: rank 0 makes it, the launcher's transport (MPI) carries it to every rank. */
+#define HYPER_CUDA_COMM_ID_BYTES 128
+
+/* Writes a fresh unique id (host, HYPER_CUDA_COMM_ID_BYTES bytes). Fails where the library was built without NCCL. */
+int hyper_cuda_comm_unique_id(char* id);
+/* Joins the communicator of `world` ranks named by `id` (host) as rank `rank`; one per process. */
+int hyper_cuda_comm_init(const char* id, int rank, int world);
+/* buf[n] = scale * (sum over the ranks of buf), in place, ordered with the kernels. */
+int hyper_cuda_comm_all_reduce_sum(float* buf, long long n, float scale);
+/* Closes the communicator (nothing to do when none is open). */
+int hyper_cuda_comm_destroy(void);
+
 #ifdef __cplusplus
 }
 #endif

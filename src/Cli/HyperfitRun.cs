@@ -11,7 +11,7 @@ public static class HyperfitRun
     /// </summary>
     public static HyperfitResult WithProgress(HyperfitOptions o)
     {
-        using var stop = new StopSignal();
+        using var stop = new StopSignal(o.Collectives, o.OutDir);
         var line = new ProgressLine();
         HyperfitResult result;
         try
@@ -23,6 +23,7 @@ public static class HyperfitRun
                 stop.Token);
         }
         finally { line.Done(); } // an error then starts on a line of its own
+        if (!DistributedOptions.Speaks) return result; // rank 0 reports
         if (result.NothingToDo)
         {
             Console.Error.WriteLine($"nothing to do: {result.OutDir} has done all {result.Epochs[^1].Epoch} epochs (--epochs {o.Epochs}); raise --epochs to go on");

@@ -35,7 +35,8 @@ public static class Program
         catch (Exception e) when (e is CliException or Hyper.Runtime.Training.TrainingDivergedException or ArgumentException or IOException or InvalidDataException or UnauthorizedAccessException or NotSupportedException)
         {
             // User errors (bad flags, missing or malformed files) and a diverged run: one line naming the problem.
-            Console.Error.WriteLine($"hyper: {Flags.Describe(e)}");
+            // Every rank of a distributed run meets the same error; rank 0 says it once.
+            if (DistributedOptions.Speaks) Console.Error.WriteLine($"hyper: {Flags.Describe(e)}");
             return 2;
         }
     }

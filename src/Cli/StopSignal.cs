@@ -14,11 +14,31 @@ public sealed class StopSignal : IDisposable
     private readonly PosixSignalRegistration _term;
 
     /// <summary>Starts listening for Ctrl-C and SIGTERM.</summary>
-    public StopSignal()
+    /// <param name="ranks">
+    /// The ranks of a distributed run. Under mpirun a SIGTERM is the launcher ending the job (a
+    /// rank died, or mpirun itself was interrupted): the peers may be gone, so the next all-reduce
+    /// would never return. Such a rank ends at once instead, and rank 0 says why; the folder keeps
+    /// its last complete checkpoint, since every save is staged and committed atomically.
+    /// </param>
+    /// <param name="outDir">The run folder, for that message.</param>
+    public StopSignal(Hyper.Runtime.Distributed.ICollectives? ranks = null, string? outDir = null)
     {
         _onCancel = (_, e) => { e.Cancel = true; _cts.Cancel(); };
         Console.CancelKeyPress += _onCancel;
-        _term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; _cts.Cancel(); });
+        bool distributed = ranks is { WorldSize: > 1 };
+        _term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c =>
+        {
+            if (!distributed)
+            {
+                c.Cancel = true;
+                _cts.Cancel();
+                return;
+            }
+            if (ranks!.Rank == 0)
+                Console.Error.WriteLine($"\nhyper: mpirun is ending the job (a rank died or the job was interrupted; mpirun names the rank); " +
+                                        $"{outDir} keeps its last complete checkpoint: continue with --resume");
+            c.Cancel = false; // the default action: this process ends now
+        });
     }
 
     /// <summary>Cancelled when a signal arrives.</summary>

@@ -9,20 +9,39 @@ namespace Hyper.Tests.Support;
 internal static class ChildProcess
 {
     /// <summary>Starts <c>hyper args...</c> with stdout and stderr drained in the background.</summary>
-    public static Process Start(string[] args, IReadOnlyDictionary<string, string>? env = null)
+    public static Process Start(string[] args, IReadOnlyDictionary<string, string>? env = null, string[]? launcher = null, bool captureErr = false)
     {
-        var p = Process.Start(Info(args, env)) ?? throw new InvalidOperationException("could not start hyper");
+        var p = Process.Start(Info(args, env, launcher)) ?? throw new InvalidOperationException("could not start hyper");
         p.OutputDataReceived += (_, _) => { };
-        p.ErrorDataReceived += (_, _) => { };
+        if (captureErr)
+        {
+            var err = new System.Text.StringBuilder();
+            Captured.Add(p, err);
+            p.ErrorDataReceived += (_, e) => { lock (err) err.AppendLine(e.Data); };
+        }
+        else p.ErrorDataReceived += (_, _) => { };
         p.BeginOutputReadLine();
         p.BeginErrorReadLine();
         return p;
     }
 
-    /// <summary>Runs <c>hyper args...</c> to the end and returns its exit code and stderr.</summary>
-    public static (int Code, string Err) Run(string[] args, IReadOnlyDictionary<string, string>? env = null, int timeoutMs = 120_000)
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<Process, System.Text.StringBuilder> Captured = new();
+
+    /// <summary>The stderr a process started with captureErr has written so far (all of it once it has exited).</summary>
+    public static string Err(Process p)
     {
-        using var p = Process.Start(Info(args, env)) ?? throw new InvalidOperationException("could not start hyper");
+        p.WaitForExit(); // after exit, this waits for the redirected stream to drain
+        var err = Captured.TryGetValue(p, out var b) ? b : throw new InvalidOperationException("started without captureErr");
+        lock (err) return err.ToString();
+    }
+
+    /// <summary>
+    /// Runs <c>hyper args...</c> to the end and returns its exit code and stderr; with a
+    /// <paramref name="launcher"/> (<c>mpirun -np 2</c>) the launcher runs the hyper processes.
+    /// </summary>
+    public static (int Code, string Err) Run(string[] args, IReadOnlyDictionary<string, string>? env = null, int timeoutMs = 120_000, string[]? launcher = null)
+    {
+        using var p = Process.Start(Info(args, env, launcher)) ?? throw new InvalidOperationException("could not start hyper");
         var err = p.StandardError.ReadToEndAsync();
         _ = p.StandardOutput.ReadToEndAsync();
         if (!p.WaitForExit(timeoutMs))
@@ -33,11 +52,16 @@ internal static class ChildProcess
         return (p.ExitCode, err.Result);
     }
 
-    private static ProcessStartInfo Info(string[] args, IReadOnlyDictionary<string, string>? env)
+    private static ProcessStartInfo Info(string[] args, IReadOnlyDictionary<string, string>? env, string[]? launcher)
     {
         // The SDK's test runner names the dotnet host it runs on; elsewhere it is on PATH.
         string host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } h ? h : "dotnet";
-        var info = new ProcessStartInfo(host) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var info = new ProcessStartInfo(launcher?[0] ?? host) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        if (launcher is not null)
+        {
+            foreach (string a in launcher[1..]) info.ArgumentList.Add(a);
+            info.ArgumentList.Add(host);
+        }
         info.ArgumentList.Add(System.IO.Path.Combine(AppContext.BaseDirectory, "hyper.dll"));
         foreach (string a in args) info.ArgumentList.Add(a);
         foreach (var (k, v) in env ?? new Dictionary<string, string>()) info.Environment[k] = v;

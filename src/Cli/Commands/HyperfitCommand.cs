@@ -23,7 +23,7 @@ public static class HyperfitCommand
         var samples = new Option<int>("--samples") { Description = "Sequences drawn at random (seeded, non-overlapping) from the training part.", DefaultValueFactory = _ => d.Samples };
         var seq = new Option<int>("--seq") { Description = "Tokens per sequence.", DefaultValueFactory = _ => d.Seq };
         var epochs = new Option<int>("--epochs") { Description = "Passes over the sequences (shuffled each epoch).", DefaultValueFactory = _ => d.Epochs };
-        var batch = new Option<int>("--batch") { Description = "Sequences per step.", DefaultValueFactory = _ => d.Batch };
+        var batch = new Option<int>("--batch") { Description = "Sequences per step, over all ranks: with --distributed each of N ranks takes its share (the batch must divide by N).", DefaultValueFactory = _ => d.Batch };
         var lr = new Option<float>("--lr")
         {
             Description = "Constant learning rate of Adam (no warm-up, no decay). The paper's 1e-6 is for models of 1-70 B parameters; " +
@@ -62,7 +62,9 @@ public static class HyperfitCommand
             model, data, outDir, samples, seq, epochs, batch, lr, weightDecay, gradClip, trainLayers, valFraction, evalWindows, prompts, promptTokens,
             newTokens, seed, device, resume, onNonFinite, json,
         };
-        cmd.SetAction(r =>
+        var distributed = new DistributedOptions();
+        distributed.AddTo(cmd);
+        cmd.SetAction(r => distributed.Run(r, r.GetValue(device)!, ranks =>
         {
             var o = new HyperfitOptions
             {
@@ -86,11 +88,13 @@ public static class HyperfitCommand
                 Device = r.GetValue(device)!,
                 Resume = r.GetValue(resume),
                 OnNonFinite = NonFiniteOption.Read(r, onNonFinite),
+                Collectives = ranks,
             };
             var result = HyperfitRun.WithProgress(o);
+            if (!DistributedOptions.Speaks) return result.Interrupted ? 130 : 0;
             if (r.GetValue(json)) Console.WriteLine(result.NothingToDo ? NothingToDo.Json(result.Steps, result.OutDir) : Summary(result));
             return result.Interrupted ? 130 : 0;
-        });
+        }));
         return cmd;
     }
 

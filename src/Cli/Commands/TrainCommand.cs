@@ -20,7 +20,7 @@ public static class TrainCommand
         var model = new Option<string>("--model") { Description = $"Start from a preset ({string.Join(", ", Architectures.PresetNames)}; random weights), a config.json, or a checkpoint folder (fine-tuning).", DefaultValueFactory = _ => d.Model };
         var tokenizer = new Option<string?>("--tokenizer") { Description = "byte or gpt2. Default: the --model (or resumed) folder's tokenizer.json, which checkpoints carry along; else what the model implies: byte for vocab 256, gpt2 for 50257." };
         var steps = new Option<int>("--steps") { Description = "Total optimizer steps (a resumed run continues up to this).", DefaultValueFactory = _ => d.Steps };
-        var batch = new Option<int>("--batch") { Description = "Sequences per step (B).", DefaultValueFactory = _ => d.Batch };
+        var batch = new Option<int>("--batch") { Description = "Sequences per step (B), over all ranks: with --distributed each of N ranks takes B/N of them (B must divide by N).", DefaultValueFactory = _ => d.Batch };
         var seq = new Option<int>("--seq") { Description = "Tokens per sequence (T); default: the model's n_positions." };
         var lr = new Option<float>("--lr") { Description = "Peak learning rate.", DefaultValueFactory = _ => d.Lr };
         var warmup = new Option<int>("--warmup") { Description = "Linear warm-up steps.", DefaultValueFactory = _ => d.Warmup };
@@ -44,7 +44,9 @@ public static class TrainCommand
         };
         var attention = new HyperAttentionOptions();
         attention.AddTo(cmd);
-        cmd.SetAction(r =>
+        var distributed = new DistributedOptions();
+        distributed.AddTo(cmd);
+        cmd.SetAction(r => distributed.Run(r, r.GetValue(device)!, ranks =>
         {
             var o = new TrainOptions
             {
@@ -53,9 +55,9 @@ public static class TrainCommand
                 Lr = r.GetValue(lr), Warmup = r.GetValue(warmup), Schedule = r.GetValue(schedule)!, WeightDecay = r.GetValue(weightDecay),
                 GradClip = r.GetValue(gradClip), EvalEvery = r.GetValue(evalEvery), EvalWindows = r.GetValue(evalWindows), SaveEvery = r.GetValue(saveEvery),
                 Seed = r.GetValue(seed), Resume = r.GetValue(resume), Device = r.GetValue(device)!, OnNonFinite = NonFiniteOption.Read(r, onNonFinite),
-                Attention = attention.Read(r, r.GetValue(seed)),
+                Attention = attention.Read(r, r.GetValue(seed)), Collectives = ranks,
             };
-            using var stop = new StopSignal();
+            using var stop = new StopSignal(ranks, o.OutDir);
             var line = new ProgressLine();
             TrainResult result;
             try
@@ -68,6 +70,7 @@ public static class TrainCommand
                     msg => line.Note(msg), stop.Token);
             }
             finally { line.Done(); } // an error then starts on a line of its own
+            if (!DistributedOptions.Speaks) return result.Interrupted ? 130 : 0;
             if (result.NothingToDo) return NothingToDo.Report(result.Steps, o.Steps, result.OutDir, r.GetValue(json));
             if (result.Interrupted) Console.Error.WriteLine($"interrupted at step {result.Steps}: saved to {result.OutDir}; continue with --resume");
             else Console.Error.WriteLine($"done: {result.Steps} steps, final loss {result.FinalLoss:F4}" +
@@ -88,7 +91,7 @@ public static class TrainCommand
                 }));
             }
             return result.Interrupted ? 130 : 0;
-        });
+        }));
         return cmd;
     }
 }

@@ -47,4 +47,6 @@ public sealed record HyperfitOptions
     public string Device { get; init; } = "cpu";
     /// <summary>Continue the run saved in <see cref="OutDir"/> exactly where it stopped (up to <see cref="Epochs"/>).</summary>
     public bool Resume { get; init; }
+    /// <summary>The ranks this run is spread over (each takes its rows of every batch); a single process by default. The caller owns it.</summary>
+    public Distributed.ICollectives Collectives { get; init; } = Distributed.SingleProcess.Instance;
 }

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using Hyper.Runtime.Backends;
 using Hyper.Runtime.Data;
+using Hyper.Runtime.Distributed;
 using Hyper.Runtime.Generation;
 using Hyper.Runtime.IO;
 using Hyper.Runtime.Metrics;
@@ -43,6 +44,10 @@ public static class Hyperfitter
         Action<string>? info = null, CancellationToken cancel = default)
     {
         Validate(o);
+        // Data-parallel: every rank runs this loop on its rows of each batch; rank 0 alone writes and reports.
+        var dp = new DataParallel(o.Collectives);
+        dp.LocalBatch(o.Batch);
+        if (!dp.IsLeader) { progress = null; epochDone = null; info = null; }
         var clock = Stopwatch.StartNew();
         using var backend = BackendRegistry.Create(o.Device);
         var settings = Settings(o, Path.GetFullPath(o.ModelDir));
@@ -57,6 +62,7 @@ public static class Hyperfitter
                 Path.Combine(dir, PlotFile), Path.Combine(dir, SequencesFile), Path.Combine(dir, HeldOutFile)) { NothingToDo = true };
         }
         if (!o.Resume) model.Step = 0; // a fresh Adam: its bias correction starts over
+        if (!o.Resume) dp.BroadcastParameters(model);
         if (o.TrainLastBlocks is int n && n > model.Config.Layers)
             throw new SettingException("TrainLastBlocks", $"last:{n}: {o.ModelDir} has only {model.Config.Layers} blocks");
         model.TrainLastBlocks = o.TrainLastBlocks;
@@ -88,12 +94,15 @@ public static class Hyperfitter
 
         Directory.CreateDirectory(o.OutDir);
         string sequencesPath = Path.Combine(o.OutDir, SequencesFile), heldOutPath = Path.Combine(o.OutDir, HeldOutFile);
-        AtomicFile.WriteAllText(sequencesPath, string.Join("\n\n", sequences.Select(s => tokenizer.Decode(s))) + "\n");
-        AtomicFile.WriteAllText(heldOutPath, tokenizer.Decode(heldOut));
+        if (dp.IsLeader)
+        {
+            AtomicFile.WriteAllText(sequencesPath, string.Join("\n\n", sequences.Select(s => tokenizer.Decode(s))) + "\n");
+            AtomicFile.WriteAllText(heldOutPath, tokenizer.Decode(heldOut));
+        }
         string logPath = Path.Combine(o.OutDir, LogFile);
         var adam = new AdamWSettings { WeightDecay = o.WeightDecay, GradClip = o.GradClip };
 
-        var epochs = o.Resume ? ReadLog(logPath, epochsDone, trim: true) : [];
+        var epochs = o.Resume ? ReadLog(logPath, epochsDone, trim: dp.IsLeader) : [];
         int stepsPerEpoch = (sequences.Length + B - 1) / B;
         var inputs = new int[B * T];
         var targets = new int[B * T];
@@ -111,8 +120,8 @@ public static class Hyperfitter
             for (int e = 1; e <= epochsDone; e++) HyperfitData.Shuffle(sequences, rng);
             info?.Invoke($"resuming after epoch {epochsDone}" + (stepsDone > 0 ? $" and {stepsDone} steps of the next" : "") + $" (update {model.Step})");
         }
-        if (!o.Resume) File.WriteAllText(logPath, ""); // a new run's log starts empty
-        using (var log = RunFolder.AppendLog(logPath))
+        if (!o.Resume && dp.IsLeader) File.WriteAllText(logPath, ""); // a new run's log starts empty
+        using (TextWriter log = dp.IsLeader ? RunFolder.AppendLog(logPath) : TextWriter.Null)
         {
             void Measure(int epoch, double? trainLoss)
             {
@@ -143,7 +152,7 @@ public static class Hyperfitter
                 int skipped = resumedHere ? skippedDone : 0; // sequences of this epoch whose update was skipped
                 for (int s = resumedHere ? stepsDone : 0; s < stepsPerEpoch; s++)
                 {
-                    if (cancel.IsCancellationRequested)
+                    if (dp.StopRequested(cancel))
                     {
                         interrupted = true;
                         (stoppedEpoch, stoppedStep, stoppedLossSum, stoppedSkipped) = (epoch - 1, s, lossSum, skipped);
@@ -151,15 +160,21 @@ public static class Hyperfitter
                     }
                     long t0 = Stopwatch.GetTimestamp();
                     int b = Math.Min(B, sequences.Length - s * B);
-                    for (int i = 0; i < b; i++)
+                    var (first, rows) = dp.Rows(b);
+                    for (int i = 0; i < rows; i++)
                     {
-                        var seq = sequences[s * B + i];
+                        var seq = sequences[s * B + first + i];
                         seq.AsSpan(0, T).CopyTo(inputs.AsSpan(i * T));
                         seq.AsSpan(1, T).CopyTo(targets.AsSpan(i * T));
                     }
                     model.ZeroGradients();
-                    float loss = model.Forward(inputs.AsSpan(0, b * T), targets.AsSpan(0, b * T), b, T);
-                    model.Backward();
+                    float loss = 0;
+                    if (rows > 0)
+                    {
+                        loss = model.Forward(inputs.AsSpan(0, rows * T), targets.AsSpan(0, rows * T), rows, T);
+                        model.Backward(dp.LossScale(rows, b));
+                    }
+                    loss = dp.AllReduceGradients(model, loss, rows, b, cancel.IsCancellationRequested);
                     double norm = model.GradientNorm();
                     trainSeconds += Stopwatch.GetElapsedTime(t0).TotalSeconds;
                     tokensDone += b * T;
@@ -182,7 +197,7 @@ public static class Hyperfitter
                 Measure(epoch, skipped < sequences.Length ? lossSum / (sequences.Length - skipped) : null);
                 // A checkpoint at the end of an epoch at most every SaveInterval, so a crash or kill loses little
                 // work, yet runs of a few sequences (hundreds of one-step epochs) do not spend their time writing.
-                if (Stopwatch.GetElapsedTime(lastSave) >= SaveInterval)
+                if (dp.IsLeader && Stopwatch.GetElapsedTime(lastSave) >= SaveInterval)
                 {
                     Save(o.OutDir, model, tokenizer, o.Seed, epoch, 0, 0, 0, settings);
                     lastSave = Stopwatch.GetTimestamp();
@@ -190,9 +205,11 @@ public static class Hyperfitter
                 }
             }
             // Interrupted mid-epoch, the weights are past the last whole epoch: the position says by how much.
-            Save(o.OutDir, model, tokenizer, o.Seed, stoppedEpoch, stoppedStep, stoppedLossSum, stoppedSkipped, settings);
+            if (dp.IsLeader) Save(o.OutDir, model, tokenizer, o.Seed, stoppedEpoch, stoppedStep, stoppedLossSum, stoppedSkipped, settings);
         }
-        string plot = WritePlot(Path.Combine(o.OutDir, PlotFile), epochs);
+        string plot = Path.Combine(o.OutDir, PlotFile);
+        if (dp.IsLeader) WritePlot(plot, epochs);
+        dp.Collectives.Barrier(); // the job ends once the final checkpoint is whole
         return new HyperfitResult(Path.GetFullPath(o.OutDir), epochs, model.Step, trainSeconds > 0 ? tokensDone / trainSeconds : 0,
             clock.Elapsed.TotalSeconds, interrupted, plot, sequencesPath, heldOutPath) { TtrProbe = probe };
     }

@@ -47,4 +47,6 @@ public sealed record TrainOptions
     public NonFinitePolicy OnNonFinite { get; init; } = NonFinitePolicy.Stop;
     /// <summary>Attention per layer (exact or HyperAttention); null keeps what the model has.</summary>
     public Models.HyperAttentionRequest? Attention { get; init; }
+    /// <summary>The ranks this run is spread over; a single process by default. The caller owns (and disposes) it.</summary>
+    public Distributed.ICollectives Collectives { get; init; } = Distributed.SingleProcess.Instance;
 }

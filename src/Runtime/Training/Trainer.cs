@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Hyper.Runtime.Backends;
 using Hyper.Runtime.Data;
+using Hyper.Runtime.Distributed;
 using Hyper.Runtime.IO;
 using Hyper.Runtime.Models;
 using Hyper.Runtime.Plotting;
@@ -15,6 +16,11 @@ namespace Hyper.Runtime.Training;
 /// `hyper train`: a model, a corpus, AdamW steps, held-out evaluations, checkpoints, a JSONL log
 /// and a loss plot. A resumed run (same out folder, --resume) continues bit-exactly on the CPU:
 /// weights, AdamW moments, step and data position all come back from the checkpoint.
+/// <para>
+/// Data-parallel (<see cref="TrainOptions.Collectives"/> of several ranks): every rank runs this
+/// same loop on its slice of each global batch; rank 0 alone writes the folder and reports. The
+/// data position is the global one, so a run resumes with any number of ranks.
+/// </para>
 /// </summary>
 public static class Trainer
 {
@@ -28,9 +34,13 @@ public static class Trainer
     public static TrainResult Run(TrainOptions o, Action<TrainProgress>? progress = null, Action<string>? info = null, CancellationToken cancel = default)
     {
         Validate(o);
+        var dp = new DataParallel(o.Collectives);
+        if (!dp.IsLeader) { progress = null; info = null; }
         using var backend = BackendRegistry.Create(o.Device);
         var (model, state) = o.Resume ? LoadForResume(o, backend) : Create(o, backend);
         using var _ = model;
+        // Same seed, same weights; the broadcast makes it so whatever a rank's backend rounds differently.
+        if (!o.Resume) dp.BroadcastParameters(model);
         if (o.Resume && model.Step >= o.Steps)
             return new TrainResult(Path.GetFullPath(o.OutDir), model.Step, float.NaN, null, 0, 0, model.Layout.Total, false, null) { NothingToDo = true };
         o.Attention?.Apply(model);
@@ -42,6 +52,7 @@ public static class Trainer
         if (tokenizer.VocabSize > config.VocabSize)
             throw new ArgumentException($"the {tokenizer.Name} tokenizer has {tokenizer.VocabSize} ids but the model's vocab_size is {config.VocabSize}");
         int B = o.Batch, T = o.Seq == 0 ? config.Context : o.Seq;
+        int localB = dp.LocalBatch(B);
         if (T > config.Context)
             throw new SettingException("Seq", $"{T} exceeds the model's n_positions ({config.Context})");
         var trainSettings = Settings(o, T, tokenizer.Name);
@@ -70,14 +81,15 @@ public static class Trainer
         if (train.Length < T + 1) throw new InvalidDataException($"{o.DataPath}: {train.Length} training tokens are fewer than one window of {T + 1}");
         var sampler = o.Resume ? BatchSampler.Restore(train, B, T, state.Seed, state.DataPosition) : new BatchSampler(train, B, T, state.Seed);
         info?.Invoke($"model: {config.Layers} layers, {config.Heads} heads, {config.Channels} channels, {model.Layout.Total:N0} parameters; " +
-                     $"{train.Length:N0} training tokens, {val.Length:N0} held out; B={B}, T={T}, steps {model.Step}..{o.Steps}");
+                     $"{train.Length:N0} training tokens, {val.Length:N0} held out; B={B}, T={T}, steps {model.Step}..{o.Steps}" +
+                     (dp.Collectives.WorldSize > 1 ? $"; {dp.Collectives.WorldSize} ranks ({dp.Collectives.Name}) of {localB} sequences and {Hyper.Kernels.Cpu.CpuParallel.Threads} CPU threads each" : ""));
 
         var schedule = new LearningRateSchedule(o.Lr, o.Warmup, o.Steps, o.Schedule == "cosine");
         var adam = new AdamWSettings { WeightDecay = o.WeightDecay, GradClip = o.GradClip };
         Directory.CreateDirectory(o.OutDir);
         string logPath = Path.Combine(o.OutDir, LogFile);
         int kept = o.Resume ? model.Step : 0;
-        RunFolder.TrimLog(logPath, l => RunFolder.Int(l, "step") is int s && kept > 0 && s <= kept);
+        if (dp.IsLeader) RunFolder.TrimLog(logPath, l => RunFolder.Int(l, "step") is int s && kept > 0 && s <= kept);
 
         var inputs = new int[B * T];
         var targets = new int[B * T];
@@ -89,7 +101,7 @@ public static class Trainer
         int startStep = model.Step;
         var guard = new NonFiniteGuard(o.OnNonFinite);
         int savedStep = o.Resume ? model.Step : -1;
-        using (var log = RunFolder.AppendLog(logPath))
+        using (TextWriter log = dp.IsLeader ? RunFolder.AppendLog(logPath) : TextWriter.Null)
         {
             if (model.Step == 0 && val.Length >= T + 1)
             {
@@ -100,13 +112,15 @@ public static class Trainer
             }
             while (model.Step < o.Steps)
             {
-                if (cancel.IsCancellationRequested) { interrupted = true; break; }
+                if (dp.StopRequested(cancel)) { interrupted = true; break; }
                 int step = model.Step;
                 long t0 = Stopwatch.GetTimestamp();
                 sampler.Next(inputs, targets);
                 model.ZeroGradients();
-                loss = model.Forward(inputs, targets, B, T);
-                model.Backward();
+                var (first, rows) = dp.Rows(B);
+                loss = model.Forward(inputs.AsSpan(first * T, rows * T), targets.AsSpan(first * T, rows * T), rows, T);
+                model.Backward(dp.LossScale(rows, B));
+                loss = dp.AllReduceGradients(model, loss, rows, B, cancel.IsCancellationRequested);
                 float lr = schedule.At(step);
                 double norm = model.GradientNorm();
                 if (!guard.Admit(step + 1, loss, norm, Kept(o.OutDir, savedStep)))
@@ -132,20 +146,26 @@ public static class Trainer
 
                 double tps = tokensDone / clock.Elapsed.TotalSeconds;
                 var eta = RunFolder.Eta((o.Steps - model.Step) * (double)B * T, tokensDone, clock.Elapsed);
-                var p = new TrainProgress(model.Step, o.Steps, loss, lr, norm, ms, tps, eta, valLoss);
+                var p = new TrainProgress(model.Step, o.Steps, loss, lr, norm, ms, tps, eta, valLoss) { CommBytes = dp.StepBytes, CommMs = dp.StepMs };
                 log.WriteLine(LogLine(p));
                 progress?.Invoke(p);
-                if (o.SaveEvery > 0 && model.Step % o.SaveEvery == 0 && !last)
+                if (dp.IsLeader && o.SaveEvery > 0 && model.Step % o.SaveEvery == 0 && !last)
                 {
                     Save(o.OutDir, model, tokenizer, state.Seed, sampler.Position, trainSettings);
                     savedStep = model.Step;
                 }
             }
         }
-        Save(o.OutDir, model, tokenizer, state.Seed, sampler.Position, trainSettings);
-        string? plot = WritePlot(o.OutDir, logPath);
+        string? plot = null;
+        if (dp.IsLeader)
+        {
+            Save(o.OutDir, model, tokenizer, state.Seed, sampler.Position, trainSettings);
+            plot = WritePlot(o.OutDir, logPath);
+        }
+        // The other ranks wait here, so the job ends only once the final checkpoint is whole.
+        dp.Collectives.Barrier();
         double seconds = clock.Elapsed.TotalSeconds;
-        return new TrainResult(Path.GetFullPath(o.OutDir), model.Step, loss, LastValLoss(logPath), model.Step > startStep ? tokensDone / seconds : 0,
+        return new TrainResult(Path.GetFullPath(o.OutDir), model.Step, loss, dp.IsLeader ? LastValLoss(logPath) : valLoss, model.Step > startStep ? tokensDone / seconds : 0,
             seconds, model.Layout.Total, interrupted, plot);
     }
 
@@ -217,6 +237,11 @@ public static class Trainer
             ["tokens_per_s"] = Math.Round(p.TokensPerS, 1),
         };
         if (p.ValLoss is double v) o["val_loss"] = v;
+        if (p.CommBytes > 0)
+        {
+            o["comm_bytes"] = p.CommBytes;
+            o["comm_ms"] = Math.Round(p.CommMs, 3);
+        }
         return o.ToJsonString();
     }
 

@@ -56,6 +56,10 @@ internal sealed unsafe class CudaNative
     public readonly delegate* unmanaged<nint, nint, nint, nint, nint, int, int, int, int, int, int> GroupedQueryAttentionForward;
     public readonly delegate* unmanaged<nint, nint, nint, nint, nint, nint, nint, nint, nint, int, int, int, int, int, int> GroupedQueryAttentionBackward;
     public readonly delegate* unmanaged<nint, nint, nint, nint, nint, nint, int, int, int, int, int, int, int, int> GroupedQueryAttentionKvForward;
+    public readonly delegate* unmanaged<byte*, int> CommUniqueId;
+    public readonly delegate* unmanaged<byte*, int, int, int> CommInit;
+    public readonly delegate* unmanaged<nint, long, float, int> CommAllReduceSum;
+    public readonly delegate* unmanaged<int> CommDestroy;
 
     private static readonly Lock Gate = new();
     private static CudaNative? _loaded;
@@ -107,6 +111,10 @@ internal sealed unsafe class CudaNative
         GroupedQueryAttentionForward = (delegate* unmanaged<nint, nint, nint, nint, nint, int, int, int, int, int, int>)Bind(nameof(GroupedQueryAttentionForward));
         GroupedQueryAttentionBackward = (delegate* unmanaged<nint, nint, nint, nint, nint, nint, nint, nint, nint, int, int, int, int, int, int>)Bind(nameof(GroupedQueryAttentionBackward));
         GroupedQueryAttentionKvForward = (delegate* unmanaged<nint, nint, nint, nint, nint, nint, int, int, int, int, int, int, int, int>)Bind(nameof(GroupedQueryAttentionKvForward));
+        CommUniqueId = (delegate* unmanaged<byte*, int>)Bind(nameof(CommUniqueId));
+        CommInit = (delegate* unmanaged<byte*, int, int, int>)Bind(nameof(CommInit));
+        CommAllReduceSum = (delegate* unmanaged<nint, long, float, int>)Bind(nameof(CommAllReduceSum));
+        CommDestroy = (delegate* unmanaged<int>)Bind(nameof(CommDestroy));
     }
 
     /// <summary>Whether this process has loaded the library already (it stays loaded).</summary>
