@@ -98,9 +98,12 @@ class KvDecoder:
         return lin(m.ln_f(x[:, -1, :]), m.wte.weight)  # tied output projection
 
 
+DEVICE = "cpu"  # set by main from --device
+
+
 def sync():
     # CUDA kernels are asynchronous: without the wait a step's time would be its launch time.
-    if torch.cuda.is_available() and torch.get_default_device().type == "cuda":
+    if DEVICE == "cuda":
         torch.cuda.synchronize()
 
 
@@ -150,7 +153,10 @@ def main():
         cfg["n_positions"] = max(cfg["n_positions"], P + N)
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
-    torch.set_default_device(args.device)
+    global DEVICE
+    DEVICE = args.device
+    if DEVICE != "cpu":
+        torch.set_default_device(DEVICE)  # torch >= 2.0; the CPU path keeps working on older ones
     gen = torch.Generator(device=args.device).manual_seed(args.seed)
 
     with torch.inference_mode():
