@@ -21,7 +21,8 @@ projections go through torch.addmv / torch.mv (--linear auto, the default), twic
 F.linear's sgemm on one row with this OpenBLAS (--linear linear keeps F.linear). A preset's
 n_positions is raised to P + N when the run needs more positions than it has (the weights are
 random anyway; the C# benchmark does the same). Only presets are supported (no checkpoint
-folders), and --device accepts cpu only.
+folders). --device cuda puts everything on the GPU (torch.set_default_device) and waits for
+the device before reading the clock.
 """
 
 import argparse
@@ -97,18 +98,29 @@ class KvDecoder:
         return lin(m.ln_f(x[:, -1, :]), m.wte.weight)  # tied output projection
 
 
+DEVICE = "cpu"  # set by main from --device
+
+
+def sync():
+    # CUDA kernels are asynchronous: without the wait a step's time would be its launch time.
+    if DEVICE == "cuda":
+        torch.cuda.synchronize()
+
+
 def generate(model, cfg, B, P, N, gen, linear):
     dec = (LlamaKvDecoder if isinstance(model, Llama) else KvDecoder)(model, cfg, B, P + N, linear)
     prompt = torch.randint(cfg["vocab_size"], (B, P), generator=gen)
     t0 = time.perf_counter()
     logits = dec.feed(prompt)
     nxt = logits.argmax(dim=-1, keepdim=True)  # [B, 1]
+    sync()
     prefill_ms = (time.perf_counter() - t0) * 1000.0
     steps = []
     for _ in range(N):
         t0 = time.perf_counter()
         logits = dec.feed(nxt)
         nxt = logits.argmax(dim=-1, keepdim=True)
+        sync()
         steps.append((time.perf_counter() - t0) * 1000.0)
     return prefill_ms, steps
 
@@ -121,7 +133,7 @@ def main():
     ap.add_argument("--batch", type=int, default=1)
     ap.add_argument("--warmup", type=int, default=1, help="untimed generations first")
     ap.add_argument("--repeat", type=int, default=3, help="timed generations")
-    ap.add_argument("--device", default="cpu", choices=["cpu"])
+    ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=1337)
     ap.add_argument("--linear", default="auto", choices=["auto", "linear"],
@@ -141,7 +153,11 @@ def main():
         cfg["n_positions"] = max(cfg["n_positions"], P + N)
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
-    gen = torch.Generator().manual_seed(args.seed)
+    global DEVICE
+    DEVICE = args.device
+    if DEVICE != "cpu":
+        torch.set_default_device(DEVICE)  # torch >= 2.0; the CPU path keeps working on older ones
+    gen = torch.Generator(device=args.device).manual_seed(args.seed)
 
     with torch.inference_mode():
         model = (Llama(**cfg) if llama else Gpt2(**cfg, variant="baddbmm")).eval()
@@ -158,7 +174,7 @@ def main():
     result = {
         "impl": "pytorch",
         "torch_version": torch.__version__,
-        "backend": "cpu",
+        "backend": args.device,
         "model": args.model,
         "batch": B,
         "prompt_tokens": P,

@@ -78,6 +78,7 @@ public class BenchKernelsCommandTests
         public string VariantOf(Op op) => Variant;
         public void UseVariant(Op op, string variant) => Variant = variant;
         public bool Supports(Op op) => true;
+        public void Synchronize() => _r.Synchronize();
         public DeviceBuffer Allocate(long length) => _r.Allocate(length);
         public void Upload(ReadOnlySpan<float> source, TensorView destination) => _r.Upload(source, destination);
         public void Download(TensorView source, Span<float> destination) => _r.Download(source, destination);

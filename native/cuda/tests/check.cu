@@ -1,10 +1,11 @@
 // hypercuda_check: exercises the library where the managed tests cannot run (no dotnet). Checks
 // the matmul and attention variants and grouped-query attention (forward, backward, decoding)
 // against plain CPU loops on odd shapes, then times the matmul variants at 4096^3 (and cuBLAS
-// SGEMM when built with it). One JSON object per line; the exit code is 1 when any check fails.
+// SGEMM when built with it) unless --quick. One JSON object per line; the exit code is 1 when any check fails.
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <vector>
 
 #include <cuda_runtime.h>
@@ -30,6 +31,18 @@ static float* to_device(const std::vector<float>& host) {
         exit(2);
     }
     return (float*)p;
+}
+
+// Output buffers start as NaN, not as the expected result: a kernel that writes nothing (or only
+// part of its output) must fail its check rather than pass on what the harness put there.
+static std::vector<float> unwritten(size_t n) { return std::vector<float>(n, NAN); }
+
+static void reset_to_unwritten(float* device, size_t n) {
+    auto nan = unwritten(n);
+    if (hyper_cuda_upload(device, nan.data(), (long long)n * 4) != 0) {
+        fprintf(stderr, "device memory: %s\n", hyper_cuda_last_error());
+        exit(2);
+    }
 }
 
 static double rel_error(const float* device, const std::vector<float>& expected) {
@@ -59,10 +72,11 @@ static void check_matmul(int N, int C, int OC) {
             for (int c = 0; c < C; c++) s += inp[(size_t)n * C + c] * w[(size_t)o * C + c];
             ref[(size_t)n * OC + o] = s;
         }
-    float *d_inp = to_device(inp), *d_w = to_device(w), *d_b = to_device(b), *d_out = to_device(ref);
+    float *d_inp = to_device(inp), *d_w = to_device(w), *d_b = to_device(b), *d_out = to_device(unwritten(ref.size()));
     char shape[64];
     snprintf(shape, sizeof shape, "N=%d C=%d OC=%d", N, C, OC);
     for (int v = 0; v < 3; v++) {
+        reset_to_unwritten(d_out, ref.size()); // each variant starts from NaN, not from the last one's result
         int rc = hyper_cuda_matmul_forward(d_out, d_inp, d_w, d_b, N, C, OC, v);
         if (rc == 0) rc = hyper_cuda_synchronize();
         report("matmul", v, shape, rc, rc == 0 ? rel_error(d_out, ref) : NAN);
@@ -92,10 +106,11 @@ static void check_attention(int B, int T, int C, int NH) {
                 for (int j = 0; j <= i; j++)
                     for (int d = 0; d < hs; d++) o[d] += score[j] / sum * qkv[((size_t)b * T + j) * 3 * C + 2 * C + h * hs + d];
             }
-    float *d_qkv = to_device(qkv), *d_out = to_device(ref), *d_lse = to_device(std::vector<float>((size_t)B * NH * T));
+    float *d_qkv = to_device(qkv), *d_out = to_device(unwritten(ref.size())), *d_lse = to_device(std::vector<float>((size_t)B * NH * T));
     char shape[64];
     snprintf(shape, sizeof shape, "B=%d T=%d C=%d NH=%d", B, T, C, NH);
     for (int v = 0; v < 2; v++) {
+        reset_to_unwritten(d_out, ref.size());
         int rc = hyper_cuda_attention_forward(d_out, d_lse, d_qkv, B, T, C, NH, 1, v);
         if (rc == 0) rc = hyper_cuda_synchronize();
         report("attention", v, shape, rc, rc == 0 ? rel_error(d_out, ref) : NAN);
@@ -192,25 +207,36 @@ static void time_matmul(int n) {
 #else
         if (v == -1) continue;
 #endif
+        const char* name = v == -1 ? "cublas" : v == 0 ? "naive" : v == 1 ? "tiled" : "blocked";
         float best = 1e30f;
-        for (int r = 0; r < (v == 0 ? 3 : 10); r++) {
+        int rc = 0;
+        for (int r = 0; r < (v == 0 ? 3 : 10) && rc == 0; r++) {
             cudaEventRecord(start);
 #ifdef HYPER_HAVE_CUBLAS
             if (v == -1) {
                 // out^T[OC,N] = W[OC,C] . inp^T in column-major terms: the engine's row-major out = inp . W^T.
                 const float one = 1.0f, zero = 0.0f;
-                cublasSgemm(handle, CUBLAS_OP_T, CUBLAS_OP_N, n, n, n, &one, d_w, n, d_a, n, &zero, d_out, n);
+                rc = (int)cublasSgemm(handle, CUBLAS_OP_T, CUBLAS_OP_N, n, n, n, &one, d_w, n, d_a, n, &zero, d_out, n);
             } else
 #endif
-                hyper_cuda_matmul_forward(d_out, d_a, d_w, nullptr, n, n, n, v);
+                rc = hyper_cuda_matmul_forward(d_out, d_a, d_w, nullptr, n, n, n, v);
             cudaEventRecord(stop);
-            cudaEventSynchronize(stop);
+            // A launch that failed (or faulted while running) times nothing: without these checks it
+            // reported the empty interval between the two events as a huge GFLOP/s.
+            if (rc == 0) rc = (int)cudaEventSynchronize(stop);
+            if (rc == 0) rc = hyper_cuda_synchronize();
             float ms = 0;
-            cudaEventElapsedTime(&ms, start, stop);
-            if (ms < best) best = ms;
+            if (rc == 0) rc = (int)cudaEventElapsedTime(&ms, start, stop);
+            if (rc == 0 && ms < best) best = ms;
         }
-        printf("{\"kind\":\"matmul\",\"variant\":\"%s\",\"shape\":\"%dx%dx%d\",\"ms\":%.4f,\"gflops\":%.1f}\n",
-               v == -1 ? "cublas" : v == 0 ? "naive" : v == 1 ? "tiled" : "blocked", n, n, n, best, flops / (best * 1e6));
+        if (rc != 0) {
+            g_failures++;
+            printf("{\"kind\":\"matmul\",\"variant\":\"%s\",\"shape\":\"%dx%dx%d\",\"ok\":false,\"error\":\"code %d: %s\"}\n", name, n, n, n, rc,
+                   v == -1 ? "cublas" : hyper_cuda_last_error());
+        } else {
+            printf("{\"kind\":\"matmul\",\"variant\":\"%s\",\"shape\":\"%dx%dx%d\",\"ms\":%.4f,\"gflops\":%.1f}\n", name, n, n, n, best,
+                   flops / (best * 1e6));
+        }
 #ifdef HYPER_HAVE_CUBLAS
         if (v == -1) cublasDestroy(handle);
 #endif
@@ -218,7 +244,9 @@ static void time_matmul(int n) {
     hyper_cuda_free(d_a), hyper_cuda_free(d_w), hyper_cuda_free(d_out);
 }
 
-int main() {
+// --quick skips the 4096^3 timing: compute-sanitizer runs the checks alone, timing there is meaningless.
+int main(int argc, char** argv) {
+    bool quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
     int count = 0;
     if (hyper_cuda_device_count(&count) != 0 || count == 0 || hyper_cuda_init(0) != 0) {
         fprintf(stderr, "no CUDA device: %s\n", hyper_cuda_last_error());
@@ -237,7 +265,7 @@ int main() {
     check_gqa(2, 37, 6, 2, 48);
     check_gqa(1, 70, 8, 1, 128);
     check_gqa(2, 9, 4, 4, 5);
-    time_matmul(4096);
+    if (!quick) time_matmul(4096);
     fflush(stdout);
     return g_failures == 0 ? 0 : 1;
 }

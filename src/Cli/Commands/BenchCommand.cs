@@ -24,7 +24,7 @@ public static class BenchCommand
     {
         var model = new Option<string>("--model") { Description = $"Model preset: {string.Join(", ", Architectures.PresetNames)}.", DefaultValueFactory = _ => "small" };
         var batch = new Option<int>("--batch") { Description = "Sequences per step (B).", DefaultValueFactory = _ => 8 };
-        var seq = new Option<int>("--seq") { Description = "Tokens per sequence (T); at most the preset's n_positions.", DefaultValueFactory = _ => 256 };
+        var seq = new Option<int?>("--seq") { Description = "Tokens per sequence (T); at most the preset's n_positions (default 256, or n_positions when smaller)." };
         var steps = new Option<int>("--steps") { Description = "Timed steps.", DefaultValueFactory = _ => 10 };
         var warmup = new Option<int>("--warmup") { Description = "Untimed steps first (JIT tiering and caches settle).", DefaultValueFactory = _ => 3 };
         var device = new Option<string>("--device") { Description = $"Backend: {string.Join(", ", BackendRegistry.Names)}.", DefaultValueFactory = _ => "cpu" };
@@ -41,7 +41,8 @@ public static class BenchCommand
         {
             string name = r.GetValue(model)!;
             var config = Architectures.Preset(name) ?? throw new CliException($"--model: unknown preset '{name}' (known: {string.Join(", ", Architectures.PresetNames)})");
-            int B = r.GetValue(batch), T = r.GetValue(seq), n = r.GetValue(steps), w = r.GetValue(warmup);
+            // A fixed default of 256 made `--model tiny` (64 positions) fail unless --seq was given.
+            int B = r.GetValue(batch), T = r.GetValue(seq) ?? Math.Min(256, config.Context), n = r.GetValue(steps), w = r.GetValue(warmup);
             if (B < 1) throw new CliException("--batch must be at least 1");
             if (T < 1 || T > config.Context) throw new CliException($"--seq must be in 1..{config.Context} for '{name}'");
             if (n < 1) throw new CliException("--steps must be at least 1");

@@ -66,6 +66,10 @@ public abstract class HostBackend : IBackend
     }
 
     /// <inheritdoc />
+    /// <remarks>Nothing to wait for: every op has finished when its call returns.</remarks>
+    public void Synchronize() { }
+
+    /// <inheritdoc />
     public abstract double SumOfSquares(TensorView view);
     /// <inheritdoc />
     public abstract void EncoderForward(TensorView output, ReadOnlySpan<int> tokens, TensorView wte, TensorView wpe, int B, int T, int C);

@@ -42,6 +42,17 @@ public interface IBackend : IDisposable
     /// <summary>Copies one view into another of the same length.</summary>
     void Copy(TensorView source, TensorView destination);
 
+    /// <summary>
+    /// Waits until every op called so far has finished on the device. A clock read around ops of an
+    /// asynchronous backend (CUDA, ILGPU, OpenCL) measures their launches unless this comes first.
+    /// </summary>
+    /// <remarks>
+    /// No default here: the interface's default methods are the ops' reference fallbacks
+    /// (<see cref="ReferenceFallback"/>). <see cref="HostBackend"/>'s does nothing, since a host
+    /// backend has finished each op when the call returns.
+    /// </remarks>
+    void Synchronize();
+
     /// <summary>Sum of squares of a view, accumulated in double (gradient-norm clipping).</summary>
     double SumOfSquares(TensorView view);
 

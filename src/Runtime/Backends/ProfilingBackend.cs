@@ -4,8 +4,9 @@ namespace Hyper.Runtime.Backends;
 
 /// <summary>
 /// Wraps a backend and accumulates wall time and call counts per op, so `hyper bench train
-/// --profile` can say where a step's time goes. Host backends run synchronously, so the time
-/// of a call is the time of its kernel. It supports what the wrapped backend supports, HyperAttention
+/// --profile` can say where a step's time goes. The device is synchronised before and after each
+/// timed call, so on an asynchronous backend the time is the op's own rather than its launch's (or
+/// the ops queued before it); host backends' synchronise costs nothing. It supports what the wrapped backend supports, HyperAttention
 /// included.
 /// </summary>
 public sealed class ProfilingBackend(IBackend inner) : IBackend, IHyperAttentionBackend
@@ -32,8 +33,10 @@ public sealed class ProfilingBackend(IBackend inner) : IBackend, IHyperAttention
             run();
             return;
         }
+        inner.Synchronize();
         long t0 = Stopwatch.GetTimestamp();
         run();
+        inner.Synchronize();
         long dt = Stopwatch.GetTimestamp() - t0;
         _totals[op] = _totals.TryGetValue(op, out var t) ? (t.Ticks + dt, t.Calls + 1) : (dt, 1);
     }
@@ -44,6 +47,8 @@ public sealed class ProfilingBackend(IBackend inner) : IBackend, IHyperAttention
     public string Description => inner.Description;
     /// <inheritdoc />
     public bool Supports(Op op) => inner.Supports(op);
+    /// <inheritdoc />
+    public void Synchronize() => inner.Synchronize();
     /// <inheritdoc />
     public DeviceBuffer Allocate(long length) => inner.Allocate(length);
     /// <inheritdoc />

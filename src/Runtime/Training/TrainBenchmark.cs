@@ -41,11 +41,15 @@ public static class TrainBenchmark
         float loss = 0;
         for (int s = 0; s < warmup + steps; s++)
         {
+            // Synchronised at both ends: an asynchronous device would otherwise be timed on its
+            // launches, with the last step's AdamW still running when the clock stops.
+            backend.Synchronize();
             long t0 = Stopwatch.GetTimestamp();
             model.ZeroGradients();
             loss = model.Forward(tokens, targets, B, T);
             model.Backward();
             model.Update(3e-4f, adam);
+            backend.Synchronize();
             double ms = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
             if (s >= warmup) times.Add(ms);
             if (s + 1 == warmup) profiler?.Reset();

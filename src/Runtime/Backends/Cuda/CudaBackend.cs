@@ -151,7 +151,7 @@ public sealed unsafe partial class CudaBackend : IBackend, IKernelVariants
         _native.Check(_native.Copy(P(destination), P(source), source.Length * sizeof(float)), "copy");
     }
 
-    /// <summary>Waits for every kernel launched so far (the ops themselves are asynchronous).</summary>
+    /// <inheritdoc />
     public void Synchronize() => _native.Check(_native.Synchronize(), "synchronize");
 
     /// <inheritdoc />

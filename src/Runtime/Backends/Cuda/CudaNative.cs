@@ -19,6 +19,16 @@ internal sealed unsafe class CudaNative
     /// <summary>The environment variable that names the library's full path.</summary>
     public const string PathVariable = "HYPER_CUDA_LIB";
 
+    /// <summary>
+    /// The environment variable that, set to 1, waits for the device after every call: kernels are
+    /// asynchronous, so a faulting one is otherwise reported by a later call (the next copy), blamed
+    /// on the wrong op, and every call after it fails on the poisoned context. Slow; for finding faults.
+    /// </summary>
+    public const string SyncVariable = "HYPER_CUDA_SYNC";
+
+    /// <summary>Whether <see cref="SyncVariable"/> asks to synchronise after every call; read when the library loads.</summary>
+    public bool SyncAfterEachCall { get; }
+
     public readonly delegate* unmanaged<int, int> Init;
     public readonly delegate* unmanaged<int*, int> DeviceCount;
     public readonly delegate* unmanaged<byte*, int, int*, int*, long*, int*, int> DeviceInfo;
@@ -67,6 +77,7 @@ internal sealed unsafe class CudaNative
     private CudaNative(nint handle, string path)
     {
         Path = path;
+        SyncAfterEachCall = ParseSync(Environment.GetEnvironmentVariable(SyncVariable));
         nint Bind(string field)
         {
             string export = ExportName(field);
@@ -190,10 +201,35 @@ internal sealed unsafe class CudaNative
     /// <summary>Throws unless <paramref name="code"/> is 0, with the library's message.</summary>
     public void Check(int code, string op)
     {
+        if (code == 0 && !SyncAfterEachCall) return; // the common case, without a closure per launch
+        var native = this;
+        Check(code, op, SyncAfterEachCall, () => native.Synchronize(), LastErrorMessage);
+    }
+
+    /// <summary>
+    /// <see cref="Check(int, string)"/> with the library's calls passed in (a test passes fakes): when
+    /// <paramref name="syncAfter"/> holds, a call that launched cleanly is also waited for, so a fault
+    /// while it ran is reported as this op's.
+    /// </summary>
+    internal static void Check(int code, string op, bool syncAfter, Func<int> synchronize, Func<string> lastError)
+    {
+        if (code == 0 && syncAfter)
+        {
+            code = synchronize();
+            if (code != 0) op += $" (found by the synchronise after it, {SyncVariable}=1)";
+        }
         if (code == 0) return;
-        string message = $"cuda {op}: {LastErrorMessage()} (code {code})";
+        string message = $"cuda {op}: {lastError()} (code {code})";
         // The library rejects bad arguments before launching anything; the rest are device errors.
         if (code == -1) throw new ArgumentException(message);
         throw new InvalidOperationException(message);
     }
+
+    /// <summary>The value of <see cref="SyncVariable"/>: unset, empty or 0 is off, 1 is on.</summary>
+    internal static bool ParseSync(string? value) => value?.Trim() switch
+    {
+        null or "" or "0" => false,
+        "1" => true,
+        _ => throw new SettingException(SyncVariable, $"'{value}' is neither 0 nor 1"),
+    };
 }

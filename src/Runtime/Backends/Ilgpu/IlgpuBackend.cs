@@ -180,6 +180,9 @@ public sealed partial class IlgpuBackend : IBackend, IKernelVariants
     }
 
     /// <summary>Frees this backend's scratch buffers; the accelerator is shared and stays (see <see cref="IlgpuDevice"/>).</summary>
+    public void Synchronize() => _stream.Synchronize();
+
+    /// <inheritdoc />
     public void Dispose()
     {
         _stream.Synchronize();

@@ -319,6 +319,9 @@ public sealed partial class OpenClBackend : IBackend, IKernelVariants
     }
 
     /// <inheritdoc />
+    public void Synchronize() => _device.Finish();
+
+    /// <inheritdoc />
     public void Dispose()
     {
         _scratch?.Dispose();

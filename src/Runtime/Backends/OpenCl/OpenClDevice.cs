@@ -186,6 +186,9 @@ internal sealed unsafe class OpenClDevice : IDisposable
         return _ints;
     }
 
+    /// <summary>Waits for every command queued so far.</summary>
+    public void Finish() => OpenClError.Check(_cl.Finish(_queue), "clFinish");
+
     /// <inheritdoc />
     public void Dispose()
     {
