@@ -18,7 +18,8 @@ namespace Hyper.Tests.Training;
 [NonParallelizable]
 public class KillResumeTests
 {
-    private const int Steps = 300, Kills = 20;
+    // Enough steps that 20 runs of up to 1.6 s each, on a quiet machine, cannot finish them all.
+    private const int Steps = 1000, Kills = 20;
 
     private string _dir = "";
 
