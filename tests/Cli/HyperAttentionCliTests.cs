@@ -17,7 +17,26 @@ public class HyperAttentionCliTests
     [TearDown]
     public void TearDown() => Directory.Delete(_dir, recursive: true);
 
-    private static double Loss(string stdout) => JsonDocument.Parse(stdout.Trim().Split('\n')[^1]).RootElement.GetProperty("loss").GetDouble();
+    internal static double Loss(string stdout) => JsonDocument.Parse(stdout.Trim().Split('\n')[^1]).RootElement.GetProperty("loss").GetDouble();
+
+    /// <summary>
+    /// `hyper eval --json` of a folder trained with a stored hyper layer (blocks of 8) on 64-token windows:
+    /// by default it differs from --attention exact, and --block 64 (every rectangle exact) gives the exact loss.
+    /// Returns the eval command line.
+    /// </summary>
+    internal static string[] AssertEvalUsesTheStoredLayer(string run, string data)
+    {
+        string[] eval = ["eval", "--model", run, "--data", data, "--seq", "64", "--max-windows", "16", "--json"];
+        var stored = CliRunner.Run(eval);
+        var exact = CliRunner.Run([.. eval, "--attention", "exact"]);
+        var wide = CliRunner.Run([.. eval, "--block", "64"]);
+        Assert.That((stored.Code, exact.Code, wide.Code), Is.EqualTo((0, 0, 0)), stored.Err + exact.Err + wide.Err);
+        TestContext.Out.WriteLine($"hyper {Loss(stored.Out)}, exact {Loss(exact.Out)}, block 64 {Loss(wide.Out)}");
+        Assert.That(Loss(stored.Out), Is.Not.EqualTo(Loss(exact.Out)), "the stored hyper layer is used by default");
+        // A block covering the whole window makes every rectangle exact: the exact loss.
+        Assert.That(Loss(wide.Out), Is.EqualTo(Loss(exact.Out)).Within(1e-4));
+        return eval;
+    }
 
     [Test]
     public void TrainStoresHyperLayersAndEvalCanSwitchThem()
@@ -28,15 +47,7 @@ public class HyperAttentionCliTests
         Assert.That(code, Is.EqualTo(0), err);
         Assert.That(File.Exists(Path.Combine(run, HyperAttentionFile.FileName)));
 
-        string[] eval = ["eval", "--model", run, "--data", data, "--seq", "64", "--max-windows", "16", "--json"];
-        var stored = CliRunner.Run(eval);
-        var exact = CliRunner.Run([.. eval, "--attention", "exact"]);
-        var wide = CliRunner.Run([.. eval, "--block", "64"]);
-        Assert.That((stored.Code, exact.Code, wide.Code), Is.EqualTo((0, 0, 0)), stored.Err + exact.Err + wide.Err);
-        TestContext.Out.WriteLine($"hyper {Loss(stored.Out)}, exact {Loss(exact.Out)}, block 64 {Loss(wide.Out)}");
-        Assert.That(Loss(stored.Out), Is.Not.EqualTo(Loss(exact.Out)), "the stored hyper layer is used by default");
-        // A block covering the whole window makes every rectangle exact: the exact loss.
-        Assert.That(Loss(wide.Out), Is.EqualTo(Loss(exact.Out)).Within(1e-4));
+        AssertEvalUsesTheStoredLayer(run, data);
 
         var gen = CliRunner.Run("generate", "--model", run, "--prompt", "Call me Ishmael.", "--max-new-tokens", "40", "--temperature", "0");
         Assert.That(gen.Code, Is.EqualTo(0), gen.Err);

@@ -10,7 +10,7 @@ public class LlamaHyperAttentionCliTests : TempDirTest
 {
     private static string Fixture => Path.Combine(TestContext.CurrentContext.TestDirectory, "Fixtures", "llama", "llama");
 
-    private static double Loss(string stdout) => JsonDocument.Parse(stdout.Trim().Split('\n')[^1]).RootElement.GetProperty("loss").GetDouble();
+    private static double Loss(string stdout) => HyperAttentionCliTests.Loss(stdout);
 
     [Test]
     public void TrainStoresHyperLayersAndEvalAndGenerateUseThem()
@@ -22,15 +22,7 @@ public class LlamaHyperAttentionCliTests : TempDirTest
         Assert.That(code, Is.EqualTo(0), err);
         Assert.That(File.Exists(Path.Combine(run, HyperAttentionFile.FileName)));
 
-        string[] eval = ["eval", "--model", run, "--data", Text, "--seq", "64", "--max-windows", "16", "--json"];
-        var stored = CliRunner.Run(eval);
-        var exact = CliRunner.Run([.. eval, "--attention", "exact"]);
-        var wide = CliRunner.Run([.. eval, "--block", "64"]);
-        Assert.That((stored.Code, exact.Code, wide.Code), Is.EqualTo((0, 0, 0)), stored.Err + exact.Err + wide.Err);
-        TestContext.Out.WriteLine($"hyper {Loss(stored.Out)}, exact {Loss(exact.Out)}, block 64 {Loss(wide.Out)}");
-        Assert.That(Loss(stored.Out), Is.Not.EqualTo(Loss(exact.Out)), "the stored hyper layer is used by default");
-        // A block covering the whole window makes every rectangle exact: the exact loss.
-        Assert.That(Loss(wide.Out), Is.EqualTo(Loss(exact.Out)).Within(1e-4));
+        string[] eval = HyperAttentionCliTests.AssertEvalUsesTheStoredLayer(run, Text);
 
         // The folder as it came, switched to hyper on the command line (no hyperattention file there).
         var onFixture = CliRunner.Run([.. eval[..2], Fixture, .. eval[3..], .. hyper]);

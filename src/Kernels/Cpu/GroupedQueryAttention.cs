@@ -173,8 +173,8 @@ public static unsafe class GroupedQueryAttention
     /// units (<paramref name="qScale"/> = log2(e)/√hs), so each probability is one exp2. Each cached row
     /// is read once for the whole group. The loops are <see cref="Attention"/>'s decoding ones
     /// (16 key rows per <see cref="Attention.ScoreBlock"/>, no horizontal sum per score; two value
-    /// rows per load and store of o), which measured about twice as fast on a 30-layer decode's
-    /// cold caches as one dot product and one axpy per row.
+    /// rows per load and store of o): in SmolLM-135M's decode profile 1.37 -> ~0.7 ms per token against
+    /// one dot product and one axpy per row (1.15x alone on caches flushed from L3).
     /// </summary>
     private static void GroupRows(float* o, float* stats, float* q, float* k, float* v, int kvw, int j0, int j1, int G, int hs, float qScale)
     {
