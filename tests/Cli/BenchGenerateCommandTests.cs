@@ -41,6 +41,25 @@ public class BenchGenerateCommandTests
     }
 
     [Test]
+    public void TheRoofIsSampledBetweenTheStepsAndTheFractionsFollowFromTheReads()
+    {
+        // 2 timed generations of 12 steps: 3 interleaved reads (one after every 8th step).
+        var (code, output, err) = CliRunner.Run("bench", "generate", "--model", "tiny", "--prompt-tokens", "4", "--new-tokens", "12",
+            "--warmup", "1", "--repeat", "2", "--json");
+        Assert.That(code, Is.EqualTo(0), err);
+        using var doc = JsonDocument.Parse(output.Trim());
+        var root = doc.RootElement;
+        double bytes = root.GetProperty("weight_bytes_per_step").GetDouble(), ms = root.GetProperty("ms_per_token").GetDouble();
+        double read = root.GetProperty("read_gb_per_s").GetDouble(), peak = root.GetProperty("read_peak_gb_per_s").GetDouble();
+        Assert.That(read, Is.GreaterThan(0));
+        Assert.That(peak, Is.GreaterThan(0));
+        // The fractions are the roof's step time over the median step, against each read (inputs rounded: 1% slack).
+        Assert.That(root.GetProperty("roofline_fraction").GetDouble(), Is.EqualTo(bytes / (read * 1e9) * 1000 / ms).Within(1).Percent);
+        Assert.That(root.GetProperty("roofline_peak_fraction").GetDouble(), Is.EqualTo(bytes / (peak * 1e9) * 1000 / ms).Within(1).Percent);
+        Assert.That(root.GetProperty("roofline_tokens_per_s").GetDouble(), Is.EqualTo(read * 1e9 / bytes).Within(1).Percent);
+    }
+
+    [Test]
     public void ProfileCountsTheOpsOfOneDecodeStep()
     {
         var (code, output, err) = CliRunner.Run("bench", "generate", "--model", "tiny", "--prompt-tokens", "5", "--new-tokens", "7",

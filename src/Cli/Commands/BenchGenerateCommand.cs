@@ -32,9 +32,11 @@ public static class BenchGenerateCommand
             "Time greedy decoding with the KV cache: a prefill of P random prompt tokens, then N decode steps that each feed the " +
             "last picked token of every row and pick the next by argmax. tokens_per_s = N*B / decode seconds (all timed " +
             "generations), ms_per_token = the median decode step, prefill_ms = the median prefill. On the cpu backend the " +
-            "memory roof is measured too: read_gb_per_s = the best of a plain summing read of the parameter arena (before and " +
-            "after the timed generations), roofline_tokens_per_s = B * read_gb_per_s / weight_bytes_per_step, roofline_fraction = " +
-            "tokens_per_s / roofline_tokens_per_s. A preset whose n_positions " +
+            "memory roof is measured too: read_gb_per_s = the median of plain summing reads of the parameter arena, one after " +
+            $"every {GenerateBenchmark.ReadEvery} timed steps (shared machines change their bandwidth from second to second, so the roof " +
+            "is sampled while the steps run), roofline_tokens_per_s = B * read_gb_per_s / weight_bytes_per_step, roofline_fraction = " +
+            "the roof's step time / the median step; read_peak_gb_per_s and roofline_peak_fraction hold the same against the best of " +
+            "back-to-back reads before and after the timed generations (the strict bound). A preset whose n_positions " +
             "is below P+N gets n_positions = P+N (its weights are random anyway); a checkpoint must hold P+N positions. " +
             "bench/compare/bench_generate.py measures PyTorch the same way.")
         {
@@ -94,6 +96,8 @@ public static class BenchGenerateCommand
                     read_gb_per_s = result.ReadBytesPerS is double bw ? Math.Round(bw / 1e9, 2) : (double?)null,
                     roofline_tokens_per_s = result.RooflineStepsPerS is double roof ? Math.Round(roof * B, 1) : (double?)null,
                     roofline_fraction = result.RooflineFraction is double f ? Math.Round(f, 3) : (double?)null,
+                    read_peak_gb_per_s = result.ReadPeakBytesPerS is double pk ? Math.Round(pk / 1e9, 2) : (double?)null,
+                    roofline_peak_fraction = result.RooflinePeakFraction is double pf ? Math.Round(pf, 3) : (double?)null,
                     profile = result.Profile?.Select(o => new { op = o.Op, ms_per_step = Math.Round(o.MsPerStep, 4), calls_per_step = Math.Round(o.CallsPerStep, 2) }),
                     config = new { n_layer = c.Layers, n_head = c.Heads, n_embd = c.Channels, n_positions = c.Context, vocab_size = c.VocabSize },
                 }));
@@ -106,7 +110,8 @@ public static class BenchGenerateCommand
                 Console.WriteLine($"  throughput    {result.TokensPerS,10:F1} tokens/s");
                 if (result.RooflineFraction is double frac)
                     Console.WriteLine($"  memory roof   {result.RooflineStepsPerS!.Value * B,10:F1} tokens/s   ({result.WeightBytesPerStep / 1e6:F1} MB of weights per step " +
-                        $"at {result.ReadBytesPerS!.Value / 1e9:F1} GB/s, a plain read of the parameters; measured {frac:P1} of it)");
+                        $"at {result.ReadBytesPerS!.Value / 1e9:F1} GB/s, the median plain read of the parameters between steps; " +
+                        $"median step at {frac:P1} of it, {result.RooflinePeakFraction!.Value:P1} of the {result.ReadPeakBytesPerS!.Value / 1e9:F1} GB/s peak read)");
                 if (result.Profile is { } ops)
                 {
                     Console.WriteLine("  per decode step, by op:");

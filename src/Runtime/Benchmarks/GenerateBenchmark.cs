@@ -11,15 +11,27 @@ namespace Hyper.Runtime.Benchmarks;
 /// </summary>
 public static class GenerateBenchmark
 {
+    /// <summary>Timed decode steps between two interleaved reads of the parameter arena (a read costs about one step).</summary>
+    public const int ReadEvery = 8;
+
     /// <summary>
     /// Runs <paramref name="warmup"/> untimed generations (the JIT tiers up the kernels over the
     /// first hundreds of calls) and <paramref name="repeat"/> timed ones on <paramref name="model"/>,
     /// whose n_positions must hold P + N tokens. Steps are timed one by one, each including its
     /// argmax, since that is what a caller waits for. On the host backend the read bandwidth of the
-    /// model's own parameter arena is measured too (<see cref="Kernels.Cpu.StreamRead"/>, best of 5 passes,
-    /// once before and once after the timed generations, the better kept), the roof a batch-1
-    /// step is held against.
+    /// model's own parameter arena is measured too (<see cref="Kernels.Cpu.StreamRead"/>), the roof a
+    /// batch-1 step is held against: one plain read of the arena after every <see cref="ReadEvery"/>
+    /// timed steps, the median kept (<see cref="GenerateBenchmarkResult.ReadBytesPerS"/>), and the
+    /// best of 5 back-to-back passes before and after the timed generations
+    /// (<see cref="GenerateBenchmarkResult.ReadPeakBytesPerS"/>).
     /// </summary>
+    /// <remarks>
+    /// Why interleaved: the shared VMs this runs on change their memory bandwidth by up to 1.7x
+    /// from one second to the next (a plain read of a 538 MB arena measured 33-59 GB/s within one
+    /// minute), so a best-of burst before the steps and a median over the steps sample different
+    /// machines. Reads taken between the steps see the same spread the steps do; the peak is kept
+    /// beside them as the strict bound.
+    /// </remarks>
     /// <remarks>With <paramref name="profiler"/> (the backend <paramref name="model"/> was made on) the
     /// ops of the timed decode steps are timed one by one, prefills left out, and returned per step.</remarks>
     public static GenerateBenchmarkResult Run(ICausalLm model, int batch, int promptTokens, int newTokens, int warmup, int repeat,
@@ -47,13 +59,15 @@ public static class GenerateBenchmark
         var generated = new int[B * N];
         var steps = new List<double>(repeat * N);
         var prefills = new List<double>(repeat);
-        double? bandwidth = null;
+        double? peak = null;
+        var reads = new List<double>();
+        var arena = HostArena(model);
         for (int run = 0; run < warmup + repeat; run++)
         {
             bool timed = run >= warmup;
             if (run == warmup)
             {
-                bandwidth = ReadBandwidth(model);
+                peak = arena is null ? null : Kernels.Cpu.StreamRead.BytesPerSecond(arena.Value.Span);
                 profiler?.Reset();
             }
             progress?.Invoke(timed ? $"generation {run - warmup + 1}/{repeat}" : $"warm-up {run + 1}/{warmup}");
@@ -73,15 +87,18 @@ public static class GenerateBenchmark
                 Argmax(logits, next, V);
                 double ms = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
                 if (timed) steps.Add(ms);
+                if (timed && arena is { } a && steps.Count % ReadEvery == 0)
+                    reads.Add(Kernels.Cpu.StreamRead.BytesPerSecond(a.Span, repeats: 1));
             }
         }
-        if (bandwidth is double before && ReadBandwidth(model) is double after) bandwidth = Math.Max(before, after);
+        if (arena is { } last) peak = Math.Max(peak!.Value, Kernels.Cpu.StreamRead.BytesPerSecond(last.Span));
+        double? bandwidth = reads.Count > 0 ? Median(reads) : peak;
         double decodeMs = steps.Sum();
         var ops = profiler?.Totals.Select(t => (t.Op, t.Seconds * 1000 / steps.Count, (double)t.Calls / steps.Count)).ToList();
         return new GenerateBenchmarkResult(model.Backend.Name, model.Config, model.Layout.Total, B, P, N, warmup, repeat,
             TokensPerS: (double)N * B * repeat * 1000.0 / decodeMs, MsPerToken: Median(steps), MsMin: steps.Min(),
             PrefillMs: Median(prefills), Prompt: prompt, Generated: generated,
-            WeightBytesPerStep: WeightBytes(model), ReadBytesPerS: bandwidth, Profile: ops);
+            WeightBytesPerStep: WeightBytes(model), ReadBytesPerS: bandwidth, ReadPeakBytesPerS: peak, Profile: ops);
     }
 
     /// <summary>
@@ -113,12 +130,18 @@ public static class GenerateBenchmark
         return backend is ILowPrecisionBackend lp ? bytes - lp.PackedFloats * sizeof(float) + lp.PackedBytes : bytes;
     }
 
-    /// <summary>Bytes per second a plain sum reads the model's parameter arena at; null off the host backend.</summary>
-    private static double? ReadBandwidth(ICausalLm model)
+    /// <summary>The model's parameter arena as host memory; null off the host backend.</summary>
+    private static HostSpan? HostArena(ICausalLm model)
     {
         var p = model.Parameters;
         if (p.Buffer is not HostBuffer host || p.Length > int.MaxValue) return null;
-        return Kernels.Cpu.StreamRead.BytesPerSecond(host.Span(p.Offset, p.Length));
+        return new HostSpan(host, p.Offset, p.Length);
+    }
+
+    /// <summary>A view of a host buffer that can be kept across calls (a Span cannot).</summary>
+    private readonly record struct HostSpan(HostBuffer Buffer, long Offset, long Length)
+    {
+        public ReadOnlySpan<float> Span => Buffer.Span(Offset, Length);
     }
 
     /// <summary>next[b] = the first index of the largest of logits[b, :] (greedy decoding).</summary>
