@@ -26,11 +26,29 @@ public sealed class DistributedOptions
         Description = "CPU kernel threads of this process (each rank); default: the cores this process may run on (its affinity, which mpirun sets per rank).",
     };
 
+    private readonly Option<double> _bucketMb = new("--bucket-mb")
+    {
+        Description = "With --distributed mpi: sum the gradients over the ranks in buckets of about this many MB (runs of whole blocks, " +
+                      "from the last) on a thread of their own while the backward goes on, instead of in one all-reduce after it. " +
+                      "0 (default): one all-reduce after the backward; on one machine whose cores all run ranks the extra thread " +
+                      "competes with them (see docs/data-parallel.md).",
+        DefaultValueFactory = _ => 0,
+    };
+
     /// <summary>Adds the options to a command.</summary>
     public void AddTo(Command cmd)
     {
         cmd.Add(_distributed);
         cmd.Add(_threads);
+        cmd.Add(_bucketMb);
+    }
+
+    /// <summary>--bucket-mb in bytes (0: no buckets).</summary>
+    public long BucketBytes(ParseResult r)
+    {
+        double mb = r.GetValue(_bucketMb);
+        if (!(mb >= 0) || mb > 1e6) throw new CliException($"--bucket-mb must be between 0 and 1e6, not {mb}");
+        return mb == 0 ? 0 : Math.Max(1, (long)(mb * 1e6));
     }
 
     /// <summary>

@@ -88,7 +88,7 @@ public static class HyperfitCommand
                 Device = r.GetValue(device)!,
                 Resume = r.GetValue(resume),
                 OnNonFinite = NonFiniteOption.Read(r, onNonFinite),
-                Collectives = ranks,
+                Collectives = ranks, GradientBucketBytes = distributed.BucketBytes(r),
             };
             var result = HyperfitRun.WithProgress(o);
             if (!DistributedOptions.Speaks) return result.Interrupted ? 130 : 0;

@@ -55,7 +55,7 @@ public static class TrainCommand
                 Lr = r.GetValue(lr), Warmup = r.GetValue(warmup), Schedule = r.GetValue(schedule)!, WeightDecay = r.GetValue(weightDecay),
                 GradClip = r.GetValue(gradClip), EvalEvery = r.GetValue(evalEvery), EvalWindows = r.GetValue(evalWindows), SaveEvery = r.GetValue(saveEvery),
                 Seed = r.GetValue(seed), Resume = r.GetValue(resume), Device = r.GetValue(device)!, OnNonFinite = NonFiniteOption.Read(r, onNonFinite),
-                Attention = attention.Read(r, r.GetValue(seed)), Collectives = ranks,
+                Attention = attention.Read(r, r.GetValue(seed)), Collectives = ranks, GradientBucketBytes = distributed.BucketBytes(r),
             };
             using var stop = new StopSignal(ranks, o.OutDir);
             var line = new ProgressLine();

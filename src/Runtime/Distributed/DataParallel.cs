@@ -10,11 +10,20 @@ namespace Hyper.Runtime.Distributed;
 /// one all-reduce per step turns the ranks' gradients into the gradient of the global batch. The
 /// all-reduce comes before the gradient norm, so the norm, the clip factor and AdamW see the same
 /// numbers on every rank and the parameters never drift apart.
+/// <para>
+/// With a bucket size (<c>bucketBytes</c> &gt; 0), a host gradient arena and collectives that may be
+/// called from another thread, the all-reduce starts during the backward instead
+/// (<see cref="BeginBackward"/>, <see cref="GradientBuckets"/>): the blocks' gradients are summed
+/// bucket by bucket as the backward finishes them, and <see cref="AllReduceGradients"/> waits for
+/// the last buckets only.
+/// </para>
 /// </summary>
-public sealed class DataParallel(ICollectives collectives)
+public sealed class DataParallel(ICollectives collectives, long bucketBytes = 0)
 {
     private float[]? _staging; // a host copy of the gradients, for backends whose buffers are not host memory
     private bool _stopAgreed;
+    private GradientBuckets? _buckets;
+    private bool _bucketing; // this step's buckets were handed to the model's backward
 
     /// <summary>The collectives underneath.</summary>
     public ICollectives Collectives { get; } = collectives;
@@ -25,7 +34,10 @@ public sealed class DataParallel(ICollectives collectives)
     /// <summary>Bytes this rank sent into the all-reduces of the last step (the gradient arena, plus the loss).</summary>
     public long StepBytes { get; private set; }
 
-    /// <summary>Milliseconds this rank spent in the collectives of the last step, waiting for slower ranks included.</summary>
+    /// <summary>
+    /// Milliseconds the last step waited for the collectives after its backward, slower ranks
+    /// included (with buckets, only what the backward did not hide).
+    /// </summary>
     public double StepMs { get; private set; }
 
     /// <summary>
@@ -65,6 +77,38 @@ public sealed class DataParallel(ICollectives collectives)
     /// <summary><see cref="LossScale(int, int)"/> in a world of <paramref name="w"/>.</summary>
     public static float LossScale(int localRows, int rows, int w) => (float)((double)localRows * w / rows);
 
+    /// <summary>The gradient bucket size in bytes; 0 sums the whole arena after the backward.</summary>
+    public long BucketBytes { get; } = bucketBytes >= 0 ? bucketBytes : throw new ArgumentOutOfRangeException(nameof(bucketBytes));
+
+    /// <summary>
+    /// Called before <see cref="ICausalLm.Backward"/>: where buckets apply (see the class), hooks the
+    /// model so that each bucket of block gradients is summed over the ranks as soon as the backward
+    /// has finished it; otherwise does nothing. <see cref="AllReduceGradients"/> completes the step either way.
+    /// </summary>
+    public void BeginBackward(ICausalLm model)
+    {
+        if (Buckets(model) is not { } buckets) return;
+        var grads = model.Gradients;
+        buckets.Begin((HostBuffer)grads.Buffer, grads.Offset, 1f / Collectives.WorldSize);
+        model.BlockGradientsDone = buckets.BlockDone;
+        _bucketing = true;
+    }
+
+    /// <summary>How the gradients travel for <paramref name="model"/>, for the run's opening line.</summary>
+    public string Describe(ICausalLm model) => Buckets(model) is { } b
+        ? $"gradients summed in {b.Buckets.Count + 1} buckets during the backward"
+        : "gradients summed in one all-reduce after the backward";
+
+    /// <summary>The buckets for <paramref name="model"/>'s gradients where they apply (see the class), else null; the same answer on every rank.</summary>
+    private GradientBuckets? Buckets(ICausalLm model)
+    {
+        var grads = model.Gradients;
+        if (BucketBytes == 0 || Collectives.WorldSize == 1 || !Collectives.CallableFromAnotherThread || grads.Buffer is not HostBuffer
+            || Collectives is IDeviceAllReduce device && device.Reduces(grads))
+            return null;
+        return _buckets ??= new GradientBuckets(Collectives, model.Layout, BucketBytes);
+    }
+
     /// <summary>
     /// Sums the ranks' gradients and divides by W, so that after backwards scaled by
     /// <see cref="LossScale(int, int)"/> every rank holds the gradient of the global batch's mean loss; returns
@@ -84,7 +128,14 @@ public sealed class DataParallel(ICollectives collectives)
         if (w == 1) return loss;
         long t0 = Stopwatch.GetTimestamp();
         var grads = model.Gradients;
-        if (Collectives is IDeviceAllReduce device && device.Reduces(grads))
+        if (_bucketing)
+        {
+            // Blocks already handed over may still be in flight; this waits for them and the rest.
+            model.BlockGradientsDone = null;
+            _bucketing = false;
+            _buckets!.Finish();
+        }
+        else if (Collectives is IDeviceAllReduce device && device.Reduces(grads))
             device.AllReduceSum(grads, 1f / w);
         else if (grads.Buffer is HostBuffer host)
             MeanInPlace(host.Span(grads.Offset, grads.Length), w);

@@ -17,6 +17,12 @@ public interface ICollectives : IDisposable
     /// <summary>What the implementation is ("single", "mpi", "nccl"), for logs and errors.</summary>
     string Name { get; }
 
+    /// <summary>
+    /// Whether the calls may come from a thread other than the one that opened the collectives, one
+    /// thread at a time (MPI_THREAD_SERIALIZED): what summing gradient buckets during the backward needs.
+    /// </summary>
+    bool CallableFromAnotherThread => false;
+
     /// <summary>Sums <paramref name="data"/> element-wise over the ranks, in place on every rank.</summary>
     void AllReduceSum(Span<float> data);
 

@@ -21,10 +21,11 @@ public sealed unsafe class Mpi : ICollectives
 
     // MPI counts are C ints: a larger arena is reduced in pieces of this many elements.
     private const int MaxCount = 1 << 30;
+    private const int ThreadSerialized = 2; // Open MPI's MPI_THREAD_SERIALIZED
     private static readonly IntPtr InPlace = 1; // Open MPI's MPI_IN_PLACE is ((void *) 1)
 
     private readonly IntPtr _lib, _world, _float, _double, _byte, _sum;
-    private readonly delegate* unmanaged<int*, IntPtr, int> _init;
+    private readonly delegate* unmanaged<int*, IntPtr, int, int*, int> _initThread;
     private readonly delegate* unmanaged<int> _finalize;
     private readonly delegate* unmanaged<IntPtr, IntPtr, int, IntPtr, IntPtr, IntPtr, int> _allreduce;
     private readonly delegate* unmanaged<IntPtr, int, IntPtr, int, IntPtr, int> _bcast;
@@ -54,7 +55,7 @@ public sealed unsafe class Mpi : ICollectives
         return false;
     }
 
-    /// <summary>Initialises MPI (MPI_Init) and joins MPI_COMM_WORLD; throws <see cref="NotSupportedException"/> where there is no Open MPI.</summary>
+    /// <summary>Initialises MPI (MPI_Init_thread) and joins MPI_COMM_WORLD; throws <see cref="NotSupportedException"/> where there is no Open MPI.</summary>
     public Mpi()
     {
         if (!IsAvailable(out string reason)) throw new NotSupportedException($"MPI is not available: {reason}");
@@ -64,7 +65,7 @@ public sealed unsafe class Mpi : ICollectives
         _double = Export("ompi_mpi_double");
         _byte = Export("ompi_mpi_byte");
         _sum = Export("ompi_mpi_op_sum");
-        _init = (delegate* unmanaged<int*, IntPtr, int>)Export("MPI_Init");
+        _initThread = (delegate* unmanaged<int*, IntPtr, int, int*, int>)Export("MPI_Init_thread");
         _finalize = (delegate* unmanaged<int>)Export("MPI_Finalize");
         _allreduce = (delegate* unmanaged<IntPtr, IntPtr, int, IntPtr, IntPtr, IntPtr, int>)Export("MPI_Allreduce");
         _bcast = (delegate* unmanaged<IntPtr, int, IntPtr, int, IntPtr, int>)Export("MPI_Bcast");
@@ -72,14 +73,21 @@ public sealed unsafe class Mpi : ICollectives
         var rank = (delegate* unmanaged<IntPtr, int*, int>)Export("MPI_Comm_rank");
         var size = (delegate* unmanaged<IntPtr, int*, int>)Export("MPI_Comm_size");
 
-        // MPI_Init(NULL, NULL) is allowed since MPI-2; the launcher passes what it needs in the environment.
-        Check(_init(null, 0), "MPI_Init");
+        // MPI_Init_thread(NULL, NULL, ...) is allowed since MPI-2; the launcher passes what it needs in
+        // the environment. MPI_THREAD_SERIALIZED: the gradient buckets are summed on a thread of their
+        // own while the backward runs (GradientBuckets), never while another thread is inside MPI.
+        int provided;
+        Check(_initThread(null, 0, ThreadSerialized, &provided), "MPI_Init_thread");
+        CallableFromAnotherThread = provided >= ThreadSerialized;
         int r, s;
         Check(rank(_world, &r), "MPI_Comm_rank");
         Check(size(_world, &s), "MPI_Comm_size");
         Rank = r;
         WorldSize = s;
     }
+
+    /// <inheritdoc />
+    public bool CallableFromAnotherThread { get; }
 
     /// <inheritdoc />
     public void AllReduceSum(Span<float> data) => Reduce(data, _float);

@@ -49,4 +49,6 @@ public sealed record HyperfitOptions
     public bool Resume { get; init; }
     /// <summary>The ranks this run is spread over (each takes its rows of every batch); a single process by default. The caller owns it.</summary>
     public Distributed.ICollectives Collectives { get; init; } = Distributed.SingleProcess.Instance;
+    /// <summary>Gradient bucket size in bytes for summing over the ranks during the backward (see <see cref="Distributed.DataParallel"/>); 0 sums after it.</summary>
+    public long GradientBucketBytes { get; init; }
 }

@@ -45,7 +45,7 @@ public static class Hyperfitter
     {
         Validate(o);
         // Data-parallel: every rank runs this loop on its rows of each batch; rank 0 alone writes and reports.
-        var dp = new DataParallel(o.Collectives);
+        var dp = new DataParallel(o.Collectives, o.GradientBucketBytes);
         dp.LocalBatch(o.Batch);
         if (!dp.IsLeader) { progress = null; epochDone = null; info = null; }
         var clock = Stopwatch.StartNew();
@@ -169,6 +169,7 @@ public static class Hyperfitter
                     }
                     model.ZeroGradients();
                     float loss = 0;
+                    dp.BeginBackward(model); // every rank, rows or not: the buckets are collective calls
                     if (rows > 0)
                     {
                         loss = model.Forward(inputs.AsSpan(0, rows * T), targets.AsSpan(0, rows * T), rows, T);

@@ -287,6 +287,9 @@ public sealed class Gpt2 : ICausalLm
         if (_trainLast is not null) Backend.Zero(Tensor(Gradients, "wte"));
     }
 
+    /// <inheritdoc />
+    public Action<int>? BlockGradientsDone { get; set; }
+
     /// <summary>
     /// Backpropagates the mean loss of the last forward, accumulating into <see cref="Gradients"/>
     /// (call <see cref="ZeroGradients"/> first unless accumulating over micro-batches; pass
@@ -341,6 +344,7 @@ public sealed class Gpt2 : ICausalLm
             be.Zero(a.DLn);
             be.MatmulBackward(a.DLn, LayerTensor(g, "qkvw", l), LayerTensor(g, "qkvb", l), a.DQkv, x.Ln1, LayerTensor(p, "qkvw", l), N, C, 3 * C);
             be.LayerNormBackward(a.DResidual, LayerTensor(g, "ln1w", l), LayerTensor(g, "ln1b", l), a.DLn, residualIn, LayerTensor(p, "ln1w", l), x.Ln1Mean, x.Ln1Rstd, N, C);
+            BlockGradientsDone?.Invoke(l);
         }
         if (_trainLast is null) be.EncoderBackward(Tensor(g, "wte"), Tensor(g, "wpe"), a.DResidual, _tokens, B, T, C);
     }

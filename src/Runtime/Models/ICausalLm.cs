@@ -64,6 +64,13 @@ public interface ICausalLm : IDisposable
     /// <summary>Backpropagates the mean loss of the last forward, accumulating into <see cref="Gradients"/>.</summary>
     void Backward(float lossScale = 1f);
 
+    /// <summary>
+    /// Called by <see cref="Backward"/> with l as soon as block l's gradients are final (from the last
+    /// block down to the lowest that trains; what lies outside the blocks is final only when
+    /// Backward returns), so that they can be sent while the backward goes on. Null: no calls.
+    /// </summary>
+    Action<int>? BlockGradientsDone { get; set; }
+
     /// <summary>The global L2 norm of the gradients of the trainable parameters.</summary>
     double GradientNorm();
 

@@ -311,6 +311,9 @@ public sealed class Llama : ICausalLm
     }
 
     /// <inheritdoc />
+    public Action<int>? BlockGradientsDone { get; set; }
+
+    /// <inheritdoc />
     public void Backward(float lossScale = 1f)
     {
         if (_acts is null || _targets.Length == 0) throw new InvalidOperationException("Backward needs a forward with targets first");
@@ -385,6 +388,7 @@ public sealed class Llama : ICausalLm
             be.MatmulBackward(d.DLn, G("kw"), G("kb"), dk, x.Ln1, W("kw"), N, C, KV);
             be.MatmulBackward(d.DLn, G("vw"), G("vb"), d.DV, x.Ln1, W("vw"), N, C, KV);
             be.RmsNormBackward(d.DResidual, G("ln1w"), d.DLn, residualIn, W("ln1w"), x.Ln1Rstd, N, C);
+            BlockGradientsDone?.Invoke(l);
         }
         if (_trainLast is null)
         {

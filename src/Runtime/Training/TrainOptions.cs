@@ -49,4 +49,6 @@ public sealed record TrainOptions
     public Models.HyperAttentionRequest? Attention { get; init; }
     /// <summary>The ranks this run is spread over; a single process by default. The caller owns (and disposes) it.</summary>
     public Distributed.ICollectives Collectives { get; init; } = Distributed.SingleProcess.Instance;
+    /// <summary>Gradient bucket size in bytes for summing over the ranks during the backward (see <see cref="Distributed.DataParallel"/>); 0 sums after it.</summary>
+    public long GradientBucketBytes { get; init; }
 }

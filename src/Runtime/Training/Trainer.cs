@@ -34,7 +34,7 @@ public static class Trainer
     public static TrainResult Run(TrainOptions o, Action<TrainProgress>? progress = null, Action<string>? info = null, CancellationToken cancel = default)
     {
         Validate(o);
-        var dp = new DataParallel(o.Collectives);
+        var dp = new DataParallel(o.Collectives, o.GradientBucketBytes);
         if (!dp.IsLeader) { progress = null; info = null; }
         using var backend = BackendRegistry.Create(o.Device);
         var (model, state) = o.Resume ? LoadForResume(o, backend) : Create(o, backend);
@@ -82,7 +82,7 @@ public static class Trainer
         var sampler = o.Resume ? BatchSampler.Restore(train, B, T, state.Seed, state.DataPosition) : new BatchSampler(train, B, T, state.Seed);
         info?.Invoke($"model: {config.Layers} layers, {config.Heads} heads, {config.Channels} channels, {model.Layout.Total:N0} parameters; " +
                      $"{train.Length:N0} training tokens, {val.Length:N0} held out; B={B}, T={T}, steps {model.Step}..{o.Steps}" +
-                     (dp.Collectives.WorldSize > 1 ? $"; {dp.Collectives.WorldSize} ranks ({dp.Collectives.Name}) of {localB} sequences and {Hyper.Kernels.Cpu.CpuParallel.Threads} CPU threads each" : ""));
+                     (dp.Collectives.WorldSize > 1 ? $"; {dp.Collectives.WorldSize} ranks ({dp.Collectives.Name}) of {localB} sequences and {Hyper.Kernels.Cpu.CpuParallel.Threads} CPU threads each, {dp.Describe(model)}" : ""));
 
         var schedule = new LearningRateSchedule(o.Lr, o.Warmup, o.Steps, o.Schedule == "cosine");
         var adam = new AdamWSettings { WeightDecay = o.WeightDecay, GradClip = o.GradClip };
@@ -119,6 +119,7 @@ public static class Trainer
                 model.ZeroGradients();
                 var (first, rows) = dp.Rows(B);
                 loss = model.Forward(inputs.AsSpan(first * T, rows * T), targets.AsSpan(first * T, rows * T), rows, T);
+                dp.BeginBackward(model);
                 model.Backward(dp.LossScale(rows, B));
                 loss = dp.AllReduceGradients(model, loss, rows, B, cancel.IsCancellationRequested);
                 float lr = schedule.At(step);
