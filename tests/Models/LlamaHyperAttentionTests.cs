@@ -184,27 +184,13 @@ public class LlamaHyperAttentionTests
     [Test]
     public void HyperplanesAreSavedAndReloaded()
     {
-        string dir = Corpora.TempDir();
-        try
+        var (x, y) = Batch();
+        HyperAttentionRoundTrip.Run(Model(new CpuBackend()), Settings("last:1", 4, 3, 8), x, y, B, T, (loaded, _, _) =>
         {
-            var (x, y) = Batch();
-            float before;
-            using (var model = Model(new CpuBackend()))
-            {
-                model.HyperAttention = Settings("last:1", 4, 3, 8);
-                before = model.Forward(x, y, B, T);
-                Checkpoint.Save(dir, model, new TrainingState { Tokenizer = "byte" }, withOptimizer: false);
-            }
-            var (loaded, _) = Checkpoint.Load(dir, new CpuBackend());
-            using (loaded)
-            {
-                Assert.That(loaded, Is.InstanceOf<Llama>());
-                var h = loaded.HyperAttention!;
-                Assert.That((h.Layers, h.FirstLayer, h.HeadSize), Is.EqualTo(("last:1", 1, Tiny.HeadDim)));
-                Assert.That(loaded.Forward(x, y, B, T), Is.EqualTo(before), "same weights, hyperplanes and samples: the same loss");
-            }
-        }
-        finally { Directory.Delete(dir, recursive: true); }
+            Assert.That(loaded, Is.InstanceOf<Llama>());
+            var h = loaded.HyperAttention!;
+            Assert.That((h.Layers, h.FirstLayer, h.HeadSize), Is.EqualTo(("last:1", 1, Tiny.HeadDim)));
+        });
     }
 
     [Test]
