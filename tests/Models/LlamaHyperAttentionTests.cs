@@ -225,6 +225,9 @@ public class LlamaHyperAttentionTests
         var exact = Decode(new CpuBackend(), null);
         var wide = Decode(new CpuBackend(), Settings("all", 4, 3, 64)); // a window of 64 ≥ every position: exact
         for (int i = 0; i < exact.Length; i++) Check.Close($"step {i}", wide[i], exact[i], 2e-5);
+        // One exact layer beside one HyperAttention layer: each reads its own cache.
+        var wideLast = Decode(new CpuBackend(), Settings("last:1", 4, 3, 64));
+        for (int i = 0; i < exact.Length; i++) Check.Close($"step {i}, last:1", wideLast[i], exact[i], 2e-5);
         double diff = fast.Zip(exact, (a, e) => a.Zip(e, (p, q) => Math.Abs(p - q)).Max()).Max();
         Assert.That(diff, Is.GreaterThan(1e-3), "a window of 8 with blocks of 4 must change later logits");
     }

@@ -16,7 +16,8 @@ namespace Hyper.Runtime.Models;
 public sealed class LlamaDecoder : IDecoder
 {
     private readonly Llama _model;
-    private readonly DeviceBuffer _cache;  // [L][2][B,maxT,KV]
+    private readonly DeviceBuffer _cache;  // [exact layers][2][B,maxT,KV]
+    private readonly int[] _slot;          // per layer: its index among the exact layers (-1: HyperAttention, cached by _hyper)
     private readonly long _cacheLen;
     private LlamaActivations? _acts;      // sized for the last Tq fed
     private readonly LlamaHyperDecoding? _hyper; // the HyperAttention layers' caches and states
@@ -42,10 +43,13 @@ public sealed class LlamaDecoder : IDecoder
         MaxT = maxT;
         var c = model.Config;
         _cacheLen = (long)batch * maxT * c.KvHeads * c.HeadDim;
-        _cache = model.Backend.Allocate(2 * c.NumHiddenLayers * _cacheLen);
+        if (model.HyperAttention is { } h) _hyper = new LlamaHyperDecoding(model, h, batch, maxT);
+        _slot = new int[c.NumHiddenLayers];
+        int exact = 0;
+        for (int l = 0; l < _slot.Length; l++) _slot[l] = _hyper is not null && _hyper.Uses(l) ? -1 : exact++;
+        _cache = model.Backend.Allocate(2 * exact * _cacheLen);
         HugePages.Advise(model.Parameters);
         HugePages.Advise(_cache.All);
-        if (model.HyperAttention is { } h) _hyper = new LlamaHyperDecoding(model, h, batch, maxT);
     }
 
     /// <inheritdoc />
@@ -85,7 +89,7 @@ public sealed class LlamaDecoder : IDecoder
         be.Zero(zeros);
         be.EncoderForward(x, tokens, _model.Tensor(p, "embed"), zeros, B, Tq, C);
         var shared = a[0] with { Residual3 = x };
-        var attention = new CachedAttention(c, _model.Cos, _model.Sin, _cache.All, _cacheLen, _hyper, B, Tq, pos, MaxT);
+        var attention = new CachedAttention(c, _model.Cos, _model.Sin, _cache.All, _cacheLen, _slot, _hyper, B, Tq, pos, MaxT);
         for (int l = 0; l < c.NumHiddenLayers; l++)
             Llama.BlockForward(be, c, _model.Blocks[l], shared, x, N, l, ref attention);
 
@@ -113,7 +117,7 @@ public sealed class LlamaDecoder : IDecoder
     }
 
     /// <summary>Rotates the new q and k to their positions, appends k and v to layer l's cache (a HyperAttention layer's own), attends.</summary>
-    private readonly struct CachedAttention(LlamaConfig c, TensorView cos, TensorView sin, TensorView cache, long cacheLen, LlamaHyperDecoding? hyper,
+    private readonly struct CachedAttention(LlamaConfig c, TensorView cos, TensorView sin, TensorView cache, long cacheLen, int[] slot, LlamaHyperDecoding? hyper,
         int B, int Tq, int pos, int maxT) : Llama.IBlockAttention
     {
         public void Attend(IBackend be, int layer, in LlamaActivations.Layer x)
@@ -125,7 +129,8 @@ public sealed class LlamaDecoder : IDecoder
                 hyper.Attend(be, layer, x.Atty, x.Q, x.K, x.V, Tq, pos);
                 return;
             }
-            TensorView k = cache.Slice(2 * layer * cacheLen, cacheLen), v = cache.Slice((2 * layer + 1) * cacheLen, cacheLen);
+            long at = 2 * slot[layer] * cacheLen;
+            TensorView k = cache.Slice(at, cacheLen), v = cache.Slice(at + cacheLen, cacheLen);
             be.GroupedQueryAttentionKvForward(x.Atty, k, v, x.Q, x.K, x.V, B, Tq, pos, maxT, c.NumAttentionHeads, c.KvHeads, c.HeadDim);
         }
     }
