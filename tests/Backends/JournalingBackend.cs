@@ -49,8 +49,8 @@ internal sealed class JournalingBackend : IBackend
     public void GeluBackward(TensorView dinp, TensorView input, TensorView dout, int N) { Journal.Add("GeluBackward"); inner.GeluBackward(dinp, input, dout, N); }
     public void ResidualForward(TensorView output, TensorView a, TensorView b, int N) { Journal.Add("ResidualForward"); inner.ResidualForward(output, a, b, N); }
     public void ResidualBackward(TensorView da, TensorView db, TensorView dout, int N) { Journal.Add("ResidualBackward"); inner.ResidualBackward(da, db, dout, N); }
-    public void SoftmaxCrossEntropyForward(TensorView losses, TensorView probs, TensorView logits, ReadOnlySpan<int> targets, int N, int V) { Journal.Add("SoftmaxCrossEntropyForward"); inner.SoftmaxCrossEntropyForward(losses, probs, logits, targets, N, V); }
-    public void SoftmaxCrossEntropyBackward(TensorView dlogits, TensorView probs, ReadOnlySpan<int> targets, float dloss, int N, int V) { Journal.Add("SoftmaxCrossEntropyBackward"); inner.SoftmaxCrossEntropyBackward(dlogits, probs, targets, dloss, N, V); }
+    public void SoftmaxCrossEntropyForward(TensorView losses, TensorView probs, TensorView logits, ReadOnlySpan<int> targets, int N, int V, int Vp) { Journal.Add("SoftmaxCrossEntropyForward"); inner.SoftmaxCrossEntropyForward(losses, probs, logits, targets, N, V, Vp); }
+    public void SoftmaxCrossEntropyBackward(TensorView dlogits, TensorView probs, ReadOnlySpan<int> targets, float dloss, int N, int V, int Vp) { Journal.Add("SoftmaxCrossEntropyBackward"); inner.SoftmaxCrossEntropyBackward(dlogits, probs, targets, dloss, N, V, Vp); }
     public void AdamWUpdate(TensorView parameters, TensorView m, TensorView v, TensorView grads, float lr, float beta1, float beta2, float eps, float weightDecay, int step, float gradScale) { Journal.Add("AdamWUpdate"); inner.AdamWUpdate(parameters, m, v, grads, lr, beta1, beta2, eps, weightDecay, step, gradScale); }
     public void Dispose() => inner.Dispose();
 }

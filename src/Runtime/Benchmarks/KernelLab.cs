@@ -210,7 +210,7 @@ public static class KernelLab
                 int N = d[0], V = d[1];
                 var targets = Enumerable.Range(0, N).Select(n => n * 7919 % V).ToArray();
                 return new Case($"N={N} V={V}", [new float[N], new float[(long)N * V], Random((long)N * V, 11)], [0, 1],
-                    (be, v) => be.SoftmaxCrossEntropyForward(v[0], v[1], v[2], targets, N, V), 0);
+                    (be, v) => be.SoftmaxCrossEntropyForward(v[0], v[1], v[2], targets, N, V, V), 0);
             }
             case "adamw":
             {

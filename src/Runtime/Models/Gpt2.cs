@@ -275,7 +275,7 @@ public sealed class Gpt2 : ICausalLm
             _validTargets = 0;
             return float.NaN;
         }
-        be.SoftmaxCrossEntropyForward(a.Losses, a.Logits, a.Logits, targets, N, V);
+        be.SoftmaxCrossEntropyForward(a.Losses, a.Logits, a.Logits, targets, N, V, V);
         return ForwardInput.MeanLoss(be, a.Losses, targets, ref _losses, out _validTargets);
     }
 
@@ -305,7 +305,7 @@ public sealed class Gpt2 : ICausalLm
 
         // The loss is a mean over valid targets, so each row's upstream gradient is 1/count.
         float dloss = _validTargets == 0 ? 0f : lossScale / _validTargets;
-        be.SoftmaxCrossEntropyBackward(a.Logits, a.Logits, _targets, dloss, N, V);
+        be.SoftmaxCrossEntropyBackward(a.Logits, a.Logits, _targets, dloss, N, V, V);
         be.Zero(a.DLn);
         be.MatmulBackward(a.DLn, Tensor(g, "wte"), TensorView.Empty, a.Logits, a.Lnf, Tensor(p, "wte"), N, C, V);
         // dresidual is the gradient of the residual stream: every layer adds its branches' input

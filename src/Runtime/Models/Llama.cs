@@ -298,7 +298,7 @@ public sealed class Llama : ICausalLm
             _validTargets = 0;
             return float.NaN;
         }
-        be.SoftmaxCrossEntropyForward(a.Losses, a.Logits, a.Logits, targets, N, V);
+        be.SoftmaxCrossEntropyForward(a.Losses, a.Logits, a.Logits, targets, N, V, V);
         return ForwardInput.MeanLoss(be, a.Losses, targets, ref _losses, out _validTargets);
     }
 
@@ -325,7 +325,7 @@ public sealed class Llama : ICausalLm
         var d = a.Grad;
 
         float dloss = _validTargets == 0 ? 0f : lossScale / _validTargets;
-        be.SoftmaxCrossEntropyBackward(a.Logits, a.Logits, _targets, dloss, N, V);
+        be.SoftmaxCrossEntropyBackward(a.Logits, a.Logits, _targets, dloss, N, V, V);
         be.Zero(d.DLn);
         be.MatmulBackward(d.DLn, Head(g), TensorView.Empty, a.Logits, a.Lnf, Head(p), N, C, V);
         be.Zero(d.DResidual);
