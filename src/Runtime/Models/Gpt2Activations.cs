@@ -65,11 +65,13 @@ public sealed class Gpt2Activations : IDisposable
 
         long at = 0;
         TensorView Next(long n) { var v = _buffer.Slice(at, n); at += n; return v; }
+        // Logits first: the head's GEMMs take them as an operand with leading dimension Vp, and the
+        // device kernels load 4 floats at a time only from 16-byte aligned rows.
+        Logits = Next(BT * Vp);
         Encoded = Next(BT * C);
         Lnf = Next(BT * C);
         LnfMean = Next(BT);
         LnfRstd = Next(BT);
-        Logits = Next(BT * Vp);
         Losses = Next(BT);
         DResidual = Next(BT * C);
         DLn = Next(BT * C);

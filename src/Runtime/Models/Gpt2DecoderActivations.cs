@@ -57,6 +57,8 @@ public sealed class Gpt2DecoderActivations : IDisposable
         _buffer = backend.Allocate(total);
         long at = 0;
         TensorView Next(long n) { var v = _buffer.Slice(at, n); at += n; return v; }
+        // Logits first, 16-byte aligned with their Vp-long rows, as in the training arena (Gpt2Activations).
+        Logits = Next((long)B * Vp);
         Residual = Next(N * C);
         Residual2 = Next(N * C);
         Ln = Next(N * C);
@@ -71,7 +73,6 @@ public sealed class Gpt2DecoderActivations : IDisposable
         Lnf = Next((long)B * C);
         LnfMean = Next(B);
         LnfRstd = Next(B);
-        Logits = Next((long)B * Vp);
     }
 
     /// <inheritdoc />

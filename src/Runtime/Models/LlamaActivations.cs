@@ -76,10 +76,12 @@ public sealed class LlamaActivations : IDisposable
         _buffer = backend.Allocate(whole + scratch + perLayer * layers);
         long at = 0;
         TensorView Next(long n) { var v = _buffer.Slice(at, n); at += n; return v; }
+        // Logits first: the head's GEMMs take them as an operand with leading dimension Vp, and the
+        // device kernels load 4 floats at a time only from 16-byte aligned rows.
+        Logits = Next(N * c.PaddedVocabSize);
         Encoded = Next(N * C);
         Lnf = Next(N * C);
         LnfRstd = Next(N);
-        Logits = Next(N * c.PaddedVocabSize);
         Losses = Next(N);
         if (!rowsOnly)
             Grad = (Next(N * C), Next(N * C), Next(N * Q), Next(N * Q), Next(N * Q), Next(N * KV), Next(N * KV), Next(N * KV), Next(N * I), Next(N * I), Next(N * I));
