@@ -186,6 +186,33 @@ public class VocabularyPaddingTests
         }
     }
 
+    [Test]
+    public void MomentsInTheEarlierWholeArenaFormatLoadAroundThePadRows()
+    {
+        // optimizer.safetensors once held one "m" and one "v" over the whole (then unpadded) arena:
+        // tensor after tensor in layout order, which a padded arena holds with gaps after its head.
+        using var backend = new CpuBackend();
+        using var model = Architectures.Create(Config("gpt2"), backend);
+        model.InitializeWeights(8);
+        var (x, y) = Batch(6);
+        for (int s = 0; s < 2; s++) Step(model, x, y);
+        Checkpoint.Save(_dir, model, new TrainingState { Tokenizer = "byte", Step = model.Step }, withOptimizer: true);
+        var (m, v) = model.OptimizerState();
+        float[] hm = Download(backend, m), hv = Download(backend, v);
+        float[] flatM = WithoutPadding(model.Layout, hm), flatV = WithoutPadding(model.Layout, hv);
+        SafeTensors.Write(Path.Combine(_dir, Checkpoint.OptimizerFile),
+            [("m", [flatM.Length], flatM), ("v", [flatV.Length], flatV)],
+            new Dictionary<string, string> { ["step"] = model.Step.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+
+        var (loaded, _) = Checkpoint.Load(_dir, backend, withOptimizer: true);
+        using (loaded)
+        {
+            var (m2, v2) = loaded.OptimizerState();
+            Assert.That(Bits(Download(backend, m2)), Is.EqualTo(Bits(hm)), "m");
+            Assert.That(Bits(Download(backend, v2)), Is.EqualTo(Bits(hv)), "v");
+        }
+    }
+
     [TestCaseSource(nameof(Kinds))]
     public void PaddedModelComputesWhatAnUnpaddedOneDoes(string kind)
     {
@@ -219,6 +246,33 @@ public class VocabularyPaddingTests
         var last = new float[V];
         decoder.Feed(x.AsSpan(0, T), T, last);
         Check.Close("decoded logits", last, wide.AsSpan((T - 1) * V, V), rtol: 1e-5, atol: 1e-6);
+    }
+
+    private static IEnumerable<TestCaseData> DeviceBackends() =>
+        BackendRegistry.All.Select(e => e.Name).Where(n => n is not ("cpu" or "reference"))
+            .Select(n => new TestCaseData(n).SetArgDisplayNames(n));
+
+    [TestCaseSource(nameof(DeviceBackends))]
+    public void DeviceBackendsTrainThePaddedHeadAsTheCpuDoes(string device)
+    {
+        if (!BackendRegistry.TryCreate(device, out IBackend? created, out string reason)) Assert.Ignore($"{device} is not available here: {reason}");
+        using var backend = created!;
+        using var cpu = new CpuBackend();
+        using var onDevice = Architectures.Create(Config("gpt2"), backend);
+        using var onCpu = Architectures.Create(Config("gpt2"), cpu);
+        onCpu.InitializeWeights(10);
+        onDevice.LoadParameters(onCpu.ReadParameters());
+        var (x, y) = Batch(11);
+        Step(onCpu, x, y);
+        Step(onDevice, x, y);
+        // The backends differ by float reordering only (the op suite bounds each op at ~1e-6 of
+        // scale): gradients within 1e-4 relative; AdamW's first step moves a weight by about lr, so
+        // parameters agree to 1e-4 of their size. A wrong row stride or an unzeroed pad column is
+        // off by the logits' own size.
+        Check.Close("gradients", onDevice.ReadGradients(), onCpu.ReadGradients(), rtol: 1e-4, atol: 1e-7);
+        Check.Close("parameters", onDevice.ReadParameters(), onCpu.ReadParameters(), rtol: 1e-4, atol: 1e-6);
+        Assert.That(PadFloats(onDevice.Layout, onDevice.ReadParameters()), Is.All.EqualTo(0f), "pad rows on the device");
+        Assert.That(PadFloats(onDevice.Layout, onDevice.ReadGradients()), Is.All.EqualTo(0f), "pad rows' gradient on the device");
     }
 
     [Test]
