@@ -43,14 +43,6 @@ public class VocabularyPaddingTests
     [TearDown]
     public void TearDown() => Directory.Delete(_dir, recursive: true);
 
-    private static int[] Bits(float[] a) => a.Select(BitConverter.SingleToInt32Bits).ToArray();
-
-    private static float[] Download(IBackend backend, TensorView view)
-    {
-        var host = new float[view.Length];
-        backend.Download(view, host);
-        return host;
-    }
 
     // Targets include the last real id, so the head's last real row (next to the padding) trains.
     private static (int[] X, int[] Y) Batch(int seed)
@@ -99,8 +91,8 @@ public class VocabularyPaddingTests
             var (m, v) = model.OptimizerState();
             Assert.That(PadFloats(model.Layout, model.ReadParameters()), Is.All.EqualTo(0f), $"parameters after step {s}");
             Assert.That(PadFloats(model.Layout, model.ReadGradients()), Is.All.EqualTo(0f), $"gradients after step {s}");
-            Assert.That(PadFloats(model.Layout, Download(backend, m)), Is.All.EqualTo(0f), $"m after step {s}");
-            Assert.That(PadFloats(model.Layout, Download(backend, v)), Is.All.EqualTo(0f), $"v after step {s}");
+            Assert.That(PadFloats(model.Layout, Check.Download(backend, m)), Is.All.EqualTo(0f), $"m after step {s}");
+            Assert.That(PadFloats(model.Layout, Check.Download(backend, v)), Is.All.EqualTo(0f), $"v after step {s}");
         }
         // The real rows did train (the test would pass vacuously on a frozen model otherwise).
         var head = padded[0];
@@ -108,11 +100,11 @@ public class VocabularyPaddingTests
 
         // The logits' pad columns are zero, and after a forward with targets so are the probabilities'.
         model.Forward(x, [], B, T);
-        var logits = Download(backend, model.Logits);
+        var logits = Check.Download(backend, model.Logits);
         Assert.That(logits, Has.Length.EqualTo(B * T * Vp));
         for (int n = 0; n < B * T; n++) Assert.That(logits[(n * Vp + V)..((n + 1) * Vp)], Is.All.EqualTo(0f), $"logits row {n}");
         model.Forward(x, y, B, T);
-        var probs = Download(backend, model.Logits);
+        var probs = Check.Download(backend, model.Logits);
         for (int n = 0; n < B * T; n++)
         {
             Assert.That(probs[(n * Vp + V)..((n + 1) * Vp)], Is.All.EqualTo(0f), $"probabilities row {n}");
@@ -132,7 +124,7 @@ public class VocabularyPaddingTests
         backend.Zero(all);
         TensorView p = all.Slice(0, 67), m = all.Slice(67, 67), v = all.Slice(134, 67), g = all.Slice(201, 67);
         for (int step = 1; step <= 5; step++) backend.AdamWUpdate(p, m, v, g, 1e-2f, 0.9f, 0.95f, 1e-8f, 0.1f, step, 0.5f);
-        Assert.That(Bits(Download(backend, all)), Is.All.EqualTo(0));
+        Assert.That(Check.Bits(Check.Download(backend, all)), Is.All.EqualTo(0));
     }
 
     [TestCaseSource(nameof(Kinds))]
@@ -155,34 +147,34 @@ public class VocabularyPaddingTests
             Assert.That(st.Tensors.SelectMany(t => t.Shape), Has.None.EqualTo(Vp), "a tensor with the padded vocabulary");
             Assert.That(st.Tensors.Sum(t => t.Count), Is.EqualTo(model.Layout.Parameters));
             Assert.That(st.Info(headName).Shape, Is.EqualTo(new[] { V, model.Config.Channels }));
-            Assert.That(Bits(st.ReadFloats(headName)), Is.EqualTo(Bits(parameters[(int)head.Offset..(int)(head.Offset + head.Stored)])));
+            Assert.That(Check.Bits(st.ReadFloats(headName)), Is.EqualTo(Check.Bits(parameters[(int)head.Offset..(int)(head.Offset + head.Stored)])));
         }
         using (var st = SafeTensors.Open(Path.Combine(_dir, Checkpoint.OptimizerFile)))
             Assert.That(st.Tensors.Sum(t => t.Count), Is.EqualTo(2 * model.Layout.Parameters), "m and v");
 
         model.Forward(x, [], B, T);
-        var logits = Download(backend, model.Logits);
+        var logits = Check.Download(backend, model.Logits);
         float loss = model.Forward(x, y, B, T);
         var (m, v) = model.OptimizerState();
-        var hm = Download(backend, m);
-        var hv = Download(backend, v);
+        var hm = Check.Download(backend, m);
+        var hv = Check.Download(backend, v);
 
         using var backend2 = new CpuBackend();
         var (loaded, _) = Checkpoint.Load(_dir, backend2, withOptimizer: true);
         using (loaded)
         {
             Assert.That(loaded.Config.PaddedVocabSize, Is.EqualTo(Vp));
-            Assert.That(Bits(loaded.ReadParameters()), Is.EqualTo(Bits(parameters)), "parameters, zero pad rows included");
+            Assert.That(Check.Bits(loaded.ReadParameters()), Is.EqualTo(Check.Bits(parameters)), "parameters, zero pad rows included");
             var (m2, v2) = loaded.OptimizerState();
-            Assert.That(Bits(Download(backend2, m2)), Is.EqualTo(Bits(hm)), "m");
-            Assert.That(Bits(Download(backend2, v2)), Is.EqualTo(Bits(hv)), "v");
+            Assert.That(Check.Bits(Check.Download(backend2, m2)), Is.EqualTo(Check.Bits(hm)), "m");
+            Assert.That(Check.Bits(Check.Download(backend2, v2)), Is.EqualTo(Check.Bits(hv)), "v");
             loaded.Forward(x, [], B, T);
-            Assert.That(Bits(Download(backend2, loaded.Logits)), Is.EqualTo(Bits(logits)), "logits");
+            Assert.That(Check.Bits(Check.Download(backend2, loaded.Logits)), Is.EqualTo(Check.Bits(logits)), "logits");
             Assert.That(BitConverter.SingleToInt32Bits(loaded.Forward(x, y, B, T)), Is.EqualTo(BitConverter.SingleToInt32Bits(loss)), "loss");
             // Resuming continues the run bit for bit.
             Step(model, x, y);
             Step(loaded, x, y);
-            Assert.That(Bits(loaded.ReadParameters()), Is.EqualTo(Bits(model.ReadParameters())), "one more step on each");
+            Assert.That(Check.Bits(loaded.ReadParameters()), Is.EqualTo(Check.Bits(model.ReadParameters())), "one more step on each");
         }
     }
 
@@ -198,7 +190,7 @@ public class VocabularyPaddingTests
         for (int s = 0; s < 2; s++) Step(model, x, y);
         Checkpoint.Save(_dir, model, new TrainingState { Tokenizer = "byte", Step = model.Step }, withOptimizer: true);
         var (m, v) = model.OptimizerState();
-        float[] hm = Download(backend, m), hv = Download(backend, v);
+        float[] hm = Check.Download(backend, m), hv = Check.Download(backend, v);
         float[] flatM = WithoutPadding(model.Layout, hm), flatV = WithoutPadding(model.Layout, hv);
         SafeTensors.Write(Path.Combine(_dir, Checkpoint.OptimizerFile),
             [("m", [flatM.Length], flatM), ("v", [flatV.Length], flatV)],
@@ -208,8 +200,8 @@ public class VocabularyPaddingTests
         using (loaded)
         {
             var (m2, v2) = loaded.OptimizerState();
-            Assert.That(Bits(Download(backend, m2)), Is.EqualTo(Bits(hm)), "m");
-            Assert.That(Bits(Download(backend, v2)), Is.EqualTo(Bits(hv)), "v");
+            Assert.That(Check.Bits(Check.Download(backend, m2)), Is.EqualTo(Check.Bits(hm)), "m");
+            Assert.That(Check.Bits(Check.Download(backend, v2)), Is.EqualTo(Check.Bits(hv)), "v");
         }
     }
 
@@ -231,7 +223,7 @@ public class VocabularyPaddingTests
         plain.Forward(x, [], B, T);
         var wide = new float[B * T * V];
         VocabularyPadding.DownloadRows(backend, padded.Logits, wide, B * T, V, Vp);
-        Check.Close("logits", wide, Download(backend, plain.Logits), rtol: 1e-6, atol: 1e-7);
+        Check.Close("logits", wide, Check.Download(backend, plain.Logits), rtol: 1e-6, atol: 1e-7);
 
         padded.ZeroGradients();
         plain.ZeroGradients();
