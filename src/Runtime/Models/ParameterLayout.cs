@@ -41,7 +41,7 @@ public sealed class ParameterLayout
         public long Count => Shape.Aggregate(1L, (a, d) => checked(a * d));
 
         /// <summary>Number of floats a file holds: the first ones of the tensor, before its pad rows.</summary>
-        public long Stored => Count / Shape[0] * (Shape[0] - PadRows);
+        public long Stored => PadRows == 0 ? Count : Count / Shape[0] * (Shape[0] - PadRows);
 
         /// <summary>The shape without the pad rows, as files hold the tensor.</summary>
         public int[] StoredShape => PadRows == 0 ? Shape : [Shape[0] - PadRows, .. Shape[1..]];
