@@ -99,11 +99,13 @@ int hyper_cuda_residual_forward(float* out, const float* a, const float* b, long
 /* da[n] += dout[n]; db[n] += dout[n]. */
 int hyper_cuda_residual_backward(float* da, float* db, const float* dout, long long N);
 
-/* probs[N,V] = softmax(logits) (probs may equal logits); losses[N] = logsumexp - logit[target];
-   a negative target (host) ignores the row (loss 0). */
-int hyper_cuda_softmax_cross_entropy_forward(float* losses, float* probs, const float* logits, const int* targets, int N, int V);
-/* dlogits[N,V] = (probs - onehot(target)) * dloss, overwriting (dlogits may equal probs); zero for ignored rows. */
-int hyper_cuda_softmax_cross_entropy_backward(float* dlogits, const float* probs, const int* targets, float dloss, int N, int V);
+/* probs[N,Vp] = softmax over each row's first V logits (probs may equal logits), zeros in columns V..Vp
+   (the padded vocabulary; Vp >= V); losses[N] = logsumexp - logit[target]; a negative target (host)
+   ignores the row (loss 0). */
+int hyper_cuda_softmax_cross_entropy_forward(float* losses, float* probs, const float* logits, const int* targets, int N, int V, int Vp);
+/* dlogits[N,Vp] = (probs - onehot(target)) * dloss in the first V columns, 0 in the padding, overwriting
+   (dlogits may equal probs); zero for ignored rows. */
+int hyper_cuda_softmax_cross_entropy_backward(float* dlogits, const float* probs, const int* targets, float dloss, int N, int V, int Vp);
 
 /* One AdamW step (PyTorch semantics) over n parameters with gradients scaled by grad_scale; step >= 1. */
 int hyper_cuda_adamw_update(float* params, float* m, float* v, const float* grads, long long n, float lr, float beta1, float beta2,

@@ -200,13 +200,14 @@ public class CudaOpTests
     [Test]
     public void SoftmaxCrossEntropyInPlaceWithAnIgnoredRow()
     {
-        const int N = 5, V = 1031;
+        const int N = 5, V = 1031, Vp = 1088;
         int[] targets = [3, -1, 1030, 0, 77];
-        // probs is the logits buffer itself, and dlogits the probs buffer, as the model runs them.
-        Compare("softmax cross-entropy", [new float[N], Random(N * V, 39, 5f)], (be, v) =>
+        // probs is the logits buffer itself, and dlogits the probs buffer, as the model runs them;
+        // rows padded to Vp as the model's arena pads its vocabulary (the pad columns start as garbage).
+        Compare("softmax cross-entropy", [new float[N], Random(N * Vp, 39, 5f)], (be, v) =>
         {
-            be.SoftmaxCrossEntropyForward(v[0], v[1], v[1], targets, N, V);
-            be.SoftmaxCrossEntropyBackward(v[1], v[1], targets, 0.25f, N, V);
+            be.SoftmaxCrossEntropyForward(v[0], v[1], v[1], targets, N, V, Vp);
+            be.SoftmaxCrossEntropyBackward(v[1], v[1], targets, 0.25f, N, V, Vp);
         });
     }
 }

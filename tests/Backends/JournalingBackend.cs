@@ -14,6 +14,9 @@ internal sealed class JournalingBackend : IBackend
     /// <summary>Op names and "Synchronize", in call order.</summary>
     public List<string> Journal { get; } = [];
 
+    /// <summary>Every matmul's dimensions and its [N,OC] operand (the forward's output, the backward's dout), in call order.</summary>
+    public List<(bool Backward, int N, int C, int OC, TensorView Rows)> Matmuls { get; } = [];
+
     public string Name => "journaling";
     public string Description => "the reference backend, journaling its calls";
     public void Synchronize() => Journal.Add("Synchronize");
@@ -28,8 +31,8 @@ internal sealed class JournalingBackend : IBackend
     public void EncoderBackward(TensorView dwte, TensorView dwpe, TensorView dout, ReadOnlySpan<int> tokens, int B, int T, int C) { Journal.Add("EncoderBackward"); inner.EncoderBackward(dwte, dwpe, dout, tokens, B, T, C); }
     public void LayerNormForward(TensorView output, TensorView mean, TensorView rstd, TensorView input, TensorView weight, TensorView bias, int N, int C, float eps) { Journal.Add("LayerNormForward"); inner.LayerNormForward(output, mean, rstd, input, weight, bias, N, C, eps); }
     public void LayerNormBackward(TensorView dinp, TensorView dweight, TensorView dbias, TensorView dout, TensorView input, TensorView weight, TensorView mean, TensorView rstd, int N, int C) { Journal.Add("LayerNormBackward"); inner.LayerNormBackward(dinp, dweight, dbias, dout, input, weight, mean, rstd, N, C); }
-    public void MatmulForward(TensorView output, TensorView input, TensorView weight, TensorView bias, int N, int C, int OC) { Journal.Add("MatmulForward"); inner.MatmulForward(output, input, weight, bias, N, C, OC); }
-    public void MatmulBackward(TensorView dinp, TensorView dweight, TensorView dbias, TensorView dout, TensorView input, TensorView weight, int N, int C, int OC) { Journal.Add("MatmulBackward"); inner.MatmulBackward(dinp, dweight, dbias, dout, input, weight, N, C, OC); }
+    public void MatmulForward(TensorView output, TensorView input, TensorView weight, TensorView bias, int N, int C, int OC) { Journal.Add("MatmulForward"); Matmuls.Add((false, N, C, OC, output)); inner.MatmulForward(output, input, weight, bias, N, C, OC); }
+    public void MatmulBackward(TensorView dinp, TensorView dweight, TensorView dbias, TensorView dout, TensorView input, TensorView weight, int N, int C, int OC) { Journal.Add("MatmulBackward"); Matmuls.Add((true, N, C, OC, dout)); inner.MatmulBackward(dinp, dweight, dbias, dout, input, weight, N, C, OC); }
     public void AttentionForward(TensorView output, TensorView lse, TensorView qkv, int B, int T, int C, int NH, bool causal) { Journal.Add("AttentionForward"); inner.AttentionForward(output, lse, qkv, B, T, C, NH, causal); }
     public void AttentionBackward(TensorView dqkv, TensorView dout, TensorView qkv, TensorView output, TensorView lse, int B, int T, int C, int NH, bool causal) { Journal.Add("AttentionBackward"); inner.AttentionBackward(dqkv, dout, qkv, output, lse, B, T, C, NH, causal); }
     public void AttentionKvForward(TensorView output, TensorView kCache, TensorView vCache, TensorView qkv, int B, int Tq, int pos, int maxT, int C, int NH) { Journal.Add("AttentionKvForward"); inner.AttentionKvForward(output, kCache, vCache, qkv, B, Tq, pos, maxT, C, NH); }
@@ -49,8 +52,8 @@ internal sealed class JournalingBackend : IBackend
     public void GeluBackward(TensorView dinp, TensorView input, TensorView dout, int N) { Journal.Add("GeluBackward"); inner.GeluBackward(dinp, input, dout, N); }
     public void ResidualForward(TensorView output, TensorView a, TensorView b, int N) { Journal.Add("ResidualForward"); inner.ResidualForward(output, a, b, N); }
     public void ResidualBackward(TensorView da, TensorView db, TensorView dout, int N) { Journal.Add("ResidualBackward"); inner.ResidualBackward(da, db, dout, N); }
-    public void SoftmaxCrossEntropyForward(TensorView losses, TensorView probs, TensorView logits, ReadOnlySpan<int> targets, int N, int V) { Journal.Add("SoftmaxCrossEntropyForward"); inner.SoftmaxCrossEntropyForward(losses, probs, logits, targets, N, V); }
-    public void SoftmaxCrossEntropyBackward(TensorView dlogits, TensorView probs, ReadOnlySpan<int> targets, float dloss, int N, int V) { Journal.Add("SoftmaxCrossEntropyBackward"); inner.SoftmaxCrossEntropyBackward(dlogits, probs, targets, dloss, N, V); }
+    public void SoftmaxCrossEntropyForward(TensorView losses, TensorView probs, TensorView logits, ReadOnlySpan<int> targets, int N, int V, int Vp) { Journal.Add("SoftmaxCrossEntropyForward"); inner.SoftmaxCrossEntropyForward(losses, probs, logits, targets, N, V, Vp); }
+    public void SoftmaxCrossEntropyBackward(TensorView dlogits, TensorView probs, ReadOnlySpan<int> targets, float dloss, int N, int V, int Vp) { Journal.Add("SoftmaxCrossEntropyBackward"); inner.SoftmaxCrossEntropyBackward(dlogits, probs, targets, dloss, N, V, Vp); }
     public void AdamWUpdate(TensorView parameters, TensorView m, TensorView v, TensorView grads, float lr, float beta1, float beta2, float eps, float weightDecay, int step, float gradScale) { Journal.Add("AdamWUpdate"); inner.AdamWUpdate(parameters, m, v, grads, lr, beta1, beta2, eps, weightDecay, step, gradScale); }
     public void Dispose() => inner.Dispose();
 }

@@ -89,11 +89,12 @@ public static class OpCases
             yield return AdamW(n, step: 1);
             yield return AdamW(n, step: 7);
         }
-        foreach (var (n, v) in new[] { (1, 1), (7, 33), (5, 1000) })
+        // Vp > V: rows padded as the model's arena pads its vocabulary (odd V, and one pad of a single column).
+        foreach (var (n, v, vp) in new[] { (1, 1, 1), (7, 33, 33), (5, 1000, 1000), (1, 1, 64), (7, 33, 64), (3, 1025, 1088), (5, 1000, 1001) })
             foreach (bool inPlace in new[] { false, true })
             {
-                yield return SoftmaxCrossEntropyForward(n, v, inPlace);
-                yield return SoftmaxCrossEntropyBackward(n, v, inPlace);
+                yield return SoftmaxCrossEntropyForward(n, v, vp, inPlace);
+                yield return SoftmaxCrossEntropyBackward(n, v, vp, inPlace);
             }
         foreach (var (n, c) in new[] { (1, 1), (7, 13), (33, 67), (5, 260) })
         {
@@ -259,26 +260,30 @@ public static class OpCases
             return [("da", da), ("db", db)];
         });
 
-    private static OpCase SoftmaxCrossEntropyForward(int N, int V, bool inPlace) => new(
-        $"SoftmaxCrossEntropyForward N={N} V={V} inPlace={inPlace}", Op.SoftmaxCrossEntropy, Transcendental, h =>
+    // The pad columns V..Vp start as garbage: the op must write zeros there, whatever they held.
+    private static OpCase SoftmaxCrossEntropyForward(int N, int V, int Vp, bool inPlace) => new(
+        $"SoftmaxCrossEntropyForward N={N} V={V} Vp={Vp} inPlace={inPlace}", Op.SoftmaxCrossEntropy, Transcendental, h =>
         {
             // Scale 8 gives peaky rows whose small probabilities underflow a naive exp-sum.
-            TensorView logits = h.Put(R(N * V, 80, 8f)), losses = h.Put(R(N, 81, 100f));
-            TensorView probs = inPlace ? logits : h.Put(R(N * V, 82, 100f));
-            h.Backend.SoftmaxCrossEntropyForward(losses, probs, logits, Targets(N, V, 83), N, V);
+            TensorView logits = h.Put(R(N * Vp, 80, 8f)), losses = h.Put(R(N, 81, 100f));
+            TensorView probs = inPlace ? logits : h.Put(R(N * Vp, 82, 100f));
+            h.Backend.SoftmaxCrossEntropyForward(losses, probs, logits, Targets(N, V, 83), N, V, Vp);
             return [("losses", losses), ("probs", probs)];
         });
 
-    private static OpCase SoftmaxCrossEntropyBackward(int N, int V, bool inPlace) => new(
-        $"SoftmaxCrossEntropyBackward N={N} V={V} inPlace={inPlace}", Op.SoftmaxCrossEntropy, Sums, h =>
+    private static OpCase SoftmaxCrossEntropyBackward(int N, int V, int Vp, bool inPlace) => new(
+        $"SoftmaxCrossEntropyBackward N={N} V={V} Vp={Vp} inPlace={inPlace}", Op.SoftmaxCrossEntropy, Sums, h =>
         {
             int[] targets = Targets(N, V, 84);
-            float[] probs = new float[N * V];
-            Ref.SoftmaxCrossEntropy.Forward<float>(new float[N], probs, R(N * V, 85, 8f), targets, N, V);
+            float[] probs = R(N * Vp, 87, 100f);
+            Ref.SoftmaxCrossEntropy.Forward<float>(new float[N], probs, R(N * Vp, 85, 8f), targets, N, V, Vp);
+            // Garbage where a forward leaves zeros: the backward must not read the pad columns.
+            for (int n = 0; n < N; n++)
+                for (int i = V; i < Vp; i++) probs[n * Vp + i] = 1e3f;
             TensorView probsView = h.Put(probs);
             // Garbage in a separate dlogits: the backward must overwrite it, not add to it.
-            TensorView dlogits = inPlace ? probsView : h.Put(R(N * V, 86, 100f));
-            h.Backend.SoftmaxCrossEntropyBackward(dlogits, probsView, targets, 1f / 3, N, V);
+            TensorView dlogits = inPlace ? probsView : h.Put(R(N * Vp, 86, 100f));
+            h.Backend.SoftmaxCrossEntropyBackward(dlogits, probsView, targets, 1f / 3, N, V, Vp);
             return [("dlogits", dlogits)];
         });
 

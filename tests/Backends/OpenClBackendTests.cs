@@ -103,7 +103,7 @@ public sealed class OpenClBackendTests
         // wte holds V = 4 rows of C = 2: token 4 would read past it.
         Assert.That(() => Backend.EncoderForward(a.Slice(0, 4), [1, 4], b.Slice(0, 8), b.Slice(8, 4), 1, 2, 2),
             Throws.InstanceOf<ArgumentOutOfRangeException>().With.Message.Contains("token 4 is outside [0, 4)"));
-        Assert.That(() => Backend.SoftmaxCrossEntropyForward(a.Slice(0, 2), b.Slice(0, 8), b.Slice(0, 8), [0, 4], 2, 4),
+        Assert.That(() => Backend.SoftmaxCrossEntropyForward(a.Slice(0, 2), b.Slice(0, 8), b.Slice(0, 8), [0, 4], 2, 4, 4),
             Throws.InstanceOf<ArgumentOutOfRangeException>().With.Message.Contains("target 4 is not below V = 4"));
         Assert.That(() => Backend.AttentionForward(a.Slice(0, 258), a.Slice(0, 1), b.Slice(0, 774), 1, 1, 258, 1, causal: true),
             Throws.ArgumentException.With.Message.Contains("head size 258"));

@@ -97,8 +97,8 @@ public class BenchKernelsCommandTests
         public void GeluBackward(TensorView d, TensorView i, TensorView o, int N) => _r.GeluBackward(d, i, o, N);
         public void ResidualForward(TensorView o, TensorView a, TensorView b, int N) => _r.ResidualForward(o, a, b, N);
         public void ResidualBackward(TensorView a, TensorView b, TensorView d, int N) => _r.ResidualBackward(a, b, d, N);
-        public void SoftmaxCrossEntropyForward(TensorView l, TensorView p, TensorView x, ReadOnlySpan<int> t, int N, int V) => _r.SoftmaxCrossEntropyForward(l, p, x, t, N, V);
-        public void SoftmaxCrossEntropyBackward(TensorView d, TensorView p, ReadOnlySpan<int> t, float s, int N, int V) => _r.SoftmaxCrossEntropyBackward(d, p, t, s, N, V);
+        public void SoftmaxCrossEntropyForward(TensorView l, TensorView p, TensorView x, ReadOnlySpan<int> t, int N, int V, int Vp) => _r.SoftmaxCrossEntropyForward(l, p, x, t, N, V, Vp);
+        public void SoftmaxCrossEntropyBackward(TensorView d, TensorView p, ReadOnlySpan<int> t, float s, int N, int V, int Vp) => _r.SoftmaxCrossEntropyBackward(d, p, t, s, N, V, Vp);
         public void AdamWUpdate(TensorView p, TensorView m, TensorView v, TensorView g, float lr, float b1, float b2, float e, float wd, int step, float s) => _r.AdamWUpdate(p, m, v, g, lr, b1, b2, e, wd, step, s);
         public void Dispose() => _r.Dispose();
 

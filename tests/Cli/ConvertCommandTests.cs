@@ -133,8 +133,12 @@ public class ConvertCommandTests
         Assert.That(h[8..], Is.All.EqualTo(0), "the rest of the 256-int header is zero");
         Assert.That(h[7] % 128, Is.Zero);
 
-        // The parameters follow in llm.c's order (our arena's), wte padded with zero rows.
-        var arena = Weights(src);
+        // The parameters follow in llm.c's order (our arena's), wte padded with zero rows to llm.c's
+        // Vp; the arena's own padding (to a multiple of 64: 320 rows) is not what the file holds.
+        var full = Weights(src);
+        var wte = new ParameterLayout((Gpt2Config)Checkpoint.ReadConfig(src))["wte"];
+        Assert.That(wte.Shape[0], Is.EqualTo(320), "the arena's padded vocabulary");
+        var arena = full[..(int)wte.Stored].Concat(full[(int)wte.Count..]).ToArray();
         long total = arena.Length + (long)(Vp - V) * C;
         var bytes = File.ReadAllBytes(bin);
         Assert.That(bytes.LongLength, Is.EqualTo(1024 + total * width));
@@ -154,6 +158,6 @@ public class ConvertCommandTests
         string back = Path.Combine(_dir, "back");
         Convert(bin, back);
         Assert.That(Checkpoint.ReadConfig(back), Is.EqualTo(Checkpoint.ReadConfig(src)));
-        Assert.That(Bits(Weights(back)), Is.EqualTo(Bits(arena.Select(Stored).ToArray())));
+        Assert.That(Bits(Weights(back)), Is.EqualTo(Bits(full.Select(Stored).ToArray())));
     }
 }

@@ -9,7 +9,8 @@ namespace Hyper.Tests.Hypernetworks;
 public class HyperNetworkTests
 {
     /// <summary>A GPT-2 small enough for finite differences in double: about 2,000 parameters.</summary>
-    private static readonly Gpt2Config Micro = new() { NLayer = 1, NHead = 2, NEmbd = 8, NPositions = 8, VocabSize = 32 };
+    // Unpadded, as Gpt2Target.CreateModel lays a target out, so the double reference reads the same arena.
+    private static readonly Gpt2Config Micro = new() { NLayer = 1, NHead = 2, NEmbd = 8, NPositions = 8, VocabSize = 32, VocabMultiple = 1 };
 
     private static HyperNetworkOptions Options(HyperEncodingKind kind) =>
         HyperNetworkOptions.Mip with { Encoding = kind, Residual = kind != HyperEncodingKind.Raw, Hidden = [4, 3] };
@@ -50,7 +51,7 @@ public class HyperNetworkTests
     public void FiniteDifferencesThroughHypernetworkAndGpt2Target([Values(HyperEncodingKind.CosSin, HyperEncodingKind.Raw)] HyperEncodingKind kind)
     {
         using var be = new ReferenceBackend();
-        using var model = new Gpt2(Micro, be);
+        using var model = Gpt2Target.CreateModel(Micro, be);
         using var hyper = new HyperNetwork(new Gpt2Target(model), Options(kind));
         hyper.Initialize(5);
         var r = new HyperReference(hyper);
@@ -73,7 +74,7 @@ public class HyperNetworkTests
     public void RuntimeMatchesTheDoubleReference([Values("reference", "cpu")] string backend)
     {
         using var be = BackendRegistry.Create(backend);
-        using var model = new Gpt2(Micro, be);
+        using var model = Gpt2Target.CreateModel(Micro, be);
         var target = new Gpt2Target(model);
         using var hyper = new HyperNetwork(target, Options(HyperEncodingKind.CosSin));
         hyper.Initialize(8);
@@ -108,7 +109,7 @@ public class HyperNetworkTests
     public void MixedGammaBatchEqualsTheSumOfSingleGammaBatches([Values("reference", "cpu")] string backend)
     {
         using var be = BackendRegistry.Create(backend);
-        using var model = new Gpt2(Micro, be);
+        using var model = Gpt2Target.CreateModel(Micro, be);
         var target = new Gpt2Target(model);
         using var hyper = new HyperNetwork(target, Options(HyperEncodingKind.CosSin));
         hyper.Initialize(2);
@@ -200,11 +201,11 @@ public class HyperNetworkTests
     public void InitialisationStartsFromTheTargetsOwnWeights()
     {
         using var be = new CpuBackend();
-        using var model = new Gpt2(Micro, be);
+        using var model = Gpt2Target.CreateModel(Micro, be);
         var target = new Gpt2Target(model);
         using var hyper = new HyperNetwork(target, HyperNetworkOptions.Mip with { Hidden = [8] });
         hyper.Initialize(11);
-        using var ordinary = new Gpt2(Micro, be);
+        using var ordinary = Gpt2Target.CreateModel(Micro, be);
         ordinary.InitializeWeights(11);
         // Residual: the output bias is θ0, the target's own initialisation from the same seed.
         var bias = new float[model.Layout.Total];

@@ -154,6 +154,71 @@ public class SoftmaxCrossEntropyTests
     }
 
     [Test]
+    public void PaddedRowsBackwardMatchesFiniteDifferencesAndGivesThePaddingNoGradient()
+    {
+        // Rows of Vp = 16 with V = 7: the loss must not depend on columns 7..15 (FD sees zero there),
+        // and the backward must write exactly zero into them, so the head's pad rows get no gradient.
+        const int N = 3, V = 7, Vp = 16;
+        int[] targets = [3, -1, 6];
+        const int valid = 2;
+        double[] logits = Check.RandomDouble(N * Vp, 17, 3);
+        double[] probs = new double[N * Vp], losses = new double[N];
+        double Loss()
+        {
+            Ref.SoftmaxCrossEntropy.Forward<double>(losses, probs, logits, targets, N, V, Vp);
+            return losses.Sum() / valid;
+        }
+        Loss();
+        for (int n = 0; n < N; n++)
+            Assert.That(probs.AsSpan(n * Vp + V, Vp - V).ToArray(), Is.All.EqualTo(0.0), $"row {n}'s padding");
+        var dlogits = Check.RandomDouble(N * Vp, 18); // garbage to overwrite, padding included
+        Ref.SoftmaxCrossEntropy.Backward<double>(dlogits, probs, targets, 1.0 / valid, N, V, Vp);
+        GradCheck.Check("dlogits", logits, dlogits, Loss);
+        for (int n = 0; n < N; n++)
+            Assert.That(dlogits.AsSpan(n * Vp + V, Vp - V).ToArray(), Is.All.EqualTo(0.0), $"row {n}'s padding");
+    }
+
+    [TestCase(1, 1, 64)]
+    [TestCase(5, 17, 64)]
+    [TestCase(7, 1025, 1088)]
+    [TestCase(2, 50257, 50304)]
+    public void CpuPaddedRowsEqualUnpaddedOnesAndZeroThePadding(int N, int V, int Vp)
+    {
+        float[] logits = Check.Random(N * V, 19, 8f);
+        int[] targets = Targets(N, V, 20);
+        float[] probs = new float[N * V], loss = new float[N], dlogits = new float[N * V];
+        Cpu.SoftmaxCrossEntropy.Forward(loss, probs, logits, targets, N, V);
+        Cpu.SoftmaxCrossEntropy.Backward(dlogits, probs, targets, 0.37f, N, V);
+        // The same rows Vp apart, garbage in the padding; in place, as the models run it.
+        float[] padded = Check.Random(N * Vp, 21, 100f), paddedLoss = new float[N];
+        for (int n = 0; n < N; n++) logits.AsSpan(n * V, V).CopyTo(padded.AsSpan(n * Vp));
+        Cpu.SoftmaxCrossEntropy.Forward(paddedLoss, padded, padded, targets, N, V, Vp);
+        Assert.That(paddedLoss, Is.EqualTo(loss), "losses");
+        for (int n = 0; n < N; n++)
+        {
+            Assert.That(padded.AsSpan(n * Vp, V).ToArray(), Is.EqualTo(probs.AsSpan(n * V, V).ToArray()), $"row {n}'s probabilities");
+            Assert.That(padded.AsSpan(n * Vp + V, Vp - V).ToArray(), Is.All.EqualTo(0f), $"row {n}'s padding after the forward");
+        }
+        for (int n = 0; n < N; n++) padded.AsSpan(n * Vp + V, Vp - V).Fill(1e3f); // the backward must not read it
+        Cpu.SoftmaxCrossEntropy.Backward(padded, padded, targets, 0.37f, N, V, Vp);
+        for (int n = 0; n < N; n++)
+        {
+            Assert.That(padded.AsSpan(n * Vp, V).ToArray(), Is.EqualTo(dlogits.AsSpan(n * V, V).ToArray()), $"row {n}'s gradient");
+            Assert.That(padded.AsSpan(n * Vp + V, Vp - V).ToArray(), Is.All.EqualTo(0f), $"row {n}'s padding after the backward");
+        }
+    }
+
+    [Test]
+    public void RowStrideBelowTheVocabularyThrows()
+    {
+        float[] buffer = new float[8], loss = new float[2];
+        Assert.Throws<ArgumentOutOfRangeException>(() => Ref.SoftmaxCrossEntropy.Forward<float>(loss, buffer, buffer, [0, 1], 2, 4, 3));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Cpu.SoftmaxCrossEntropy.Forward(loss, buffer, buffer, [0, 1], 2, 4, 3));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Ref.SoftmaxCrossEntropy.Backward<float>(buffer, buffer, [0, 1], 1f, 2, 4, 3));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Cpu.SoftmaxCrossEntropy.Backward(buffer, buffer, [0, 1], 1f, 2, 4, 3));
+    }
+
+    [Test]
     public void TargetOutOfRangeThrowsBeforeWriting()
     {
         const int N = 3, V = 5;

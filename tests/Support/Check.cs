@@ -46,6 +46,17 @@ public static class Check
         return a;
     }
 
+    /// <summary>The bit patterns of floats, for comparisons that must tell −0 from 0 and one NaN from another.</summary>
+    public static int[] Bits(float[] a) => a.Select(BitConverter.SingleToInt32Bits).ToArray();
+
+    /// <summary>A device view copied to a new host array.</summary>
+    public static float[] Download(Hyper.Runtime.Backends.IBackend backend, Hyper.Runtime.Backends.TensorView view)
+    {
+        var host = new float[view.Length];
+        backend.Download(view, host);
+        return host;
+    }
+
     /// <summary>Widens to double.</summary>
     public static double[] ToDouble(ReadOnlySpan<float> a)
     {

@@ -2,6 +2,7 @@ using Hyper.Runtime.Backends;
 using Hyper.Runtime.IO;
 using Hyper.Runtime.Models;
 using Hyper.Tests.Data;
+using Hyper.Tests.Support;
 
 namespace Hyper.Tests.Training;
 
@@ -16,14 +17,6 @@ public class CheckpointRoundTripTests
     [TearDown]
     public void TearDown() => Directory.Delete(_dir, recursive: true);
 
-    private static int[] Bits(float[] a) => a.Select(BitConverter.SingleToInt32Bits).ToArray();
-
-    private static float[] Download(IBackend backend, TensorView view)
-    {
-        var host = new float[view.Length];
-        backend.Download(view, host);
-        return host;
-    }
 
     [Test]
     public void SaveThenLoadGivesBackEveryBit()
@@ -53,8 +46,8 @@ public class CheckpointRoundTripTests
         weights[4] = 1f + MathF.Pow(2, -23);
         model.LoadParameters(weights);
         var (m, v) = model.OptimizerState();
-        var hm = Download(backend, m);
-        var hv = Download(backend, v);
+        var hm = Check.Download(backend, m);
+        var hv = Check.Download(backend, v);
         Assert.That(hm.Count(e => e != 0), Is.GreaterThan(hm.Length / 2), "the moments were updated");
 
         var state = new TrainingState
@@ -72,10 +65,10 @@ public class CheckpointRoundTripTests
         using (loaded)
         {
             Assert.That(loaded.Config, Is.EqualTo(model.Config));
-            Assert.That(Bits(loaded.ReadParameters()), Is.EqualTo(Bits(weights)));
+            Assert.That(Check.Bits(loaded.ReadParameters()), Is.EqualTo(Check.Bits(weights)));
             var (m2, v2) = loaded.OptimizerState();
-            Assert.That(Bits(Download(backend2, m2)), Is.EqualTo(Bits(hm)));
-            Assert.That(Bits(Download(backend2, v2)), Is.EqualTo(Bits(hv)));
+            Assert.That(Check.Bits(Check.Download(backend2, m2)), Is.EqualTo(Check.Bits(hm)));
+            Assert.That(Check.Bits(Check.Download(backend2, v2)), Is.EqualTo(Check.Bits(hv)));
             Assert.That(loaded.Step, Is.EqualTo(3));
         }
         Assert.That(loadedState.Step, Is.EqualTo(3));
@@ -108,9 +101,9 @@ public class CheckpointRoundTripTests
         using (loaded)
         {
             Assert.That(state.HasOptimizer, Is.False);
-            Assert.That(Bits(loaded.ReadParameters()), Is.EqualTo(Bits(model.ReadParameters())));
+            Assert.That(Check.Bits(loaded.ReadParameters()), Is.EqualTo(Check.Bits(model.ReadParameters())));
             var (m, _) = loaded.OptimizerState();
-            Assert.That(Download(backend, m), Is.All.EqualTo(0f));
+            Assert.That(Check.Download(backend, m), Is.All.EqualTo(0f));
         }
     }
 }

@@ -55,7 +55,7 @@ public static class ConvertCommand
                 model.LoadParameters(arena);
                 Checkpoint.Save(to, model, new TrainingState { Tokenizer = tok }, withOptimizer: false);
             }
-            Console.WriteLine($"wrote {to} ({arena.Length:N0} parameters)");
+            Console.WriteLine($"wrote {to} ({Architectures.Of(config).ParameterCount(config):N0} parameters)");
             return 0;
         });
         return cmd;

@@ -7,8 +7,9 @@ namespace Hyper.Kernels.Cpu;
 /// <summary>
 /// Softmax fused with cross-entropy on the CPU: rows split over the cores, each row's exp-and-sum
 /// in Vector512 or Vector256 (scalar tail). Layouts and semantics as
-/// <see cref="Reference.SoftmaxCrossEntropy"/>: logits/probs/dlogits[N,V], targets[N] (negative
-/// ignores a row), losses[N]; probs may be the logits memory, dlogits the probs memory.
+/// <see cref="Reference.SoftmaxCrossEntropy"/>: logits/probs/dlogits[N,Vp] (the first V columns
+/// are the vocabulary, the rest padding written as zeros), targets[N] (negative ignores a row),
+/// losses[N]; probs may be the logits memory, dlogits the probs memory.
 /// <para>
 /// The exp is the Cephes-style polynomial also used by <see cref="Gelu"/> (≈1 ulp; arguments
 /// here are x − max ≤ 0, and below −87.3 it gives 0). The row sum is vectorised (16 or 8
@@ -28,11 +29,11 @@ public static class SoftmaxCrossEntropy
     /// probs[n,:] = softmax(logits[n,:]); losses[n] = logsumexp(logits[n,:]) − logits[n,target]
     /// (0 for an ignored row, whose probs are still written). All outputs are overwritten.
     /// </summary>
-    /// <exception cref="ArgumentOutOfRangeException">A target is ≥ V (checked before anything is written).</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A target is ≥ V, Vp &lt; V, or a span is short (checked before anything is written).</exception>
     public static unsafe void Forward(Span<float> losses, Span<float> probs, ReadOnlySpan<float> logits, ReadOnlySpan<int> targets,
-        int N, int V)
+        int N, int V, int Vp)
     {
-        CheckShapes(probs.Length, logits.Length, targets, N, V);
+        CheckShapes(probs.Length, logits.Length, targets, N, V, Vp);
         ArgumentOutOfRangeException.ThrowIfLessThan(losses.Length, N, nameof(losses));
         if (N == 0) return;
         fixed (float* pLoss = losses, pProbs = probs, pLogits = logits)
@@ -40,34 +41,42 @@ public static class SoftmaxCrossEntropy
         {
             float* loss = pLoss, p = pProbs, x = pLogits;
             int* tgt = pTargets;
-            CpuParallel.ForRange(N, Math.Max(1, MinWork / Math.Max(1, V)), (start, end) =>
+            CpuParallel.ForRange(N, Math.Max(1, MinWork / Vp), (start, end) =>
             {
                 for (int n = start; n < end; n++)
-                    loss[n] = ForwardRow(p + (long)n * V, x + (long)n * V, tgt[n], V);
+                {
+                    loss[n] = ForwardRow(p + (long)n * Vp, x + (long)n * Vp, tgt[n], V);
+                    new Span<float>(p + (long)n * Vp + V, Vp - V).Clear();
+                }
             });
         }
     }
+
+    /// <summary>The unpadded case, Vp = V.</summary>
+    public static void Forward(Span<float> losses, Span<float> probs, ReadOnlySpan<float> logits, ReadOnlySpan<int> targets, int N, int V)
+        => Forward(losses, probs, logits, targets, N, V, V);
 
     /// <summary>
     /// dlogits[n,:] = (probs[n,:] − onehot(target[n]))·dloss; zero for an ignored row. OVERWRITES
     /// (the one backward that does not accumulate); dlogits may be the same memory as probs.
     /// </summary>
-    /// <exception cref="ArgumentOutOfRangeException">A target is ≥ V (checked before anything is written).</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A target is ≥ V, Vp &lt; V, or a span is short (checked before anything is written).</exception>
     public static unsafe void Backward(Span<float> dlogits, ReadOnlySpan<float> probs, ReadOnlySpan<int> targets, float dloss,
-        int N, int V)
+        int N, int V, int Vp)
     {
-        CheckShapes(dlogits.Length, probs.Length, targets, N, V);
+        CheckShapes(dlogits.Length, probs.Length, targets, N, V, Vp);
         if (N == 0) return;
         fixed (float* pD = dlogits, pProbs = probs)
         fixed (int* pTargets = targets)
         {
             float* d = pD, p = pProbs;
             int* tgt = pTargets;
-            CpuParallel.ForRange(N, Math.Max(1, MinWork / Math.Max(1, V)), (start, end) =>
+            CpuParallel.ForRange(N, Math.Max(1, MinWork / Vp), (start, end) =>
             {
                 for (int n = start; n < end; n++)
                 {
-                    var row = new Span<float>(d + (long)n * V, V);
+                    new Span<float>(d + (long)n * Vp + V, Vp - V).Clear();
+                    var row = new Span<float>(d + (long)n * Vp, V);
                     int target = tgt[n];
                     if (target < 0)
                     {
@@ -75,13 +84,17 @@ public static class SoftmaxCrossEntropy
                         continue;
                     }
                     // Read before the row (possibly the same memory) is overwritten.
-                    float pTarget = p[(long)n * V + target];
-                    TensorPrimitives.Multiply(new ReadOnlySpan<float>(p + (long)n * V, V), dloss, row);
+                    float pTarget = p[(long)n * Vp + target];
+                    TensorPrimitives.Multiply(new ReadOnlySpan<float>(p + (long)n * Vp, V), dloss, row);
                     row[target] = (pTarget - 1f) * dloss;
                 }
             });
         }
     }
+
+    /// <summary>The unpadded case, Vp = V.</summary>
+    public static void Backward(Span<float> dlogits, ReadOnlySpan<float> probs, ReadOnlySpan<int> targets, float dloss, int N, int V)
+        => Backward(dlogits, probs, targets, dloss, N, V, V);
 
     private static unsafe float ForwardRow(float* probs, float* logits, int target, int V)
     {
@@ -138,13 +151,14 @@ public static class SoftmaxCrossEntropy
         Vector256.AndNot(VectorMath.Exp(x), Vector256.LessThan(x, Vector256.Create(-87.33654f)));
 
     // The kernels index through pointers, so every length and target is checked up front.
-    private static void CheckShapes(int written, int read, ReadOnlySpan<int> targets, int N, int V)
+    private static void CheckShapes(int written, int read, ReadOnlySpan<int> targets, int N, int V, int Vp)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(N);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(V);
-        long NV = (long)N * V;
-        ArgumentOutOfRangeException.ThrowIfLessThan(written, NV, "probs/dlogits");
-        ArgumentOutOfRangeException.ThrowIfLessThan(read, NV, "logits/probs");
+        ArgumentOutOfRangeException.ThrowIfLessThan(Vp, V, nameof(Vp));
+        long NP = (long)N * Vp;
+        ArgumentOutOfRangeException.ThrowIfLessThan(written, NP, "probs/dlogits");
+        ArgumentOutOfRangeException.ThrowIfLessThan(read, NP, "logits/probs");
         ArgumentOutOfRangeException.ThrowIfLessThan(targets.Length, N, nameof(targets));
         for (int n = 0; n < N; n++)
             ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(targets[n], V, nameof(targets));

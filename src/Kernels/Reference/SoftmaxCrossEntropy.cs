@@ -5,9 +5,15 @@ namespace Hyper.Kernels.Reference;
 /// <summary>
 /// Softmax over the vocabulary fused with the cross-entropy loss: GPT-2's last op. The readable truth.
 /// <para>
-/// Layouts: logits/probs/dlogits[N,V] row-major, N = B·T rows; targets[N] are ids in [0, V) or
-/// negative for a row to ignore (padding); losses[N]. probs may be the same memory as logits and
-/// dlogits the same memory as probs, so at V = 50257 one [N,V] buffer serves all three.
+/// Layouts: logits/probs/dlogits[N,Vp] row-major with Vp ≥ V, N = B·T rows; targets[N] are ids in
+/// [0, V) or negative for a row to ignore (padding); losses[N]. probs may be the same memory as
+/// logits and dlogits the same memory as probs, so at V = 50257 one [N,Vp] buffer serves all three.
+/// </para>
+/// <para>
+/// Vp is the padded vocabulary of the model's arena (llm.c's Vp): the head's GEMM writes rows of Vp
+/// so that its leading dimension is a multiple of the vector width. Only the first V columns are
+/// the vocabulary; the softmax never reads the others and writes them as zeros (probabilities and
+/// gradients), so the pad rows of the head get no gradient.
 /// </para>
 /// </summary>
 public static class SoftmaxCrossEntropy
@@ -18,15 +24,15 @@ public static class SoftmaxCrossEntropy
     /// The loss is computed as logsumexp − logit[target], which stays accurate where the target's
     /// probability underflows, rather than as −log(prob).
     /// </summary>
-    /// <exception cref="ArgumentOutOfRangeException">A target is ≥ V (checked before anything is written).</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A target is ≥ V, or Vp &lt; V (checked before anything is written).</exception>
     public static void Forward<TNum>(Span<TNum> losses, Span<TNum> probs, ReadOnlySpan<TNum> logits, ReadOnlySpan<int> targets,
-        int N, int V) where TNum : unmanaged, IFloatingPointIeee754<TNum>
+        int N, int V, int Vp) where TNum : unmanaged, IFloatingPointIeee754<TNum>
     {
-        CheckTargets(targets, N, V);
+        CheckTargets(targets, N, V, Vp);
         for (int n = 0; n < N; n++)
         {
-            ReadOnlySpan<TNum> x = logits.Slice(n * V, V);
-            Span<TNum> p = probs.Slice(n * V, V);
+            ReadOnlySpan<TNum> x = logits.Slice(n * Vp, V);
+            Span<TNum> p = probs.Slice(n * Vp, V);
             int target = targets[n];
             // Read before probs (possibly the same memory) overwrites it.
             TNum targetLogit = target >= 0 ? x[target] : TNum.Zero;
@@ -40,9 +46,15 @@ public static class SoftmaxCrossEntropy
                 sum += e;
             }
             for (int i = 0; i < V; i++) p[i] /= sum;
+            probs.Slice(n * Vp + V, Vp - V).Clear();
             losses[n] = target >= 0 ? max + TNum.Log(sum) - targetLogit : TNum.Zero;
         }
     }
+
+    /// <summary>The unpadded case, Vp = V.</summary>
+    public static void Forward<TNum>(Span<TNum> losses, Span<TNum> probs, ReadOnlySpan<TNum> logits, ReadOnlySpan<int> targets,
+        int N, int V) where TNum : unmanaged, IFloatingPointIeee754<TNum>
+        => Forward(losses, probs, logits, targets, N, V, V);
 
     /// <summary>
     /// dlogits[n,:] = (probs[n,:] − onehot(target[n]))·dloss; zero for an ignored row. OVERWRITES
@@ -50,24 +62,30 @@ public static class SoftmaxCrossEntropy
     /// <paramref name="dloss"/> is the upstream gradient of every row's loss, e.g. 1/(valid rows)
     /// for a mean loss.
     /// </summary>
-    /// <exception cref="ArgumentOutOfRangeException">A target is ≥ V (checked before anything is written).</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A target is ≥ V, or Vp &lt; V (checked before anything is written).</exception>
     public static void Backward<TNum>(Span<TNum> dlogits, ReadOnlySpan<TNum> probs, ReadOnlySpan<int> targets, TNum dloss,
-        int N, int V) where TNum : unmanaged, IFloatingPointIeee754<TNum>
+        int N, int V, int Vp) where TNum : unmanaged, IFloatingPointIeee754<TNum>
     {
-        CheckTargets(targets, N, V);
+        CheckTargets(targets, N, V, Vp);
         for (int n = 0; n < N; n++)
         {
             int target = targets[n];
-            for (int i = 0; i < V; i++)
+            for (int i = 0; i < Vp; i++)
             {
                 TNum onehot = i == target ? TNum.One : TNum.Zero;
-                dlogits[n * V + i] = target >= 0 ? (probs[n * V + i] - onehot) * dloss : TNum.Zero;
+                dlogits[n * Vp + i] = target >= 0 && i < V ? (probs[n * Vp + i] - onehot) * dloss : TNum.Zero;
             }
         }
     }
 
-    private static void CheckTargets(ReadOnlySpan<int> targets, int N, int V)
+    /// <summary>The unpadded case, Vp = V.</summary>
+    public static void Backward<TNum>(Span<TNum> dlogits, ReadOnlySpan<TNum> probs, ReadOnlySpan<int> targets, TNum dloss,
+        int N, int V) where TNum : unmanaged, IFloatingPointIeee754<TNum>
+        => Backward(dlogits, probs, targets, dloss, N, V, V);
+
+    private static void CheckTargets(ReadOnlySpan<int> targets, int N, int V, int Vp)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(Vp, V, nameof(Vp));
         for (int n = 0; n < N; n++)
             ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(targets[n], V, nameof(targets));
     }

@@ -107,9 +107,9 @@ public abstract class HostBackend : IBackend
     /// <inheritdoc />
     public abstract void ResidualBackward(TensorView da, TensorView db, TensorView dout, int N);
     /// <inheritdoc />
-    public abstract void SoftmaxCrossEntropyForward(TensorView losses, TensorView probs, TensorView logits, ReadOnlySpan<int> targets, int N, int V);
+    public abstract void SoftmaxCrossEntropyForward(TensorView losses, TensorView probs, TensorView logits, ReadOnlySpan<int> targets, int N, int V, int Vp);
     /// <inheritdoc />
-    public abstract void SoftmaxCrossEntropyBackward(TensorView dlogits, TensorView probs, ReadOnlySpan<int> targets, float dloss, int N, int V);
+    public abstract void SoftmaxCrossEntropyBackward(TensorView dlogits, TensorView probs, ReadOnlySpan<int> targets, float dloss, int N, int V, int Vp);
     /// <inheritdoc />
     public abstract void AdamWUpdate(TensorView parameters, TensorView m, TensorView v, TensorView grads, float lr, float beta1, float beta2, float eps, float weightDecay, int step, float gradScale);
 

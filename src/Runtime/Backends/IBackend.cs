@@ -104,13 +104,15 @@ public interface IBackend : IDisposable
     void ResidualBackward(TensorView da, TensorView db, TensorView dout, int N);
 
     /// <summary>
-    /// probs[N,V] = softmax(logits), losses[N] = -log probs[target]; probs may be the logits
-    /// view itself. A negative target ignores the row (loss 0).
+    /// probs[N,Vp] = softmax(logits) over each row's first V columns, losses[N] = -log probs[target];
+    /// probs may be the logits view itself. Rows are Vp ≥ V floats apart (the padded vocabulary of
+    /// the model's arena, see <see cref="Models.IModelConfig.PaddedVocabSize"/>): columns V..Vp are
+    /// never read and are written as zeros. A negative target ignores the row (loss 0).
     /// </summary>
-    void SoftmaxCrossEntropyForward(TensorView losses, TensorView probs, TensorView logits, ReadOnlySpan<int> targets, int N, int V);
+    void SoftmaxCrossEntropyForward(TensorView losses, TensorView probs, TensorView logits, ReadOnlySpan<int> targets, int N, int V, int Vp);
 
-    /// <summary>dlogits[N,V] = (probs - onehot(target)) · dloss, overwriting; dlogits may be the probs view.</summary>
-    void SoftmaxCrossEntropyBackward(TensorView dlogits, TensorView probs, ReadOnlySpan<int> targets, float dloss, int N, int V);
+    /// <summary>dlogits[N,Vp] = (probs - onehot(target)) · dloss in the first V columns and 0 in the padding, overwriting; dlogits may be the probs view.</summary>
+    void SoftmaxCrossEntropyBackward(TensorView dlogits, TensorView probs, ReadOnlySpan<int> targets, float dloss, int N, int V, int Vp);
 
     /// <summary>
     /// One AdamW step (PyTorch semantics, decoupled weight decay) on a parameter view with its

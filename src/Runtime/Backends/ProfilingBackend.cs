@@ -168,17 +168,17 @@ public sealed class ProfilingBackend(IBackend inner) : IBackend, IHyperAttention
     public void ResidualBackward(TensorView da, TensorView db, TensorView dout, int N) => Time("ResidualBackward", () => inner.ResidualBackward(da, db, dout, N));
 
     /// <inheritdoc />
-    public void SoftmaxCrossEntropyForward(TensorView losses, TensorView probs, TensorView logits, ReadOnlySpan<int> targets, int N, int V)
+    public void SoftmaxCrossEntropyForward(TensorView losses, TensorView probs, TensorView logits, ReadOnlySpan<int> targets, int N, int V, int Vp)
     {
         var t = targets.ToArray();
-        Time("SoftmaxCrossEntropyForward", () => inner.SoftmaxCrossEntropyForward(losses, probs, logits, t, N, V));
+        Time("SoftmaxCrossEntropyForward", () => inner.SoftmaxCrossEntropyForward(losses, probs, logits, t, N, V, Vp));
     }
 
     /// <inheritdoc />
-    public void SoftmaxCrossEntropyBackward(TensorView dlogits, TensorView probs, ReadOnlySpan<int> targets, float dloss, int N, int V)
+    public void SoftmaxCrossEntropyBackward(TensorView dlogits, TensorView probs, ReadOnlySpan<int> targets, float dloss, int N, int V, int Vp)
     {
         var t = targets.ToArray();
-        Time("SoftmaxCrossEntropyBackward", () => inner.SoftmaxCrossEntropyBackward(dlogits, probs, t, dloss, N, V));
+        Time("SoftmaxCrossEntropyBackward", () => inner.SoftmaxCrossEntropyBackward(dlogits, probs, t, dloss, N, V, Vp));
     }
 
     /// <inheritdoc />

@@ -79,12 +79,12 @@ public sealed class ReferenceBackend : HostBackend, IHyperAttentionBackend
     public override void ResidualBackward(TensorView da, TensorView db, TensorView dout, int N) => K.Residual.Backward(S(da), S(db), S(dout), N);
 
     /// <inheritdoc />
-    public override void SoftmaxCrossEntropyForward(TensorView losses, TensorView probs, TensorView logits, ReadOnlySpan<int> targets, int N, int V)
-        => K.SoftmaxCrossEntropy.Forward(S(losses), S(probs), S(logits), targets, N, V);
+    public override void SoftmaxCrossEntropyForward(TensorView losses, TensorView probs, TensorView logits, ReadOnlySpan<int> targets, int N, int V, int Vp)
+        => K.SoftmaxCrossEntropy.Forward(S(losses), S(probs), S(logits), targets, N, V, Vp);
 
     /// <inheritdoc />
-    public override void SoftmaxCrossEntropyBackward(TensorView dlogits, TensorView probs, ReadOnlySpan<int> targets, float dloss, int N, int V)
-        => K.SoftmaxCrossEntropy.Backward(S(dlogits), S(probs), targets, dloss, N, V);
+    public override void SoftmaxCrossEntropyBackward(TensorView dlogits, TensorView probs, ReadOnlySpan<int> targets, float dloss, int N, int V, int Vp)
+        => K.SoftmaxCrossEntropy.Backward(S(dlogits), S(probs), targets, dloss, N, V, Vp);
 
     /// <inheritdoc />
     public override void AdamWUpdate(TensorView parameters, TensorView m, TensorView v, TensorView grads, float lr, float beta1, float beta2, float eps, float weightDecay, int step, float gradScale)

@@ -95,7 +95,7 @@ public static class GenerateBenchmark
         double? bandwidth = reads.Count > 0 ? Median(reads) : peak;
         double decodeMs = steps.Sum();
         var ops = profiler?.Totals.Select(t => (t.Op, t.Seconds * 1000 / steps.Count, (double)t.Calls / steps.Count)).ToList();
-        return new GenerateBenchmarkResult(model.Backend.Name, model.Config, model.Layout.Total, B, P, N, warmup, repeat,
+        return new GenerateBenchmarkResult(model.Backend.Name, model.Config, model.Layout.Parameters, B, P, N, warmup, repeat,
             TokensPerS: (double)N * B * repeat * 1000.0 / decodeMs, MsPerToken: Median(steps), MsMin: steps.Min(),
             PrefillMs: Median(prefills), Prompt: prompt, Generated: generated,
             WeightBytesPerStep: WeightBytes(model), ReadBytesPerS: bandwidth, ReadPeakBytesPerS: peak, Profile: ops);

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Hyper.Runtime.Backends;
+using Hyper.Runtime.Models;
 
 namespace Hyper.Runtime.Benchmarks;
 
@@ -207,10 +208,11 @@ public static class KernelLab
                 return new Case($"N={d[0]}", [new float[d[0]], Random(d[0], 9), Random(d[0], 10)], [0], (be, v) => be.ResidualForward(v[0], v[1], v[2], d[0]), 0);
             case "softmax_cross_entropy":
             {
-                int N = d[0], V = d[1];
+                // Rows padded as the models pad their vocabulary (50257 runs in rows of 50304).
+                int N = d[0], V = d[1], Vp = VocabularyPadding.Padded(V, VocabularyPadding.DefaultMultiple);
                 var targets = Enumerable.Range(0, N).Select(n => n * 7919 % V).ToArray();
-                return new Case($"N={N} V={V}", [new float[N], new float[(long)N * V], Random((long)N * V, 11)], [0, 1],
-                    (be, v) => be.SoftmaxCrossEntropyForward(v[0], v[1], v[2], targets, N, V), 0);
+                return new Case($"N={N} V={V} Vp={Vp}", [new float[N], new float[(long)N * Vp], Random((long)N * Vp, 11)], [0, 1],
+                    (be, v) => be.SoftmaxCrossEntropyForward(v[0], v[1], v[2], targets, N, V, Vp), 0);
             }
             case "adamw":
             {

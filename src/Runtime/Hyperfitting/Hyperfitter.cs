@@ -87,7 +87,7 @@ public static class Hyperfitter
             promptIds = passages.Select(p => HeldOutPrompts.Prefix(p, probe.PromptTokens, tokenizer)!).ToList();
             TextGenerator.Validate(promptIds, model.Config, new GenerationOptions { MaxNewTokens = probe.NewTokens });
         }
-        info?.Invoke($"model: {model.Config.Layers} layers, {model.Config.Channels} channels, {model.Layout.Total:N0} parameters" +
+        info?.Invoke($"model: {model.Config.Layers} layers, {model.Config.Channels} channels, {model.Layout.Parameters:N0} parameters" +
                      (o.TrainLastBlocks is int k ? $" (training {TrainedParameters(model.Layout, k):N0}: the last {k} blocks, the final norm" +
                          (model.Layout.Entries.Any(e => e.Part == LayoutPart.Head) ? " and the untied output head)" : ")") : " (all trained)") +
                      $"; {sequences.Length} sequences of {T} tokens from the first {train.Length:N0} tokens, {heldOut.Length:N0} held out");

@@ -24,7 +24,7 @@ public static class PredictionStats
         ArgumentNullException.ThrowIfNull(model);
         int windows = Math.Min(tokens.Length < T + 1 ? 0 : (tokens.Length - 1) / T, maxWindows);
         if (windows == 0) throw new ArgumentException($"{tokens.Length} tokens are fewer than one window of {T + 1}");
-        int V = model.Config.VocabSize;
+        int V = model.Config.VocabSize, Vp = model.Config.PaddedVocabSize;
         var inputs = new int[batch * T];
         var targets = new int[batch * T];
         var probs = new float[T * V]; // one window at a time: a GPT-2 vocabulary makes the whole batch hundreds of MB
@@ -41,7 +41,7 @@ public static class PredictionStats
             // With targets, the forward leaves softmax probabilities in the logits buffer.
             for (int n = 0; n < b * T; n++)
             {
-                if (n % T == 0) model.Backend.Download(model.Logits.Slice((long)n * V, (long)T * V), probs);
+                if (n % T == 0) VocabularyPadding.DownloadRows(model.Backend, model.Logits.Slice((long)n * Vp, (long)T * Vp), probs, T, V, Vp);
                 var row = probs.AsSpan(n % T * V, V);
                 double h = 0;
                 float max = 0;

@@ -89,7 +89,7 @@ public static class HyperCheckpoint
         var state = ReadState(dir);
         string path = Path.Combine(dir, WeightsFile);
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such file", path);
-        var model = new Gpt2(state.Target, backend);
+        var model = Gpt2Target.CreateModel(state.Target, backend);
         var target = new Gpt2Target(model);
         HyperNetwork? hyper = null;
         try

@@ -44,7 +44,7 @@ public static class HyperTrainer
         using var __ = hyper;
         if (resumed is not null && hyper.Step >= o.Steps)
             return new HyperTrainResult(Path.GetFullPath(o.OutDir), hyper.Step, double.NaN, double.NaN, null, o.TargetLoss, [], 0, hyper.Parameters.Length,
-                model.Layout.Total, false, Path.Combine(o.OutDir, Trainer.LogFile), Path.Combine(o.OutDir, Trainer.PlotFile), settings) { NothingToDo = true };
+                model.Layout.Parameters, false, Path.Combine(o.OutDir, Trainer.LogFile), Path.Combine(o.OutDir, Trainer.PlotFile), settings) { NothingToDo = true };
         var objective = new MixtureObjective(target, T);
         // The data order and the γ draws continue where a resumed run stopped, so it repeats the
         // uninterrupted run step for step.
@@ -52,7 +52,7 @@ public static class HyperTrainer
         var samplerB = resumed is null ? new BatchSampler(trainB, B, T, o.Seed + 1) : BatchSampler.Restore(trainB, B, T, o.Seed + 1, resumed.SamplerPositions![1]);
         var gammaRng = new Rng(o.Seed ^ 0xD1B54A32D192ED03UL);
         if (resumed is not null) gammaRng.State = resumed.GammaRng;
-        info?.Invoke($"target: {config.NLayer} layers, {config.NEmbd} channels, {model.Layout.Total:N0} parameters; hypernetwork: " +
+        info?.Invoke($"target: {config.NLayer} layers, {config.NEmbd} channels, {model.Layout.Parameters:N0} parameters; hypernetwork: " +
                      $"{o.Network.Encoding} encoding, residual {(o.Network.Residual ? "on" : "off")}, hidden [{string.Join(", ", o.Network.Hidden)}], " +
                      $"{hyper.Parameters.Length:N0} parameters; B={B}, T={T}, {o.Steps} steps");
 
@@ -174,7 +174,7 @@ public static class HyperTrainer
         var lastLosses = trainLosses.TakeLast(20).Where(double.IsFinite).ToList();
         double finalTrain = lastLosses.Count == 0 ? double.NaN : lastLosses.Average();
         return new HyperTrainResult(Path.GetFullPath(o.OutDir), hyper.Step, evalLosses[^1], finalTrain, stepsToTarget, o.TargetLoss, byGamma,
-            clock.Elapsed.TotalSeconds, hyper.Parameters.Length, model.Layout.Total, interrupted, logPath, plot, settings);
+            clock.Elapsed.TotalSeconds, hyper.Parameters.Length, model.Layout.Parameters, interrupted, logPath, plot, settings);
     }
 
     private static (int[] Train, int[] Val) LoadSplit(string path, string setting, ITokenizer tokenizer, double valFraction, int T, Action<string>? info)
@@ -210,7 +210,7 @@ public static class HyperTrainer
 
     private static (HyperNetwork, Gpt2Target, HyperState?) Fresh(HyperTrainOptions o, Gpt2Config config, IBackend backend)
     {
-        var target = new Gpt2Target(new Gpt2(config, backend));
+        var target = new Gpt2Target(Gpt2Target.CreateModel(config, backend));
         var hyper = new HyperNetwork(target, o.Network);
         hyper.Initialize(o.Seed);
         return (hyper, target, null);

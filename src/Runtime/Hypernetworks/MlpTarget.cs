@@ -85,7 +85,7 @@ public sealed class MlpTarget : IHyperTarget<MlpBatch>, IDisposable
         be.MatmulForward(_h, _x, T(p, 0), T(p, 1), N, In, Hidden);
         be.GeluForward(_a, _h, N * Hidden);
         be.MatmulForward(_logits, _a, T(p, 2), T(p, 3), N, Hidden, Classes);
-        be.SoftmaxCrossEntropyForward(_losses, _logits, _logits, batch.Labels, N, Classes);
+        be.SoftmaxCrossEntropyForward(_losses, _logits, _logits, batch.Labels, N, Classes, Classes);
     }
 
     private float MeanLoss(int N)
@@ -112,7 +112,7 @@ public sealed class MlpTarget : IHyperTarget<MlpBatch>, IDisposable
         var be = Backend;
         var p = Parameters;
         var g = Gradients;
-        be.SoftmaxCrossEntropyBackward(_logits, _logits, batch.Labels, lossScale / N, N, Classes);
+        be.SoftmaxCrossEntropyBackward(_logits, _logits, batch.Labels, lossScale / N, N, Classes, Classes);
         be.Zero(_da);
         be.MatmulBackward(_da, T(g, 2), T(g, 3), _logits, _a, T(p, 2), N, Hidden, Classes);
         be.Zero(_dh);

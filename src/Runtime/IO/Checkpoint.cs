@@ -93,7 +93,7 @@ public static class Checkpoint
         using var st = OpenWeights(dir, config);
         metadata = new Dictionary<string, string>(st.Metadata);
         var architecture = Architectures.Of(config);
-        var arena = new float[architecture.ParameterCount(config)];
+        var arena = new float[architecture.Layout(config).Total];
         architecture.ReadWeights(config, st, (offset, values) => values.CopyTo(arena.AsSpan(checked((int)offset), values.Length)));
         return arena;
     }
@@ -218,7 +218,8 @@ public static class Checkpoint
     /// metadata the last N blocks' slices, the final norm and an untied head). A frozen part's
     /// moments are zero and stay so; they are not written, and saving never holds more than one
     /// tensor's moments in host memory. Files of an earlier layout (one "m" and one "v" over the
-    /// whole arena) still load.
+    /// whole arena) still load. A tensor's pad rows (<see cref="ParameterLayout.Entry.PadRows"/>) never
+    /// train, so their moments are neither written nor read.
     /// </summary>
     private static void WriteMoments(string path, ICausalLm model, Dictionary<string, string> meta)
     {
@@ -248,13 +249,21 @@ public static class Checkpoint
     {
         var (m, v) = model.OptimizerState();
         var backend = model.Backend;
+        var layout = model.Layout;
         if (st.Contains("m"))
         {
+            // The whole arena without its pad rows, tensor after tensor in layout order.
             foreach (var (name, view) in new[] { ("m", m), ("v", v) })
             {
-                if (!st.Contains(name) || st.Info(name).Count != view.Length)
-                    throw new InvalidDataException($"{path}: tensor '{name}' is missing or does not have {view.Length} values");
-                backend.Upload(ReadFinite(st, name), view);
+                if (!st.Contains(name) || st.Info(name).Count != layout.Parameters)
+                    throw new InvalidDataException($"{path}: tensor '{name}' is missing or does not have {layout.Parameters} values");
+                var data = ReadFinite(st, name);
+                long at = 0;
+                foreach (var e in layout.Entries)
+                {
+                    backend.Upload(data.AsSpan(checked((int)at), checked((int)e.Stored)), view.Slice(e.Offset, e.Stored));
+                    at += e.Stored;
+                }
             }
             return;
         }

@@ -29,9 +29,10 @@ public static class LlamaHuggingFace
         foreach (var e in layout.Entries)
             switch (e.Name)
             {
-                case "embed": list.Add(new("model.embed_tokens.weight", e.Shape, e.Name, -1)); break;
+                // A padded head's file tensor is its V real rows (the arena's first ones).
+                case "embed": list.Add(new("model.embed_tokens.weight", e.StoredShape, e.Name, -1)); break;
                 case "normw": list.Add(new("model.norm.weight", e.Shape, e.Name, -1)); break;
-                case "lmhead": list.Add(new("lm_head.weight", e.Shape, e.Name, -1)); break;
+                case "lmhead": list.Add(new("lm_head.weight", e.StoredShape, e.Name, -1)); break;
                 default:
                     for (int l = 0; l < c.NumHiddenLayers; l++) list.Add(new($"model.layers.{l}.{hf[e.Name]}", e.Shape[1..], e.Name, l));
                     break;

@@ -34,19 +34,21 @@ public static class LlmcCheckpoint
 
         var layout = new ParameterLayout(config);
         long padding = (long)(paddedV - config.VocabSize) * config.NEmbd;
-        long stored = layout.Total + padding;
+        long stored = layout.Parameters + padding;
         int width = version == 3 ? 4 : 2;
         if (f.Length - header.Length != stored * width)
             throw new InvalidDataException($"{path}: holds {f.Length - header.Length} bytes of parameters, the header implies {stored * width}");
         // Streamed in chunks: GPT-2 large's 3 GB file does not fit one byte array.
+        // The file pads wte to paddedV rows, the arena to its own Vp: each side skips its own padding.
         var arena = new float[layout.Total];
-        long wteCount = (long)config.VocabSize * config.NEmbd;
+        var wte = layout["wte"];
+        long rest = layout["wpe"].Offset;
         var buffer = new byte[ChunkValues * width];
-        ReadValues(f, arena.AsSpan(0, (int)wteCount), width, buffer);
+        ReadValues(f, arena.AsSpan(0, (int)wte.Stored), width, buffer);
         f.Seek(padding * width, SeekOrigin.Current); // wte's padding rows
-        ReadValues(f, arena.AsSpan((int)wteCount), width, buffer);
+        ReadValues(f, arena.AsSpan((int)rest), width, buffer);
         foreach (var e in layout.Entries)
-            FiniteValues.Check(arena.AsSpan((int)e.Offset, (int)e.Count), path, e.Name);
+            FiniteValues.Check(arena.AsSpan((int)e.Offset, (int)e.Stored), path, e.Name);
         return (config, arena);
     }
 
@@ -65,7 +67,7 @@ public static class LlmcCheckpoint
         var header = new byte[1024];
         int[] fields = [Magic, version, config.NPositions, config.VocabSize, config.NLayer, config.NHead, config.NEmbd, paddedV];
         for (int i = 0; i < fields.Length; i++) BinaryPrimitives.WriteInt32LittleEndian(header.AsSpan(i * 4), fields[i]);
-        int wteCount = config.VocabSize * config.NEmbd;
+        int wteCount = (int)layout["wte"].Stored, rest = (int)layout["wpe"].Offset;
         AtomicFile.Write(path, stream =>
         {
             var buffer = new byte[ChunkValues * width];
@@ -73,7 +75,7 @@ public static class LlmcCheckpoint
             WriteValues(stream, arena.AsSpan(0, wteCount), width, buffer);
             for (long zeros = padding * width; zeros > 0; zeros -= Math.Min(zeros, buffer.Length)) // padding rows are zero
                 stream.Write(new byte[(int)Math.Min(zeros, buffer.Length)]);
-            WriteValues(stream, arena.AsSpan(wteCount), width, buffer);
+            WriteValues(stream, arena.AsSpan(rest), width, buffer);
         });
     }
 

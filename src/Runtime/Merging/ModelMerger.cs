@@ -57,7 +57,7 @@ public sealed class ModelMerger : IDisposable
     }
 
     /// <summary>Values per model.</summary>
-    public long Parameters => new ParameterLayout(Config).Total;
+    public long Parameters => new ParameterLayout(Config).Parameters;
 
     private static void Validate(MergeRecipe r)
     {

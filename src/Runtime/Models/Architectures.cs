@@ -30,8 +30,11 @@ public sealed class Architecture
     /// <summary>A model with zero parameters on a backend.</summary>
     public required Func<IModelConfig, IBackend, ICausalLm> Create { get; init; }
 
-    /// <summary>Parameters in a model of this config (the arena's length).</summary>
-    public required Func<IModelConfig, long> ParameterCount { get; init; }
+    /// <summary>Where each tensor of a model of this config sits in its arena.</summary>
+    public required Func<IModelConfig, ParameterLayout> Layout { get; init; }
+
+    /// <summary>Parameters in a model of this config, as its files hold them (the arena adds the vocabulary's pad rows: <see cref="ParameterLayout.Total"/>).</summary>
+    public long ParameterCount(IModelConfig config) => Layout(config).Parameters;
 
     /// <summary>
     /// Reads a checkpoint's open weight files (its Hugging Face names and layouts) into the arena,
@@ -80,7 +83,7 @@ public static class Architectures
         },
         ConfigJson = c => Gpt2HuggingFace.ConfigJson((Gpt2Config)c),
         Create = (c, backend) => new Gpt2((Gpt2Config)c, backend),
-        ParameterCount = c => new ParameterLayout((Gpt2Config)c).Total,
+        Layout = c => new ParameterLayout((Gpt2Config)c),
         ReadWeights = (c, st, sink) => sink(0, Gpt2HuggingFace.ReadWeights(st, (Gpt2Config)c)),
         WeightTensors = c => Gpt2HuggingFace.WeightTensors((Gpt2Config)c),
     };
@@ -102,7 +105,7 @@ public static class Architectures
         },
         ConfigJson = c => LlamaHuggingFace.ConfigJson((LlamaConfig)c),
         Create = (c, backend) => new Llama((LlamaConfig)c, backend),
-        ParameterCount = c => new ParameterLayout(((LlamaConfig)c).NumHiddenLayers, Llama.LayoutSpecs((LlamaConfig)c)).Total,
+        Layout = c => new ParameterLayout(((LlamaConfig)c).NumHiddenLayers, Llama.LayoutSpecs((LlamaConfig)c)),
         ReadWeights = (c, st, sink) => LlamaHuggingFace.ReadWeights(st, (LlamaConfig)c, sink),
         WeightTensors = c => LlamaHuggingFace.WeightTensors((LlamaConfig)c),
     };

@@ -129,17 +129,18 @@ public sealed class Gpt2 : ICausalLm
     /// <summary>
     /// GPT-2's tensors in arena order (llm.c's): wte, wpe, then the per-block tensors stacked on L,
     /// then the final layernorm. Decay: weight decay applies to matrices (embeddings and matmul
-    /// weights), not to biases and layernorm gains, as in GPT-2/nanoGPT training recipes.
+    /// weights), not to biases and layernorm gains, as in GPT-2/nanoGPT training recipes. wte has
+    /// Vp rows, the last Vp − V of them padding (see <see cref="VocabularyPadding"/>).
     /// </summary>
     public static IEnumerable<ParameterLayout.Spec> LayoutSpecs(Gpt2Config c)
     {
-        int V = c.VocabSize, C = c.NEmbd, L = c.NLayer, maxT = c.NPositions;
+        int V = c.VocabSize, Vp = c.PaddedVocabSize, C = c.NEmbd, L = c.NLayer, maxT = c.NPositions;
         const LayoutPart E = LayoutPart.Embedding, Blk = LayoutPart.Block, H = LayoutPart.Head;
         // checked: a corrupt config's dimensions must fail here, not wrap (Validate reports it).
         int C3 = checked(3 * C), C4 = checked(4 * C);
         return
         [
-            new("wte", [V, C], true, E),          // token embedding, tied with the output projection
+            new("wte", [Vp, C], true, E, Vp - V), // token embedding, tied with the output projection
             new("wpe", [maxT, C], true, E),       // position embedding
             new("ln1w", [L, C], false, Blk),
             new("ln1b", [L, C], false, Blk),
@@ -201,7 +202,7 @@ public sealed class Gpt2 : ICausalLm
         float projStd = 0.02f / MathF.Sqrt(2f * Config.NLayer);
         foreach (var e in Layout.Entries)
         {
-            var span = host.AsSpan((int)e.Offset, (int)e.Count);
+            var span = host.AsSpan((int)e.Offset, (int)e.Stored); // pad rows stay zero
             switch (e.Name)
             {
                 case "ln1w" or "ln2w" or "lnfw": span.Fill(1f); break;
@@ -234,12 +235,12 @@ public sealed class Gpt2 : ICausalLm
 
     /// <summary>
     /// Runs the model on tokens [B,T]. With targets [B,T] it returns the mean cross-entropy over
-    /// the targets that are not negative, and the logits buffer then holds probabilities; without
-    /// targets it returns NaN and leaves the logits.
+    /// the targets that are not negative, and the logits buffer [B·T, Vp] then holds probabilities;
+    /// without targets it returns NaN and leaves the logits.
     /// </summary>
     public float Forward(ReadOnlySpan<int> tokens, ReadOnlySpan<int> targets, int B, int T)
     {
-        int C = Config.NEmbd, L = Config.NLayer, NH = Config.NHead, V = Config.VocabSize;
+        int C = Config.NEmbd, L = Config.NLayer, NH = Config.NHead, V = Config.VocabSize, Vp = Config.PaddedVocabSize;
         ForwardInput.Check(tokens, targets, B, T, Config.NPositions, V, "n_positions");
 
         if (_acts is null || _acts.B != B || _acts.T != T)
@@ -267,15 +268,16 @@ public sealed class Gpt2 : ICausalLm
             residual = x.Residual3;
         }
         be.LayerNormForward(a.Lnf, a.LnfMean, a.LnfRstd, residual, Tensor(p, "lnfw"), Tensor(p, "lnfb"), N, C, eps);
-        // Tied embeddings: the output projection is wte itself, no bias.
-        be.MatmulForward(a.Logits, a.Lnf, Tensor(p, "wte"), TensorView.Empty, N, C, V);
+        // Tied embeddings: the output projection is wte itself, no bias; all Vp rows, so that the
+        // GEMM's output rows are Vp long (its pad columns are zero, and the loss never reads them).
+        be.MatmulForward(a.Logits, a.Lnf, Tensor(p, "wte"), TensorView.Empty, N, C, Vp);
 
         if (targets.IsEmpty)
         {
             _validTargets = 0;
             return float.NaN;
         }
-        be.SoftmaxCrossEntropyForward(a.Losses, a.Logits, a.Logits, targets, N, V);
+        be.SoftmaxCrossEntropyForward(a.Losses, a.Logits, a.Logits, targets, N, V, Vp);
         return ForwardInput.MeanLoss(be, a.Losses, targets, ref _losses, out _validTargets);
     }
 
@@ -300,7 +302,7 @@ public sealed class Gpt2 : ICausalLm
         if (_acts is null || _targets.Length == 0)
             throw new InvalidOperationException("Backward needs a forward with targets first");
         int B = _acts.B, T = _acts.T, N = B * T;
-        int C = Config.NEmbd, L = Config.NLayer, NH = Config.NHead, V = Config.VocabSize;
+        int C = Config.NEmbd, L = Config.NLayer, NH = Config.NHead, V = Config.VocabSize, Vp = Config.PaddedVocabSize;
         var be = Backend;
         var p = Parameters;
         var g = Gradients;
@@ -308,9 +310,10 @@ public sealed class Gpt2 : ICausalLm
 
         // The loss is a mean over valid targets, so each row's upstream gradient is 1/count.
         float dloss = _validTargets == 0 ? 0f : lossScale / _validTargets;
-        be.SoftmaxCrossEntropyBackward(a.Logits, a.Logits, _targets, dloss, N, V);
+        // dlogits' pad columns are zero, so wte's pad rows get no gradient from the head.
+        be.SoftmaxCrossEntropyBackward(a.Logits, a.Logits, _targets, dloss, N, V, Vp);
         be.Zero(a.DLn);
-        be.MatmulBackward(a.DLn, Tensor(g, "wte"), TensorView.Empty, a.Logits, a.Lnf, Tensor(p, "wte"), N, C, V);
+        be.MatmulBackward(a.DLn, Tensor(g, "wte"), TensorView.Empty, a.Logits, a.Lnf, Tensor(p, "wte"), N, C, Vp);
         // dresidual is the gradient of the residual stream: every layer adds its branches' input
         // gradients into it, so no residual op is needed on the way down.
         be.Zero(a.DResidual);

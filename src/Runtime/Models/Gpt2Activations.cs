@@ -32,7 +32,7 @@ public sealed class Gpt2Activations : IDisposable
     public TensorView LnfMean { get; }
     /// <summary>lnf_rstd [B,T].</summary>
     public TensorView LnfRstd { get; }
-    /// <summary>logits [B,T,V]; after a forward with targets they are overwritten by the probabilities, then by their gradient.</summary>
+    /// <summary>logits [B,T,Vp] (the padded vocabulary: only the first V of a row are logits); after a forward with targets they are overwritten by the probabilities, then by their gradient.</summary>
     public TensorView Logits { get; }
     /// <summary>losses [B,T]: per-token cross-entropy.</summary>
     public TensorView Losses { get; }
@@ -54,22 +54,24 @@ public sealed class Gpt2Activations : IDisposable
     /// <summary>Allocates the arena on <paramref name="backend"/>.</summary>
     public Gpt2Activations(IBackend backend, Gpt2Config config, int B, int T)
     {
-        int C = config.NEmbd, L = config.NLayer, NH = config.NHead, V = config.VocabSize;
+        int C = config.NEmbd, L = config.NLayer, NH = config.NHead, Vp = config.PaddedVocabSize;
         (_B, _T, _C, _NH) = (B, T, C, NH);
         long BT = (long)B * T;
         // Per layer: ln1, ln1 stats, qkv, atty, lse, attproj, residual2, ln2, ln2 stats, fch, fch_gelu, fcproj, residual3.
         _perLayer = BT * C * 2 + BT * 2 + BT * 3 * C + BT * C + (long)B * NH * T + BT * C * 2 + BT * C + BT * 2 + BT * 4 * C * 2 + BT * C * 2;
-        long whole = BT * C * 2 + BT * 2 + BT * V + BT;
+        long whole = BT * C * 2 + BT * 2 + BT * Vp + BT;
         long scratch = BT * C * 3 + BT * 3 * C + BT * 4 * C * 2;
         _buffer = backend.Allocate(whole + scratch + _perLayer * L);
 
         long at = 0;
         TensorView Next(long n) { var v = _buffer.Slice(at, n); at += n; return v; }
+        // Logits first: the head's GEMMs take them as an operand with leading dimension Vp, and the
+        // device kernels load 4 floats at a time only from 16-byte aligned rows.
+        Logits = Next(BT * Vp);
         Encoded = Next(BT * C);
         Lnf = Next(BT * C);
         LnfMean = Next(BT);
         LnfRstd = Next(BT);
-        Logits = Next(BT * V);
         Losses = Next(BT);
         DResidual = Next(BT * C);
         DLn = Next(BT * C);

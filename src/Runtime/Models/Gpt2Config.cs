@@ -47,6 +47,15 @@ public sealed record Gpt2Config : IModelConfig
     /// <summary>Vocabulary size (V).</summary>
     [JsonPropertyName("vocab_size")] public int VocabSize { get; init; }
 
+    /// <summary>
+    /// The arena pads the vocabulary to a multiple of this (<see cref="VocabularyPadding.DefaultMultiple"/>;
+    /// 1: no padding). Not a config.json key: it is how this process lays out memory, and files hold V rows.
+    /// </summary>
+    [JsonIgnore] public int VocabMultiple { get; init; } = VocabularyPadding.DefaultMultiple;
+
+    /// <inheritdoc />
+    [JsonIgnore] public int PaddedVocabSize => VocabularyPadding.Padded(VocabSize, VocabMultiple);
+
     /// <summary>LayerNorm epsilon.</summary>
     [JsonPropertyName("layer_norm_epsilon")] public float LayerNormEpsilon { get; init; } = 1e-5f;
 
@@ -80,6 +89,7 @@ public sealed record Gpt2Config : IModelConfig
             throw new ArgumentException($"n_embd ({NEmbd}) must be divisible by n_head ({NHead})");
         if (!(LayerNormEpsilon > 0) || float.IsInfinity(LayerNormEpsilon))
             throw new ArgumentException($"layer_norm_epsilon ({LayerNormEpsilon}) must be positive and finite");
+        VocabularyPadding.Validate(VocabSize, VocabMultiple);
         // Host arenas are one float[], so a model has at most Array.MaxLength parameters; a
         // larger (or overflowing) count is a corrupt config, refused before anything is allocated.
         long total;

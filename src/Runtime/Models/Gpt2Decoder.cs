@@ -145,8 +145,8 @@ public sealed class Gpt2Decoder : IDecoder
                 be.Copy(x.Slice(((long)b * Tq + Tq - 1) * C, C), last.Slice((long)b * C, C));
         }
         be.LayerNormForward(a.Lnf, a.LnfMean, a.LnfRstd, last, _lnfw, _lnfb, B, C, eps);
-        be.MatmulForward(a.Logits, a.Lnf, _wte, TensorView.Empty, B, C, V);
-        be.Download(a.Logits, lastLogits);
+        be.MatmulForward(a.Logits, a.Lnf, _wte, TensorView.Empty, B, C, cfg.PaddedVocabSize);
+        VocabularyPadding.DownloadRows(be, a.Logits, lastLogits, B, V, cfg.PaddedVocabSize);
         Position = pos + Tq;
     }
 

@@ -43,20 +43,22 @@ public sealed class Gpt2DecoderActivations : IDisposable
     public TensorView LnfMean { get; }
     /// <summary>lnf_rstd [B].</summary>
     public TensorView LnfRstd { get; }
-    /// <summary>logits [B,V].</summary>
+    /// <summary>logits [B,Vp] (the padded vocabulary: only the first V of a row are logits).</summary>
     public TensorView Logits { get; }
 
     /// <summary>Allocates the arena on <paramref name="backend"/> for <paramref name="rows"/> token rows of a batch of <paramref name="B"/>.</summary>
     public Gpt2DecoderActivations(IBackend backend, Gpt2Config config, int B, int rows)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(rows, B);
-        int C = config.NEmbd, V = config.VocabSize;
+        int C = config.NEmbd, Vp = config.PaddedVocabSize;
         long N = rows;
         Rows = rows;
-        long total = N * C * 5 + N * 2 + N * 3 * C + N * 4 * C * 2 + (long)B * C * 2 + B * 2L + (long)B * V;
+        long total = N * C * 5 + N * 2 + N * 3 * C + N * 4 * C * 2 + (long)B * C * 2 + B * 2L + (long)B * Vp;
         _buffer = backend.Allocate(total);
         long at = 0;
         TensorView Next(long n) { var v = _buffer.Slice(at, n); at += n; return v; }
+        // Logits first, 16-byte aligned with their Vp-long rows, as in the training arena (Gpt2Activations).
+        Logits = Next((long)B * Vp);
         Residual = Next(N * C);
         Residual2 = Next(N * C);
         Ln = Next(N * C);
@@ -71,7 +73,6 @@ public sealed class Gpt2DecoderActivations : IDisposable
         Lnf = Next((long)B * C);
         LnfMean = Next(B);
         LnfRstd = Next(B);
-        Logits = Next((long)B * V);
     }
 
     /// <inheritdoc />

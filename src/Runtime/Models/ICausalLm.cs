@@ -29,8 +29,9 @@ public interface ICausalLm : IDisposable
     TensorView Gradients { get; }
 
     /// <summary>
-    /// The logits [B·T, V] of the last forward; after a forward with targets they hold the
-    /// softmax probabilities instead.
+    /// The logits [B·T, Vp] of the last forward (<see cref="IModelConfig.PaddedVocabSize"/>: only the
+    /// first V of a row are the vocabulary, the rest zero); after a forward with targets they hold
+    /// the softmax probabilities instead.
     /// </summary>
     TensorView Logits { get; }
 

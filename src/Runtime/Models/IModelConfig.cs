@@ -13,6 +13,12 @@ public interface IModelConfig
     /// <summary>Vocabulary size (V).</summary>
     int VocabSize { get; }
 
+    /// <summary>
+    /// Rows of the token embedding / output head in the arena and floats per row of the logits (Vp ≥ V,
+    /// see <see cref="VocabularyPadding"/>); only the first V are the vocabulary.
+    /// </summary>
+    int PaddedVocabSize { get; }
+
     /// <summary>The longest sequence the model takes (its context, in tokens).</summary>
     int Context { get; }
 

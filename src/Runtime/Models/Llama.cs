@@ -90,13 +90,16 @@ public sealed class Llama : ICausalLm
     /// <summary>
     /// The arena, in Hugging Face's order: embedding, per-block tensors stacked on L, final norm,
     /// output head when untied. Decay on matrices (embedding, projections, head), not on norm gains or biases.
+    /// The head (the embedding when tied, else lm_head) has Vp rows, the last Vp − V of them padding
+    /// (see <see cref="VocabularyPadding"/>); an untied embedding keeps V.
     /// </summary>
     public static IEnumerable<ParameterLayout.Spec> LayoutSpecs(LlamaConfig c)
     {
-        int V = c.VocabSize, C = c.HiddenSize, L = c.NumHiddenLayers, I = c.IntermediateSize, hd = c.HeadDim;
+        int V = c.VocabSize, Vp = c.PaddedVocabSize, C = c.HiddenSize, L = c.NumHiddenLayers, I = c.IntermediateSize, hd = c.HeadDim;
         int Q = checked(c.NumAttentionHeads * hd), KV = checked(c.KvHeads * hd);
         const LayoutPart E = LayoutPart.Embedding, Blk = LayoutPart.Block, H = LayoutPart.Head;
-        var specs = new List<ParameterLayout.Spec> { new("embed", [V, C], true, E), new("ln1w", [L, C], false, Blk), new("qw", [L, Q, C], true, Blk) };
+        var embed = c.TieWordEmbeddings ? new ParameterLayout.Spec("embed", [Vp, C], true, E, Vp - V) : new ParameterLayout.Spec("embed", [V, C], true, E);
+        var specs = new List<ParameterLayout.Spec> { embed, new("ln1w", [L, C], false, Blk), new("qw", [L, Q, C], true, Blk) };
         if (c.QkvBias) specs.Add(new("qb", [L, Q], false, Blk));
         specs.Add(new("kw", [L, KV, C], true, Blk));
         if (c.QkvBias) specs.Add(new("kb", [L, KV], false, Blk));
@@ -114,7 +117,7 @@ public sealed class Llama : ICausalLm
         specs.Add(new("upw", [L, I, C], true, Blk));
         specs.Add(new("downw", [L, C, I], true, Blk));
         specs.Add(new("normw", [C], false, H));
-        if (!c.TieWordEmbeddings) specs.Add(new("lmhead", [V, C], true, H));
+        if (!c.TieWordEmbeddings) specs.Add(new("lmhead", [Vp, C], true, H, Vp - V));
         return specs;
     }
 
@@ -162,7 +165,7 @@ public sealed class Llama : ICausalLm
         var host = new float[Layout.Total];
         foreach (var e in Layout.Entries)
         {
-            var span = host.AsSpan((int)e.Offset, (int)e.Count);
+            var span = host.AsSpan((int)e.Offset, (int)e.Stored); // pad rows stay zero
             if (e.Name.EndsWith('w') && !e.Decay) span.Fill(1f);        // norm gains
             else if (e.Decay) for (int i = 0; i < span.Length; i++) span[i] = (float)rng.NextNormal() * 0.02f;
         }
@@ -270,7 +273,7 @@ public sealed class Llama : ICausalLm
     public float Forward(ReadOnlySpan<int> tokens, ReadOnlySpan<int> targets, int B, int T)
     {
         var c = Config;
-        int C = c.HiddenSize, V = c.VocabSize, context = ((IModelConfig)c).Context;
+        int C = c.HiddenSize, V = c.VocabSize, Vp = c.PaddedVocabSize, context = ((IModelConfig)c).Context;
         ForwardInput.Check(tokens, targets, B, T, context, V, "max_position_embeddings");
         if (_acts is null || _acts.B != B || _acts.T != T)
         {
@@ -292,13 +295,14 @@ public sealed class Llama : ICausalLm
             residual = a[l].Residual3;
         }
         be.RmsNormForward(a.Lnf, a.LnfRstd, residual, Tensor(p, "normw"), N, C, c.RmsNormEps);
-        be.MatmulForward(a.Logits, a.Lnf, Head(p), TensorView.Empty, N, C, V);
+        // All Vp rows of the head: the GEMM's rows are Vp long, its pad columns zero and never read by the loss.
+        be.MatmulForward(a.Logits, a.Lnf, Head(p), TensorView.Empty, N, C, Vp);
         if (targets.IsEmpty)
         {
             _validTargets = 0;
             return float.NaN;
         }
-        be.SoftmaxCrossEntropyForward(a.Losses, a.Logits, a.Logits, targets, N, V);
+        be.SoftmaxCrossEntropyForward(a.Losses, a.Logits, a.Logits, targets, N, V, Vp);
         return ForwardInput.MeanLoss(be, a.Losses, targets, ref _losses, out _validTargets);
     }
 
@@ -319,7 +323,7 @@ public sealed class Llama : ICausalLm
         if (_acts is null || _targets.Length == 0) throw new InvalidOperationException("Backward needs a forward with targets first");
         var c = Config;
         int B = _acts.B, T = _acts.T, N = B * T, L = c.NumHiddenLayers;
-        int C = c.HiddenSize, V = c.VocabSize, I = c.IntermediateSize, hd = c.HeadDim, NH = c.NumAttentionHeads, NKV = c.KvHeads;
+        int C = c.HiddenSize, V = c.VocabSize, Vp = c.PaddedVocabSize, I = c.IntermediateSize, hd = c.HeadDim, NH = c.NumAttentionHeads, NKV = c.KvHeads;
         int Q = NH * hd, KV = NKV * hd;
         var be = Backend;
         var p = Parameters;
@@ -328,9 +332,10 @@ public sealed class Llama : ICausalLm
         var d = a.Grad;
 
         float dloss = _validTargets == 0 ? 0f : lossScale / _validTargets;
-        be.SoftmaxCrossEntropyBackward(a.Logits, a.Logits, _targets, dloss, N, V);
+        // dlogits' pad columns are zero, so the head's pad rows get no gradient.
+        be.SoftmaxCrossEntropyBackward(a.Logits, a.Logits, _targets, dloss, N, V, Vp);
         be.Zero(d.DLn);
-        be.MatmulBackward(d.DLn, Head(g), TensorView.Empty, a.Logits, a.Lnf, Head(p), N, C, V);
+        be.MatmulBackward(d.DLn, Head(g), TensorView.Empty, a.Logits, a.Lnf, Head(p), N, C, Vp);
         be.Zero(d.DResidual);
         be.RmsNormBackward(d.DResidual, Tensor(g, "normw"), d.DLn, a[L - 1].Residual3, Tensor(p, "normw"), a.LnfRstd, N, C);
 

@@ -47,7 +47,7 @@ public sealed class LlamaActivations : IDisposable
     public TensorView Lnf { get; }
     /// <summary>[N].</summary>
     public TensorView LnfRstd { get; }
-    /// <summary>[N,V] logits, then probabilities, then their gradient.</summary>
+    /// <summary>[N,Vp] logits (only the first V of a row are the vocabulary), then probabilities, then their gradient.</summary>
     public TensorView Logits { get; }
     /// <summary>[N].</summary>
     public TensorView Losses { get; }
@@ -71,15 +71,17 @@ public sealed class LlamaActivations : IDisposable
         int layers = rowsOnly ? 1 : c.NumHiddenLayers;
         long perLayer = N * C * 6 + N * 2 + qn * (N * Q + N * KV + N * c.NumAttentionHeads + N * c.KvHeads) + N * Q * 2 + N * KV * 2
             + (long)B * c.NumAttentionHeads * T + N * I * 3;
-        long whole = N * C * 2 + N + N * c.VocabSize + N;
+        long whole = N * C * 2 + N + N * c.PaddedVocabSize + N;
         long scratch = rowsOnly ? 0 : N * C * 2 + N * Q * 3 + N * KV * 3 + N * I * 3;
         _buffer = backend.Allocate(whole + scratch + perLayer * layers);
         long at = 0;
         TensorView Next(long n) { var v = _buffer.Slice(at, n); at += n; return v; }
+        // Logits first: the head's GEMMs take them as an operand with leading dimension Vp, and the
+        // device kernels load 4 floats at a time only from 16-byte aligned rows.
+        Logits = Next(N * c.PaddedVocabSize);
         Encoded = Next(N * C);
         Lnf = Next(N * C);
         LnfRstd = Next(N);
-        Logits = Next(N * c.VocabSize);
         Losses = Next(N);
         if (!rowsOnly)
             Grad = (Next(N * C), Next(N * C), Next(N * Q), Next(N * Q), Next(N * Q), Next(N * KV), Next(N * KV), Next(N * KV), Next(N * I), Next(N * I), Next(N * I));

@@ -41,6 +41,15 @@ public sealed record LlamaConfig : IModelConfig
     /// <summary>Vocabulary size (V).</summary>
     [JsonPropertyName("vocab_size")] public int VocabSize { get; init; }
 
+    /// <summary>
+    /// The arena pads the vocabulary to a multiple of this (<see cref="VocabularyPadding.DefaultMultiple"/>;
+    /// 1: no padding). Not a config.json key: it is how this process lays out memory, and files hold V rows.
+    /// </summary>
+    [JsonIgnore] public int VocabMultiple { get; init; } = VocabularyPadding.DefaultMultiple;
+
+    /// <inheritdoc />
+    [JsonIgnore] public int PaddedVocabSize => VocabularyPadding.Padded(VocabSize, VocabMultiple);
+
     /// <summary>RMSNorm epsilon.</summary>
     [JsonPropertyName("rms_norm_eps")] public float RmsNormEps { get; init; } = 1e-6f;
 
@@ -163,6 +172,7 @@ public sealed record LlamaConfig : IModelConfig
         if (SlidingWindow is <= 0)
             throw new ArgumentException($"sliding_window ({SlidingWindow}) must be positive");
         RopeScaling?.Validate();
+        VocabularyPadding.Validate(VocabSize, VocabMultiple);
         long total;
         try { total = new ParameterLayout(NumHiddenLayers, Llama.LayoutSpecs(this)).Total; }
         catch (OverflowException) { total = long.MaxValue; }

@@ -101,10 +101,11 @@ public sealed class LlamaDecoder : IDecoder
             for (int b = 0; b < B; b++)
                 be.Copy(x.Slice(((long)b * Tq + Tq - 1) * C, C), last.Slice((long)b * C, C));
         }
-        TensorView lnf = a.Lnf.Slice(0, (long)B * C), logits = a.Logits.Slice(0, (long)B * V);
+        int Vp = c.PaddedVocabSize;
+        TensorView lnf = a.Lnf.Slice(0, (long)B * C), logits = a.Logits.Slice(0, (long)B * Vp);
         be.RmsNormForward(lnf, a.LnfRstd.Slice(0, B), last, _model.Tensor(p, "normw"), B, C, c.RmsNormEps);
-        be.MatmulForward(logits, lnf, _model.Head(p), TensorView.Empty, B, C, V);
-        be.Download(logits, lastLogits);
+        be.MatmulForward(logits, lnf, _model.Head(p), TensorView.Empty, B, C, Vp);
+        VocabularyPadding.DownloadRows(be, logits, lastLogits, B, V, Vp);
         Position = pos + Tq;
     }
 

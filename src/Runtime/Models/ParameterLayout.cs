@@ -19,6 +19,12 @@ public enum LayoutPart
 /// llm.c lays them out, so one kernel call covers a tensor of every layer and the last N blocks of a
 /// tensor are its tail. Matmul weights are [OC, C] (PyTorch Linear). Each architecture supplies its
 /// list of entries; the trainers and the optimizer only read this.
+/// <para>
+/// A tensor may end in pad rows (the output head's padded vocabulary, see <see cref="VocabularyPadding"/>):
+/// they are in the arena so that a GEMM's leading dimension is a round number, they are zero, they
+/// never train (<see cref="Trainable"/> leaves them out) and files do not hold them
+/// (<see cref="Entry.StoredShape"/>).
+/// </para>
 /// </summary>
 public sealed class ParameterLayout
 {
@@ -28,22 +34,32 @@ public sealed class ParameterLayout
     /// <param name="Shape">Dimensions; a <see cref="LayoutPart.Block"/> tensor starts with L.</param>
     /// <param name="Decay">Whether AdamW's weight decay applies (matrices yes; biases and norm gains no).</param>
     /// <param name="Part">Before, in or after the blocks.</param>
-    public sealed record Entry(string Name, long Offset, int[] Shape, bool Decay, LayoutPart Part = LayoutPart.Block)
+    /// <param name="PadRows">Trailing rows of <paramref name="Shape"/>[0] that are padding (zero, never trained, never in a file).</param>
+    public sealed record Entry(string Name, long Offset, int[] Shape, bool Decay, LayoutPart Part = LayoutPart.Block, int PadRows = 0)
     {
-        /// <summary>Number of floats.</summary>
+        /// <summary>Number of floats in the arena, pad rows included.</summary>
         public long Count => Shape.Aggregate(1L, (a, d) => checked(a * d));
+
+        /// <summary>Number of floats a file holds: the first ones of the tensor, before its pad rows.</summary>
+        public long Stored => PadRows == 0 ? Count : Count / Shape[0] * (Shape[0] - PadRows);
+
+        /// <summary>The shape without the pad rows, as files hold the tensor.</summary>
+        public int[] StoredShape => PadRows == 0 ? Shape : [Shape[0] - PadRows, .. Shape[1..]];
     }
 
-    /// <summary>An entry before it has an offset: name, shape, decay, part.</summary>
-    public readonly record struct Spec(string Name, int[] Shape, bool Decay, LayoutPart Part);
+    /// <summary>An entry before it has an offset: name, shape (pad rows included), decay, part, pad rows.</summary>
+    public readonly record struct Spec(string Name, int[] Shape, bool Decay, LayoutPart Part, int PadRows = 0);
 
     private readonly Dictionary<string, Entry> _byName;
 
     /// <summary>Entries in arena order.</summary>
     public IReadOnlyList<Entry> Entries { get; }
 
-    /// <summary>Total floats in the arena.</summary>
+    /// <summary>Total floats in the arena (pad rows included).</summary>
     public long Total { get; }
+
+    /// <summary>The model's parameters: <see cref="Total"/> less the pad rows, what files hold.</summary>
+    public long Parameters { get; }
 
     /// <summary>Transformer blocks (the leading dimension of every <see cref="LayoutPart.Block"/> entry).</summary>
     public int Layers { get; }
@@ -60,17 +76,21 @@ public sealed class ParameterLayout
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(layers, 1);
         var entries = new List<Entry>();
-        long offset = 0;
+        long offset = 0, parameters = 0;
         foreach (var s in specs)
         {
             if (s.Part == LayoutPart.Block && (s.Shape.Length == 0 || s.Shape[0] != layers))
                 throw new ArgumentException($"block tensor '{s.Name}' must lead with the {layers} layers, not [{string.Join(", ", s.Shape)}]");
-            var e = new Entry(s.Name, offset, s.Shape, s.Decay, s.Part);
+            if (s.PadRows != 0 && (s.Part == LayoutPart.Block || s.PadRows < 0 || s.PadRows >= s.Shape[0]))
+                throw new ArgumentException($"tensor '{s.Name}' [{string.Join(", ", s.Shape)}] cannot end in {s.PadRows} pad rows (only a tensor outside the blocks pads, and keeps a row)");
+            var e = new Entry(s.Name, offset, s.Shape, s.Decay, s.Part, s.PadRows);
             entries.Add(e);
             offset = checked(offset + e.Count);
+            parameters += e.Stored;
         }
         Entries = entries;
         Total = offset;
+        Parameters = parameters;
         Layers = layers;
         _byName = entries.ToDictionary(e => e.Name);
     }
@@ -91,15 +111,16 @@ public sealed class ParameterLayout
     /// blocks do (null: everything), as an arena range; count 0 means frozen. Embeddings stay
     /// frozen (a tied embedding is also the output head: training it would change the input end
     /// of the network too), block tensors train their last N slices, what follows the blocks trains.
+    /// Pad rows never train: they stay zero without relying on a zero gradient.
     /// </summary>
     public (long Offset, long Count) Trainable(Entry e, int? lastBlocks)
     {
-        if (lastBlocks is not int n) return (e.Offset, e.Count);
+        if (lastBlocks is not int n) return (e.Offset, e.Stored);
         if (n < 1 || n > Layers) throw new ArgumentOutOfRangeException(nameof(lastBlocks), $"the model has {Layers} blocks; cannot train the last {n}");
         return e.Part switch
         {
             LayoutPart.Embedding => (e.Offset, 0),
-            LayoutPart.Head => (e.Offset, e.Count),
+            LayoutPart.Head => (e.Offset, e.Stored),
             _ => (LayerRange(e, Layers - n).Offset, e.Count / Layers * n),
         };
     }

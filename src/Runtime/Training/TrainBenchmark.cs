@@ -59,7 +59,7 @@ public static class TrainBenchmark
         double median = times.Count % 2 == 1 ? times[times.Count / 2] : 0.5 * (times[times.Count / 2 - 1] + times[times.Count / 2]);
         double flops = config.TrainingFlops(B, T);
         var ops = profiler?.Totals.Select(t => (t.Op, t.Seconds * 1000 / steps, t.Calls / steps)).ToList();
-        return new Result(modelName, backend.Name, B, T, steps, warmup, model.Layout.Total,
+        return new Result(modelName, backend.Name, B, T, steps, warmup, model.Layout.Parameters,
             median, times[0], B * T * 1000.0 / median, flops, flops / (median * 1e6), loss, ops);
     }
 }

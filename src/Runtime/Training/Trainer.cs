@@ -42,7 +42,7 @@ public static class Trainer
         // Same seed, same weights; the broadcast makes it so whatever a rank's backend rounds differently.
         if (!o.Resume) dp.BroadcastParameters(model);
         if (o.Resume && model.Step >= o.Steps)
-            return new TrainResult(Path.GetFullPath(o.OutDir), model.Step, float.NaN, null, 0, 0, model.Layout.Total, false, null) { NothingToDo = true };
+            return new TrainResult(Path.GetFullPath(o.OutDir), model.Step, float.NaN, null, 0, 0, model.Layout.Parameters, false, null) { NothingToDo = true };
         o.Attention?.Apply(model);
         var config = model.Config;
         // --tokenizer names one; else the model folder's own (its tokenizer.json, or what hyper.json names).
@@ -80,7 +80,7 @@ public static class Trainer
         }
         if (train.Length < T + 1) throw new InvalidDataException($"{o.DataPath}: {train.Length} training tokens are fewer than one window of {T + 1}");
         var sampler = o.Resume ? BatchSampler.Restore(train, B, T, state.Seed, state.DataPosition) : new BatchSampler(train, B, T, state.Seed);
-        info?.Invoke($"model: {config.Layers} layers, {config.Heads} heads, {config.Channels} channels, {model.Layout.Total:N0} parameters; " +
+        info?.Invoke($"model: {config.Layers} layers, {config.Heads} heads, {config.Channels} channels, {model.Layout.Parameters:N0} parameters; " +
                      $"{train.Length:N0} training tokens, {val.Length:N0} held out; B={B}, T={T}, steps {model.Step}..{o.Steps}" +
                      (dp.Collectives.WorldSize > 1 ? $"; {dp.Collectives.WorldSize} ranks ({dp.Collectives.Name}) of {localB} sequences and {Hyper.Kernels.Cpu.CpuParallel.Threads} CPU threads each, {dp.Describe(model)}" : ""));
 
@@ -167,7 +167,7 @@ public static class Trainer
         dp.Collectives.Barrier();
         double seconds = clock.Elapsed.TotalSeconds;
         return new TrainResult(Path.GetFullPath(o.OutDir), model.Step, loss, dp.IsLeader ? LastValLoss(logPath) : valLoss, model.Step > startStep ? tokensDone / seconds : 0,
-            seconds, model.Layout.Total, interrupted, plot);
+            seconds, model.Layout.Parameters, interrupted, plot);
     }
 
     /// <summary>What the out folder holds after a stop: the last save of this run or of the one it resumed.</summary>

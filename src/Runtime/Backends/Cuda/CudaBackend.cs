@@ -266,19 +266,19 @@ public sealed unsafe partial class CudaBackend : IBackend, IKernelVariants
     public void ResidualBackward(TensorView da, TensorView db, TensorView dout, int N) => _native.Check(_native.ResidualBackward(P(da), P(db), P(dout), N), "residual backward");
 
     /// <inheritdoc />
-    public void SoftmaxCrossEntropyForward(TensorView losses, TensorView probs, TensorView logits, ReadOnlySpan<int> targets, int N, int V)
+    public void SoftmaxCrossEntropyForward(TensorView losses, TensorView probs, TensorView logits, ReadOnlySpan<int> targets, int N, int V, int Vp)
     {
         CheckTargets(targets, N, V);
         fixed (int* t = targets)
-            _native.Check(_native.SoftmaxCrossEntropyForward(P(losses), P(probs), P(logits), t, N, V), "softmax cross-entropy forward");
+            _native.Check(_native.SoftmaxCrossEntropyForward(P(losses), P(probs), P(logits), t, N, V, Vp), "softmax cross-entropy forward");
     }
 
     /// <inheritdoc />
-    public void SoftmaxCrossEntropyBackward(TensorView dlogits, TensorView probs, ReadOnlySpan<int> targets, float dloss, int N, int V)
+    public void SoftmaxCrossEntropyBackward(TensorView dlogits, TensorView probs, ReadOnlySpan<int> targets, float dloss, int N, int V, int Vp)
     {
         CheckTargets(targets, N, V);
         fixed (int* t = targets)
-            _native.Check(_native.SoftmaxCrossEntropyBackward(P(dlogits), P(probs), t, dloss, N, V), "softmax cross-entropy backward");
+            _native.Check(_native.SoftmaxCrossEntropyBackward(P(dlogits), P(probs), t, dloss, N, V, Vp), "softmax cross-entropy backward");
     }
 
     private static void CheckTargets(ReadOnlySpan<int> targets, int N, int V)

@@ -54,8 +54,8 @@ internal sealed unsafe class CudaNative
     public readonly delegate* unmanaged<nint, nint, nint, long, int> GeluBackward;
     public readonly delegate* unmanaged<nint, nint, nint, long, int> ResidualForward;
     public readonly delegate* unmanaged<nint, nint, nint, long, int> ResidualBackward;
-    public readonly delegate* unmanaged<nint, nint, nint, int*, int, int, int> SoftmaxCrossEntropyForward;
-    public readonly delegate* unmanaged<nint, nint, int*, float, int, int, int> SoftmaxCrossEntropyBackward;
+    public readonly delegate* unmanaged<nint, nint, nint, int*, int, int, int, int> SoftmaxCrossEntropyForward;
+    public readonly delegate* unmanaged<nint, nint, int*, float, int, int, int, int> SoftmaxCrossEntropyBackward;
     public readonly delegate* unmanaged<nint, nint, nint, nint, long, float, float, float, float, float, int, float, int> AdamwUpdate;
     public readonly delegate* unmanaged<nint, nint, nint, nint, int, int, float, int> RmsnormForward;
     public readonly delegate* unmanaged<nint, nint, nint, nint, nint, nint, int, int, int> RmsnormBackward;
@@ -110,8 +110,8 @@ internal sealed unsafe class CudaNative
         GeluBackward = (delegate* unmanaged<nint, nint, nint, long, int>)Bind(nameof(GeluBackward));
         ResidualForward = (delegate* unmanaged<nint, nint, nint, long, int>)Bind(nameof(ResidualForward));
         ResidualBackward = (delegate* unmanaged<nint, nint, nint, long, int>)Bind(nameof(ResidualBackward));
-        SoftmaxCrossEntropyForward = (delegate* unmanaged<nint, nint, nint, int*, int, int, int>)Bind(nameof(SoftmaxCrossEntropyForward));
-        SoftmaxCrossEntropyBackward = (delegate* unmanaged<nint, nint, int*, float, int, int, int>)Bind(nameof(SoftmaxCrossEntropyBackward));
+        SoftmaxCrossEntropyForward = (delegate* unmanaged<nint, nint, nint, int*, int, int, int, int>)Bind(nameof(SoftmaxCrossEntropyForward));
+        SoftmaxCrossEntropyBackward = (delegate* unmanaged<nint, nint, int*, float, int, int, int, int>)Bind(nameof(SoftmaxCrossEntropyBackward));
         AdamwUpdate = (delegate* unmanaged<nint, nint, nint, nint, long, float, float, float, float, float, int, float, int>)Bind(nameof(AdamwUpdate));
         RmsnormForward = (delegate* unmanaged<nint, nint, nint, nint, int, int, float, int>)Bind(nameof(RmsnormForward));
         RmsnormBackward = (delegate* unmanaged<nint, nint, nint, nint, nint, nint, int, int, int>)Bind(nameof(RmsnormBackward));

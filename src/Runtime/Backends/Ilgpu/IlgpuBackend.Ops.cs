@@ -240,24 +240,24 @@ public sealed partial class IlgpuBackend
     }
 
     /// <inheritdoc />
-    public void SoftmaxCrossEntropyForward(TensorView losses, TensorView probs, TensorView logits, ReadOnlySpan<int> targets, int N, int V)
+    public void SoftmaxCrossEntropyForward(TensorView losses, TensorView probs, TensorView logits, ReadOnlySpan<int> targets, int N, int V, int Vp)
     {
         Expect(losses, N, nameof(losses), "softmax");
-        Expect(probs, (long)N * V, nameof(probs), "softmax");
-        Expect(logits, (long)N * V, nameof(logits), "softmax");
-        CheckTargets(targets, N, V);
+        Expect(probs, (long)N * Vp, nameof(probs), "softmax");
+        Expect(logits, (long)N * Vp, nameof(logits), "softmax");
+        CheckTargets(targets, N, V, Vp);
         if (N == 0 || V == 0) return;
-        _kernels.SoftmaxCrossEntropyForward(new KernelConfig(N, _rowGroup), this.V(losses), this.V(probs), this.V(logits), UploadInts(targets[..N]), V);
+        _kernels.SoftmaxCrossEntropyForward(new KernelConfig(N, _rowGroup), this.V(losses), this.V(probs), this.V(logits), UploadInts(targets[..N]), V, Vp);
     }
 
     /// <inheritdoc />
-    public void SoftmaxCrossEntropyBackward(TensorView dlogits, TensorView probs, ReadOnlySpan<int> targets, float dloss, int N, int V)
+    public void SoftmaxCrossEntropyBackward(TensorView dlogits, TensorView probs, ReadOnlySpan<int> targets, float dloss, int N, int V, int Vp)
     {
-        Expect(dlogits, (long)N * V, nameof(dlogits), "softmax");
-        Expect(probs, (long)N * V, nameof(probs), "softmax");
-        CheckTargets(targets, N, V);
+        Expect(dlogits, (long)N * Vp, nameof(dlogits), "softmax");
+        Expect(probs, (long)N * Vp, nameof(probs), "softmax");
+        CheckTargets(targets, N, V, Vp);
         if (N == 0 || V == 0) return;
-        _kernels.SoftmaxCrossEntropyBackward(Spread(N * V), this.V(dlogits), this.V(probs), UploadInts(targets[..N]), dloss, V);
+        _kernels.SoftmaxCrossEntropyBackward(Spread(N * Vp), this.V(dlogits), this.V(probs), UploadInts(targets[..N]), dloss, V, Vp);
     }
 
     /// <inheritdoc />
@@ -293,8 +293,9 @@ public sealed partial class IlgpuBackend
         }
     }
 
-    private static void CheckTargets(ReadOnlySpan<int> targets, int N, int V)
+    private static void CheckTargets(ReadOnlySpan<int> targets, int N, int V, int Vp)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(Vp, V, nameof(Vp));
         if (targets.Length < N) throw new ArgumentException($"softmax: {targets.Length} targets for {N} rows", nameof(targets));
         foreach (int target in targets[..N]) ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(target, V, nameof(targets));
     }

@@ -33,8 +33,8 @@ internal sealed partial class IlgpuKernels(Accelerator a)
     private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>>? _geluBackward;
     private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>>? _residualForward;
     private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>>? _residualBackward;
-    private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, int>? _softmaxCrossEntropyForward;
-    private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<int>, float, int>? _softmaxCrossEntropyBackward;
+    private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int>? _softmaxCrossEntropyForward;
+    private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<int>, float, int, int>? _softmaxCrossEntropyBackward;
     private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamWStep>? _adamW;
 
     public Action<KernelConfig, ArrayView<double>, ArrayView<float>> SumOfSquares =>
@@ -97,11 +97,11 @@ internal sealed partial class IlgpuKernels(Accelerator a)
     public Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>> ResidualBackward =>
         _residualBackward ??= a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>>(K.Residual.Backward);
 
-    public Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, int> SoftmaxCrossEntropyForward =>
-        _softmaxCrossEntropyForward ??= a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, int>(K.SoftmaxCrossEntropy.Forward);
+    public Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int> SoftmaxCrossEntropyForward =>
+        _softmaxCrossEntropyForward ??= a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int>(K.SoftmaxCrossEntropy.Forward);
 
-    public Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<int>, float, int> SoftmaxCrossEntropyBackward =>
-        _softmaxCrossEntropyBackward ??= a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<int>, float, int>(K.SoftmaxCrossEntropy.Backward);
+    public Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<int>, float, int, int> SoftmaxCrossEntropyBackward =>
+        _softmaxCrossEntropyBackward ??= a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<int>, float, int, int>(K.SoftmaxCrossEntropy.Backward);
 
     public Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamWStep> AdamW =>
         _adamW ??= a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamWStep>(K.AdamW.Update);

@@ -286,23 +286,23 @@ public sealed partial class OpenClBackend : IBackend, IKernelVariants
     }
 
     /// <inheritdoc />
-    public void SoftmaxCrossEntropyForward(TensorView losses, TensorView probs, TensorView logits, ReadOnlySpan<int> targets, int N, int V)
+    public void SoftmaxCrossEntropyForward(TensorView losses, TensorView probs, TensorView logits, ReadOnlySpan<int> targets, int N, int V, int Vp)
     {
-        CheckSoftmax(probs, targets, N, V);
-        Expect("softmax cross-entropy", "logits", logits, (long)N * V);
+        CheckSoftmax(probs, targets, N, V, Vp);
+        Expect("softmax cross-entropy", "logits", logits, (long)N * Vp);
         Expect("softmax cross-entropy", "losses", losses, N);
         int wg = _device.WorkGroupSize;
         nint ints = _device.UploadInts(targets[..N]);
-        _device.Kernel("softmax_cross_entropy_forward").View(losses).View(probs).View(logits).Ints(ints, 0).Int(V).Launch((long)N * wg, wg);
+        _device.Kernel("softmax_cross_entropy_forward").View(losses).View(probs).View(logits).Ints(ints, 0).Int(V).Int(Vp).Launch((long)N * wg, wg);
     }
 
     /// <inheritdoc />
-    public void SoftmaxCrossEntropyBackward(TensorView dlogits, TensorView probs, ReadOnlySpan<int> targets, float dloss, int N, int V)
+    public void SoftmaxCrossEntropyBackward(TensorView dlogits, TensorView probs, ReadOnlySpan<int> targets, float dloss, int N, int V, int Vp)
     {
-        CheckSoftmax(probs, targets, N, V);
-        Expect("softmax cross-entropy", "dlogits", dlogits, (long)N * V);
+        CheckSoftmax(probs, targets, N, V, Vp);
+        Expect("softmax cross-entropy", "dlogits", dlogits, (long)N * Vp);
         nint ints = _device.UploadInts(targets[..N]);
-        _device.Kernel("softmax_cross_entropy_backward").View(dlogits).View(probs).Ints(ints, 0).Float(dloss).Int(V).Launch(V, N, 0, 0);
+        _device.Kernel("softmax_cross_entropy_backward").View(dlogits).View(probs).Ints(ints, 0).Float(dloss).Int(V).Int(Vp).Launch(Vp, N, 0, 0);
     }
 
     /// <inheritdoc />
@@ -385,9 +385,10 @@ public sealed partial class OpenClBackend : IBackend, IKernelVariants
         return hs;
     }
 
-    private static void CheckSoftmax(TensorView probs, ReadOnlySpan<int> targets, int N, int V)
+    private static void CheckSoftmax(TensorView probs, ReadOnlySpan<int> targets, int N, int V, int Vp)
     {
-        Expect("softmax cross-entropy", "probs", probs, (long)N * V);
+        if (Vp < V) throw new ArgumentOutOfRangeException(nameof(Vp), $"softmax cross-entropy: row stride Vp = {Vp} is below V = {V}");
+        Expect("softmax cross-entropy", "probs", probs, (long)N * Vp);
         if (targets.Length < N) throw new ArgumentException($"softmax cross-entropy: {targets.Length} targets for N = {N}");
         foreach (int target in targets[..N])
             if (target >= V) throw new ArgumentOutOfRangeException(nameof(targets), $"softmax cross-entropy: target {target} is not below V = {V}");
