@@ -166,12 +166,10 @@ __global__ void __launch_bounds__(kThreads) gemm_blocked(float* c, int M, int Nc
     }
 }
 
-bool aligned16(const void* p) { return ((unsigned long long)p & 15ull) == 0; }
-
 template <bool AK, bool BK>
 int launch_blocked(float* c, int M, int Nc, int K, const float* a, int lda, const float* b, int ldb, const float* bias, int accumulate) {
     dim3 grid((unsigned)((Nc + kBlock - 1) / kBlock), (unsigned)((M + kBlock - 1) / kBlock));
-    bool vec = aligned16(a) && aligned16(b) && lda % 4 == 0 && ldb % 4 == 0;
+    bool vec = hyper::aligned16(a) && hyper::aligned16(b) && lda % 4 == 0 && ldb % 4 == 0;
     if (vec) gemm_blocked<AK, BK, true><<<grid, kThreads>>>(c, M, Nc, K, a, lda, b, ldb, bias, accumulate);
     else gemm_blocked<AK, BK, false><<<grid, kThreads>>>(c, M, Nc, K, a, lda, b, ldb, bias, accumulate);
     return hyper::launched("matmul blocked");

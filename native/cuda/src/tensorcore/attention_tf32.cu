@@ -10,13 +10,13 @@
 // lane map is unspecified, and the softmax rescales O row by row. The head is zero-padded to HP
 // (32, 64 or 128 channels: WMMA's k is 8 and its n 16), which changes no dot product. Shared memory
 // is dynamic, 45 KiB at HP = 32 up to 116 KiB at HP = 128 (sm_80 allows 163 KiB, sm_90 227 KiB).
-#include <mma.h>
-
 #include "tensor_cores.cuh"
+#include "wmma_tf32.cuh"
 
 namespace {
 
 using namespace nvcuda;
+using hyper::to_tf32;
 using Problem = hyper::AttentionProblem;
 
 constexpr int kWarps = 4;
@@ -25,12 +25,6 @@ constexpr int kKeys = 64;              // keys per tile
 constexpr int kLdS = kKeys + 4;        // row stride of the scores: a multiple of 4 floats, as WMMA needs
 
 __device__ __forceinline__ int visible_keys(const Problem& p, int i) { return p.causal ? min(p.Tk, p.q_pos + i + 1) : p.Tk; }
-
-template <typename Fragment>
-__device__ __forceinline__ void to_tf32(Fragment& f) {
-#pragma unroll
-    for (int t = 0; t < f.num_elements; t++) f.x[t] = wmma::__float_to_tf32(f.x[t]);
-}
 
 template <int HP>
 constexpr size_t shared_bytes() {

@@ -6,13 +6,13 @@
 // fragment layout serve the forward and both backward GEMMs; WMMA then reads A row-major and B
 // column-major. Single-buffered: this is the lab's first tensor-core variant, to be ranked
 // against the register-blocked fp32 kernel and cuBLAS before anything is tuned.
-#include <mma.h>
-
 #include "tensor_cores.cuh"
+#include "wmma_tf32.cuh"
 
 namespace {
 
 using namespace nvcuda;
+using hyper::to_tf32;
 
 constexpr int kTile = 128;      // block tile: kTile x kTile outputs
 constexpr int kDepth = 32;      // K per shared-memory stage
@@ -53,12 +53,6 @@ __device__ __forceinline__ void stage(const float* x, int ld, int rows, int K, i
             for (int i = 0; i < 4; i++) s[row + i][k] = v[i];
         }
     }
-}
-
-template <typename Fragment>
-__device__ __forceinline__ void to_tf32(Fragment& f) {
-#pragma unroll
-    for (int t = 0; t < f.num_elements; t++) f.x[t] = wmma::__float_to_tf32(f.x[t]);
 }
 
 template <bool AK, bool BK, bool Vec>
@@ -130,12 +124,10 @@ __global__ void __launch_bounds__(kThreads) gemm_tf32_kernel(float* c, int M, in
 #endif
 }
 
-bool aligned16(const void* p) { return ((unsigned long long)p & 15ull) == 0; }
-
 template <bool AK, bool BK>
 int launch(float* c, int M, int Nc, int K, const float* a, int lda, const float* b, int ldb, const float* bias, int accumulate) {
     dim3 grid((unsigned)((Nc + kTile - 1) / kTile), (unsigned)((M + kTile - 1) / kTile));
-    bool vec = aligned16(a) && aligned16(b) && lda % 4 == 0 && ldb % 4 == 0;
+    bool vec = hyper::aligned16(a) && hyper::aligned16(b) && lda % 4 == 0 && ldb % 4 == 0;
     if (vec) gemm_tf32_kernel<AK, BK, true><<<grid, kThreads>>>(c, M, Nc, K, a, lda, b, ldb, bias, accumulate);
     else gemm_tf32_kernel<AK, BK, false><<<grid, kThreads>>>(c, M, Nc, K, a, lda, b, ldb, bias, accumulate);
     return hyper::launched("matmul tf32");
