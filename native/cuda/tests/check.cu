@@ -12,6 +12,7 @@
 
 #include <cuda_runtime.h>
 
+#include "check_inputs.h"
 #include "hyper_cuda.h"
 #ifdef HYPER_HAVE_CUBLAS
 #include <cublas_v2.h>
@@ -21,18 +22,6 @@ static int g_failures = 0;
 
 // fp32 variants sum in another order than the CPU loop: ~1e-6 relative; an indexing bug gives ~1.
 static const double kTolerance = 1e-4;
-// TF32 variants round each input to a 10-bit mantissa (unit roundoff u = 2^-11 = 4.9e-4), so each
-// product is off by up to 2u = 9.8e-4 relative; on these random inputs, whose rounding errors have
-// random signs, the norm-wise error of a sum is at most about that. Bound used: 5e-3, five times
-// the per-product bound, still far below the ~1 of a wrong index or a dropped tile.
-static const double kTf32Tolerance = 5e-3;
-
-static std::vector<float> random_vector(size_t n, unsigned seed) {
-    std::vector<float> v(n);
-    srand(seed);
-    for (auto& x : v) x = (float)((double)rand() / RAND_MAX * 2.0 - 1.0);
-    return v;
-}
 
 static float* to_device(const std::vector<float>& host) {
     void* p = nullptr;

@@ -2,24 +2,16 @@
 // loops: matmul tf32 in every operand layout the forward and backward use, on odd and on aligned
 // (float4) shapes, with bias and accumulation; the flash_tf32 attention forward at head sizes 16,
 // 64 and 128, causal and not, and as decoding (queries after a cached prefix, grouped heads).
-// Tolerance 5e-3 relative, as hypercuda_check's for TF32 (the reasoning is there). Exit code 1 on a failure.
+// Tolerance: kTf32Tolerance, hypercuda_check's for TF32 (check_inputs.h says why). Exit code 1 on a failure.
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <vector>
 
 #include "../../src/tensorcore/tensor_cores.cuh"
+#include "../check_inputs.h"
 
 static int g_failures = 0;
-static const double kTf32Tolerance = 5e-3;
-
-static std::vector<float> random_vector(size_t n, unsigned seed) {
-    std::vector<float> v(n);
-    srand(seed);
-    for (auto& x : v) x = (float)((double)rand() / RAND_MAX * 2.0 - 1.0);
-    return v;
-}
-
 static double rel_error(const std::vector<float>& got, const std::vector<double>& want) {
     double diff = 0, norm = 0;
     for (size_t i = 0; i < want.size(); i++) {
