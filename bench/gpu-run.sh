@@ -9,19 +9,29 @@ self-contained.
 
 Steps, cheap and decisive first, each under `timeout`, cut to what is left of the budget:
   probe            the card, nvcc, cmake, PyTorch
-  build            libhypercuda.so and hypercuda_check for the card'"'"'s architecture
-  native-check     hypercuda_check under CUDA_LAUNCH_BLOCKING=1 (kernels vs CPU loops, matmul times)
+  build            libhypercuda.so and hypercuda_check for the card'"'"'s architecture; if that fails
+                   with the TF32 tensor-core sources (native/cuda/src/tensorcore), again without
+                   them (cmake -DHYPER_CUDA_TENSOR_CORES=OFF, or the nvcc line without them), so
+                   the rest of the session still runs; summary.md says which build it got
+  native-check     hypercuda_check under CUDA_LAUNCH_BLOCKING=1 (kernels vs CPU loops, matmul times
+                   against cuBLAS fp32 and cuBLAS TF32)
   hyper-info       ./hyper info with the built library
   ops-cuda         hyper bench kernels for every op on cuda, checked against the reference, each op
                    in its own process, under HYPER_CUDA_SYNC=1 (a failed launch is blamed on its op)
   ops-ilgpu        the same on ilgpu'"'"'s CUDA accelerator
   torch-sgemm      cuBLAS SGEMM 4096^3 through PyTorch (TF32 off)
   matmul-lab       hyper bench kernels matmul 4096^3 on cuda, one process per variant
+  attention-lab    hyper bench kernels attention B=1 T=1024 C=768 NH=12 on cuda, one process per variant
   train-hyper      GPT-2 124M training step B=4 T=1024, hyper on cuda
   train-torch      the same step, PyTorch eager fp32
   decode-hyper     GPT-2 124M decoding (32 prompt tokens, 128 new), hyper on cuda
   decode-torch     the same, PyTorch eager
   sanitizer        compute-sanitizer on hypercuda_check --quick, if time is left
+
+Kernel-lab variants on cuda (hyper info lists them): matmul naive, tiled, blocked (register-
+blocked fp32), tf32 (TF32 tensor cores, WMMA); attention naive, flash, flash_tf32 (flash with
+Q.K^T and P.V on TF32 tensor cores). TF32 variants are checked to 5e-3 relative, fp32 to 1e-4.
+The tensor-core variants have never been compiled or run: this session is their first.
 
 Writes into $OUT (default ./gpu-results), at most three files, so all of them come back:
   summary.md       the card, each step'"'"'s status and time, ours against PyTorch
@@ -83,24 +93,42 @@ step probe 30 bash -c "$(declare -f probe); probe"
 ARCH=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader 2> /dev/null | head -n 1 | tr -d ' .')
 ARCH="${ARCH:-90}"
 
-build() {
-    mkdir -p "$BUILD"
+# build TC: the library and the check program, with the tensor-core sources when TC is ON.
+build_with() {
+    local tc="$1" src="$BUNDLE/native/cuda"
     if command -v cmake > /dev/null; then
-        cmake -S "$BUNDLE/native/cuda" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES="$ARCH" \
-            -DHYPER_CUDA_BUILD_CHECK=ON && cmake --build "$BUILD" -j "$(nproc)" && return 0
-        echo "cmake failed: falling back to plain nvcc"
+        cmake -S "$src" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES="$ARCH" \
+            -DHYPER_CUDA_BUILD_CHECK=ON -DHYPER_CUDA_TENSOR_CORES="$tc" && cmake --build "$BUILD" -j "$(nproc)" && return 0
+        echo "cmake (tensor cores $tc) failed: falling back to plain nvcc"
     fi
-    local src="$BUNDLE/native/cuda"
+    local extra=()
+    [ "$tc" = ON ] && extra=(-DHYPER_HAVE_TENSOR_CORES "$src"/src/tensorcore/*.cu)
     # The same flags as CMakeLists.txt: static runtime, PIC, relaxed constexpr.
     nvcc -O3 -std=c++17 --expt-relaxed-constexpr -arch="sm_$ARCH" -Xcompiler -fPIC -shared -cudart static \
-        -I"$src" "$src"/src/*.cu -o "$BUILD/libhypercuda.so" &&
+        -I"$src" "$src"/src/*.cu ${extra[@]+"${extra[@]}"} -o "$BUILD/libhypercuda.so" &&
         { nvcc -O3 -std=c++17 -arch="sm_$ARCH" -I"$src" -DHYPER_HAVE_CUBLAS=1 "$src/tests/check.cu" \
             -L"$BUILD" -lhypercuda -lcublas -Xlinker -rpath="$BUILD" -o "$BUILD/hypercuda_check" ||
             # No cuBLAS to link: the checks still run, without the cuBLAS timing.
             nvcc -O3 -std=c++17 -arch="sm_$ARCH" -I"$src" "$src/tests/check.cu" \
                 -L"$BUILD" -lhypercuda -Xlinker -rpath="$BUILD" -o "$BUILD/hypercuda_check"; }
 }
-step build 150 bash -c "BUNDLE='$BUNDLE' BUILD='$BUILD' ARCH='$ARCH'; $(declare -f build); build"
+
+# The tensor-core sources have never met nvcc: when the build fails with them, the core library is
+# built without them (their variants then report "not built") rather than losing the session.
+build() {
+    mkdir -p "$BUILD"
+    if build_with ON; then
+        echo "tensor-core variants: built" > "$NOTE"
+        return 0
+    fi
+    echo "== the build with the tensor-core sources failed: building without them"
+    rm -f "$BUILD/libhypercuda.so" "$BUILD/hypercuda_check"
+    build_with OFF || return 1
+    echo "tensor-core variants: left out, their build failed (the build step in steps.log says why)" > "$NOTE"
+}
+NOTE="$LOGS/tensor-cores.txt"
+echo "tensor-core variants: not built (no library was built)" > "$NOTE"
+step build 180 bash -c "BUNDLE='$BUNDLE' BUILD='$BUILD' ARCH='$ARCH' NOTE='$NOTE'; $(declare -f build_with build); build"
 
 if [ -x "$BUILD/hypercuda_check" ]; then
     step native-check 60 env CUDA_LAUNCH_BLOCKING=1 "$BUILD/hypercuda_check"
@@ -124,17 +152,19 @@ step ops-ilgpu 60 env HYPER_ILGPU_DEVICE=cuda bash -c "HYPER='$HYPER' OPS='$OPS'
 
 step torch-sgemm 45 python3 "$BUNDLE/compare/cublas_sgemm.py" --n 4096 --c 4096 --oc 4096
 lab() {
-    # The variants `hyper info` lists for cuda ("Matmul variants: a, b, c (using b)").
-    local variants
-    variants=$("$HYPER" info | awk '/^cuda /{c=1; next} c && /^[^ ]/{exit} c && /Matmul variants:/{sub(/.*variants: /,""); sub(/ \(.*/,""); gsub(/,/,""); print; exit}')
-    [ -n "$variants" ] || { echo "no cuda matmul variants in hyper info"; return 1; }
+    # The variants `hyper info` lists for cuda ("Matmul variants: a, b, c (using b)"), one process
+    # each: a fault that poisons the CUDA context ends that variant's process, not the others'.
+    local op="$1" title="$2" sizes="$3" variants
+    variants=$("$HYPER" info | awk -v t="$title variants:" '/^cuda /{c=1; next} c && /^[^ ]/{exit} c && index($0, t){sub(/.*variants: /,""); sub(/ \(.*/,""); gsub(/,/,""); print; exit}')
+    [ -n "$variants" ] || { echo "no cuda $op variants in hyper info"; return 1; }
     local failed=0
     for v in $variants; do
-        timeout 40 "$HYPER" bench kernels --op matmul --backend cuda --variant "$v" --sizes 4096x4096x4096 --repeats 10 --json || failed=1
+        timeout 40 "$HYPER" bench kernels --op "$op" --backend cuda --variant "$v" --sizes "$sizes" --repeats 10 --json || failed=1
     done
     return $failed
 }
-step matmul-lab 90 bash -c "HYPER='$HYPER'; $(declare -f lab); lab"
+step matmul-lab 100 bash -c "HYPER='$HYPER'; $(declare -f lab); lab matmul Matmul 4096x4096x4096"
+step attention-lab 60 bash -c "HYPER='$HYPER'; $(declare -f lab); lab attention Attention 1x1024x768x12"
 
 TRAIN="--model gpt2 --batch 4 --seq 1024 --steps 5 --warmup 2"
 step train-hyper 90 "$HYPER" bench train --device cuda $TRAIN --json
@@ -149,7 +179,7 @@ fi
 
 python3 "$BUNDLE/summary.py" "$LOGS" "$OUT" || {
     # No Python: the step table alone.
-    { echo "# GPU session"; echo; echo "| step | status | s |"; echo "|---|---|---|"; sed 's/\t/ | /g; s/^/| /; s/$/ |/' "$STATUS"; } > "$OUT/summary.md"
+    { echo "# GPU session"; echo; cat "$NOTE"; echo; echo "| step | status | s |"; echo "|---|---|---|"; sed 's/\t/ | /g; s/^/| /; s/$/ |/' "$STATUS"; } > "$OUT/summary.md"
 }
 cat "$OUT/summary.md"
 echo "total $(($(date +%s) - START))s of ${BUDGET}s; results in $OUT"

@@ -39,34 +39,51 @@ data = {"card": card, "steps": steps}
 for s in steps:
     data[s["step"]] = rows(s["step"])
 
-md = ["# GPU session", "", f"Card: `{card}`", "", "| step | status | s |", "|---|---|---|"]
+note_path = os.path.join(logs, "tensor-cores.txt")
+note = open(note_path).read().strip() if os.path.exists(note_path) else "tensor-core variants: unknown"
+data["tensor_cores"] = note
+md = ["# GPU session", "", f"Card: `{card}`", "", note, "", "| step | status | s |", "|---|---|---|"]
 md += [f"| {s['step']} | {s['status']} | {s['seconds']} |" for s in steps]
 
 md += ["", "## Checks", ""]
 native = [r for r in rows("native-check") if r.get("kind") == "check"]
-bad = [r for r in native if not r.get("ok")]
-md.append(f"- hypercuda_check: {len(native) - len(bad)} of {len(native)} checks pass"
+skipped = [r for r in native if r.get("skipped")]
+bad = [r for r in native if not r.get("ok") and not r.get("skipped")]
+md.append(f"- hypercuda_check: {len(native) - len(bad) - len(skipped)} of {len(native)} checks pass, {len(skipped)} skipped (not built)"
           + "".join(f"\n  - FAILED {r['op']} variant {r['variant']} {r['shape']}: {r.get('error') or r.get('rel_error')}" for r in bad))
 for backend in ("cuda", "ilgpu"):
     ops = rows("ops-" + backend)
-    failed = [r for r in ops if not r.get("ok", False)]
-    md.append(f"- hyper bench kernels on {backend}: {len(ops) - len(failed)} of {len(ops)} op variants match the reference"
-              + "".join(f"\n  - FAILED {r.get('op')} {r.get('variant', '')}: {r.get('error', r.get('failed'))}" for r in failed))
+    # Skipped: left out of the build, or not run on a context an earlier variant's fault poisoned.
+    skipped = [r for r in ops if r.get("skipped")]
+    failed = [r for r in ops if not r.get("ok", False) and not r.get("skipped")]
+    md.append(f"- hyper bench kernels on {backend}: {len(ops) - len(failed) - len(skipped)} of {len(ops)} op variants match the reference"
+              + "".join(f"\n  - FAILED {r.get('op')} {r.get('variant', '')}: {r.get('error', r.get('failed'))}" for r in failed)
+              + "".join(f"\n  - skipped {r.get('op')} {r.get('variant', '')}: {r.get('error')}" for r in skipped))
 
 md += ["", "## fp32 matmul 4096^3 (out = inp . weight^T)", ""]
 torch_mm = last("torch-sgemm")
 ref = torch_mm["gflops"] if torch_mm else None
 if torch_mm:
     md.append(f"- cuBLAS via PyTorch (TF32 off): {ref:.0f} GFLOP/s ({torch_mm['ms']} ms)")
+def timed(r):
+    """A lab row's rate, or why it has none."""
+    g = r.get("gflops")
+    if g:
+        return f"{g:.0f} GFLOP/s"
+    return ("skipped " if r.get("skipped") else "FAILED ") + str(r.get("error"))
+
+
 for r in rows("native-check"):
     if r.get("kind") == "matmul":
         g = r.get("gflops")
-        md.append(f"- hypercuda_check {r['variant']}: " + (f"{g:.0f} GFLOP/s" if g else f"FAILED {r.get('error')}")
-                  + (f", {g / ref:.2f} of cuBLAS" if g and ref else ""))
+        md.append(f"- hypercuda_check {r['variant']}: " + timed(r) + (f", {g / ref:.2f} of cuBLAS fp32" if g and ref else ""))
 for r in rows("matmul-lab"):
     g = r.get("gflops")
-    md.append(f"- hyper bench kernels {r.get('variant')}: " + (f"{g:.0f} GFLOP/s" if g else f"FAILED {r.get('error')}")
-              + (f", {g / ref:.2f} of cuBLAS" if g and ref else ""))
+    md.append(f"- hyper bench kernels {r.get('variant')}: " + timed(r) + (f", {g / ref:.2f} of cuBLAS fp32" if g and ref else ""))
+
+md += ["", "## Causal attention forward, B=1 T=1024 C=768 NH=12", ""]
+for r in rows("attention-lab"):
+    md.append(f"- hyper bench kernels {r.get('variant')}: " + timed(r) + (f" ({r['ms']:.3f} ms)" if r.get("ms") else ""))
 
 
 def versus(title, ours, theirs, key, unit):

@@ -25,13 +25,19 @@ extern "C" {
 #endif
 
 #define HYPER_CUDA_BAD_ARGUMENT (-1)
+/* The variant asked for was left out of this build (the optional tensor-core kernels,
+   CMake option HYPER_CUDA_TENSOR_CORES); nothing was launched. */
+#define HYPER_CUDA_NOT_BUILT (-2)
 
-/* Kernel-lab variants. Every variant of an op computes the same function. */
+/* Kernel-lab variants. Every variant of an op computes the same function; the TF32 ones round their
+   inputs to a 10-bit mantissa, so they match the fp32 ones to about 1e-3 relative, not 1e-6. */
 #define HYPER_MATMUL_NAIVE 0           /* one thread per output, no reuse */
 #define HYPER_MATMUL_TILED 1           /* 32x32 shared-memory tiles, one output per thread */
 #define HYPER_MATMUL_BLOCKED 2         /* register-blocked: 128x128 tiles, 8x8 outputs per thread, float4, double-buffered */
+#define HYPER_MATMUL_TF32 3            /* TF32 tensor cores (WMMA m16n16k8, fp32 accumulate; sm_80+): 128x128 tiles, 8 warps */
 #define HYPER_ATTENTION_NAIVE 0        /* one thread per query row, three passes over the keys */
 #define HYPER_ATTENTION_FLASH 1        /* key/value tiles in shared memory, online softmax, one warp per row */
+#define HYPER_ATTENTION_FLASH_TF32 2   /* the flash forward with Q.K^T and P.V on TF32 tensor cores (WMMA; sm_80+), fp32 softmax */
 
 /* ---- device and memory ---------------------------------------------------------------- */
 

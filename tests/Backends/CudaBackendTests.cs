@@ -1,4 +1,6 @@
+using System.Globalization;
 using System.Text.RegularExpressions;
+using Hyper.Runtime.Benchmarks;
 using Hyper.Runtime.Backends;
 using Hyper.Runtime.Backends.Cuda;
 
@@ -64,6 +66,27 @@ public partial class CudaBackendTests
             Assert.That(bound[name], Is.EqualTo(parameters), $"{name}: parameter types");
     }
 
+    [GeneratedRegex(@"^#define\s+HYPER_(MATMUL|ATTENTION|CUDA)_(\w+)\s+\(?(-?\d+)\)?", RegexOptions.Multiline)]
+    private static partial Regex Define();
+
+    [Test]
+    public void VariantNamesAreTheHeadersIdsInOrder()
+    {
+        // The backend passes a variant's index in its list as the library's id: the two must agree.
+        var defines = Define().Matches(File.ReadAllText(HeaderPath()))
+            .Select(m => (Group: m.Groups[1].Value, Name: m.Groups[2].Value.ToLowerInvariant(), Id: int.Parse(m.Groups[3].Value, CultureInfo.InvariantCulture)))
+            .ToList();
+        string[] Ids(string group) => defines.Where(d => d.Group == group).OrderBy(d => d.Id).Select(d => d.Name).ToArray();
+        Assert.That(Ids("MATMUL"), Is.EqualTo(CudaBackend.MatmulVariants));
+        Assert.That(Ids("ATTENTION"), Is.EqualTo(CudaBackend.AttentionVariants));
+        Assert.That(defines.Where(d => d.Group == "MATMUL").Select(d => d.Id), Is.EqualTo(Enumerable.Range(0, CudaBackend.MatmulVariants.Length)).AsCollection);
+        Assert.That(defines.Where(d => d.Group == "ATTENTION").Select(d => d.Id), Is.EqualTo(Enumerable.Range(0, CudaBackend.AttentionVariants.Length)).AsCollection);
+        Assert.That(defines.Single(d => d.Group == "CUDA" && d.Name == "bad_argument").Id, Is.EqualTo(CudaNative.BadArgument));
+        Assert.That(defines.Single(d => d.Group == "CUDA" && d.Name == "not_built").Id, Is.EqualTo(CudaNative.NotBuilt));
+        Assert.That(CudaBackend.MatmulVariants.Concat(CudaBackend.AttentionVariants).Where(v => v.EndsWith("tf32", StringComparison.Ordinal))
+            .Select(v => KernelLab.ToleranceOf(v, Hyper.Kernels.WeightFormat.F32)), Is.All.EqualTo(KernelLab.Tf32Tolerance));
+    }
+
     [Test]
     public void ExportNamesFollowTheFieldNames()
     {
@@ -81,7 +104,8 @@ public partial class CudaBackendTests
             using (backend)
             {
                 Assert.That(backend!.Description, Does.Contain("compute capability"));
-                Assert.That(((IKernelVariants)backend).VariantsOf(Op.Matmul), Is.EqualTo(new[] { "naive", "tiled", "blocked" }));
+                Assert.That(((IKernelVariants)backend).VariantsOf(Op.Matmul), Is.EqualTo(new[] { "naive", "tiled", "blocked", "tf32" }));
+                Assert.That(((IKernelVariants)backend).VariantsOf(Op.Attention), Is.EqualTo(new[] { "naive", "flash", "flash_tf32" }));
             }
             return;
         }

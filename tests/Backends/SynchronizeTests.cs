@@ -53,7 +53,8 @@ public class SynchronizeTests
     {
         int syncs = 0;
         int FaultingSync() { syncs++; return 700; } // cudaErrorIllegalAddress, found when the kernel ran
-        var e = Assert.Throws<InvalidOperationException>(() => CudaNative.Check(0, "matmul forward", true, FaultingSync, () => "an illegal memory access"));
+        // A device fault, which the kernel lab takes to mean the context is poisoned.
+        var e = Assert.Throws<DeviceFaultException>(() => CudaNative.Check(0, "matmul forward", true, FaultingSync, () => "an illegal memory access"));
         Assert.That(e!.Message, Does.StartWith("cuda matmul forward (found by the synchronise after it, HYPER_CUDA_SYNC=1)"));
         Assert.That(syncs, Is.EqualTo(1));
 
@@ -62,6 +63,10 @@ public class SynchronizeTests
         Assert.That(syncs, Is.EqualTo(1));
         // A launch that failed is reported as it is, without a synchronise on top.
         Assert.Throws<ArgumentException>(() => CudaNative.Check(-1, "matmul forward", true, FaultingSync, () => "bad shape"));
+        Assert.That(syncs, Is.EqualTo(1));
+        // So is a variant the library was built without: nothing ran, the context is fine.
+        var notBuilt = Assert.Throws<VariantNotBuiltException>(() => CudaNative.Check(CudaNative.NotBuilt, "matmul forward", true, FaultingSync, () => "built without"));
+        Assert.That(notBuilt!.Message, Does.Contain("built without"));
         Assert.That(syncs, Is.EqualTo(1));
     }
 

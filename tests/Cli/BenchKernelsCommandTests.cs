@@ -62,23 +62,83 @@ public class BenchKernelsCommandTests
         using var backend = new BrokenMatmulBackend();
         var results = KernelLab.Run(backend, "matmul", [9, 6, 5], KernelLab.VariantsToRun(backend, Op.Matmul, "all"), repeats: 2, warmup: 0).ToList();
         Assert.That(results.Select(r => (r.Variant, r.Ok)), Is.EqualTo(new[] { ("right", true), ("off-by-one", false) }));
+        Assert.That(KernelLab.AllPassed(results), Is.False);
         Assert.That(results[1].Ms, Is.Null);
         Assert.That(results[1].Error, Does.Contain("relative error"));
         Assert.That(backend.Variant, Is.EqualTo("right"), "the backend's own variant is restored");
     }
 
-    /// <summary>The reference backend with a second matmul variant that is wrong on purpose.</summary>
-    private sealed class BrokenMatmulBackend : IBackend, IKernelVariants
+    [Test]
+    public void ADeviceFaultFailsItsVariantAndSkipsTheRestOnThePoisonedContext()
+    {
+        // "fault" fails while it is checked, as a launch error surfacing at the next download would.
+        using var backend = new BrokenMatmulBackend("right", "fault", "right-too");
+        var results = KernelLab.Run(backend, "matmul", [[9, 6, 5], [4, 4, 4]], KernelLab.VariantsToRun(backend, Op.Matmul, "all"), repeats: 2, warmup: 0).ToList();
+        Assert.That(results.Select(r => (r.Variant, r.Ok, r.Skipped)), Is.EqualTo(new[]
+        {
+            ("right", true, false), ("fault", false, false), ("right-too", false, true),
+            ("right", false, true), ("fault", false, true), ("right-too", false, true),
+        }));
+        Assert.That(results[1].Error, Does.StartWith("device fault: ").And.Contain("an illegal memory access"));
+        Assert.That(results.Skip(2).Select(r => r.Error), Is.All.EqualTo("context poisoned after fault (N=9 C=6 OC=5)"));
+        Assert.That(results.Skip(1).Select(r => r.Ms), Is.All.Null);
+        Assert.That(backend.MatmulCalls["right-too"], Is.Zero, "nothing runs on the poisoned context");
+        Assert.That(backend.Variant, Is.EqualTo("right"), "the backend's own variant is restored");
+        Assert.That(KernelLab.AllPassed(results), Is.False);
+    }
+
+    [Test]
+    public void AFaultWhileTimingIsTheTimedVariantsNotTheNextOnes()
+    {
+        // "fault-late" passes its check, then faults asynchronously: found by the synchronise at the end of its timing.
+        using var backend = new BrokenMatmulBackend("fault-late", "right");
+        var results = KernelLab.Run(backend, "matmul", [9, 6, 5], KernelLab.VariantsToRun(backend, Op.Matmul, "all"), repeats: 2, warmup: 0).ToList();
+        Assert.That(results.Select(r => (r.Variant, r.Ok, r.Skipped)), Is.EqualTo(new[] { ("fault-late", false, false), ("right", false, true) }));
+        Assert.That(results[1].Error, Is.EqualTo("context poisoned after fault-late"));
+        Assert.That(backend.MatmulCalls["right"], Is.Zero);
+    }
+
+    [Test]
+    public void AVariantLeftOutOfTheBuildIsSkippedAndTheLabGoesOn()
+    {
+        using var backend = new BrokenMatmulBackend("not-built", "right");
+        var results = KernelLab.Run(backend, "matmul", [9, 6, 5], KernelLab.VariantsToRun(backend, Op.Matmul, "all"), repeats: 2, warmup: 0).ToList();
+        Assert.That(results.Select(r => (r.Variant, r.Ok, r.Skipped)), Is.EqualTo(new[] { ("not-built", false, true), ("right", true, false) }));
+        Assert.That(results[0].Error, Does.StartWith("not built: "));
+        Assert.That(KernelLab.AllPassed(results), Is.True, "a build without the optional variants is not a failure");
+    }
+
+    [Test]
+    public void TheHelpSaysWhatAPoisonedContextDoes()
+    {
+        var (code, output, _) = CliRunner.Run("bench", "kernels", "--help");
+        Assert.That(code, Is.EqualTo(0));
+        Assert.That(output, Does.Contain("context poisoned after").And.Contain("SKIPPED").And.Contain("TF32"));
+    }
+
+    /// <summary>
+    /// The reference backend with matmul variants named for what they do wrong on purpose: off-by-one
+    /// (one wrong element), fault (a device fault when called), fault-late (a device fault at the
+    /// synchronise after its third call), not-built (left out of the native build); any other name is right.
+    /// </summary>
+    private sealed class BrokenMatmulBackend(params string[] variants) : IBackend, IKernelVariants
     {
         private readonly ReferenceBackend _r = new();
-        public string Variant { get; private set; } = "right";
+        private readonly string[] _variants = variants.Length > 0 ? variants : ["right", "off-by-one"];
+        private bool _faultPending;
+        public string Variant { get; private set; } = variants.Length > 0 ? variants[0] : "right";
+        public Dictionary<string, int> MatmulCalls { get; } = (variants.Length > 0 ? variants : ["right", "off-by-one"]).ToDictionary(v => v, _ => 0);
         public string Name => "broken";
-        public string Description => "reference with a wrong matmul variant";
-        public IReadOnlyList<string> VariantsOf(Op op) => op == Op.Matmul ? ["right", "off-by-one"] : [];
+        public string Description => "reference with wrong matmul variants";
+        public IReadOnlyList<string> VariantsOf(Op op) => op == Op.Matmul ? _variants : [];
         public string VariantOf(Op op) => Variant;
         public void UseVariant(Op op, string variant) => Variant = variant;
         public bool Supports(Op op) => true;
-        public void Synchronize() => _r.Synchronize();
+        public void Synchronize()
+        {
+            if (_faultPending) throw new DeviceFaultException("cuda synchronize: an illegal memory access was encountered (code 700)");
+            _r.Synchronize();
+        }
         public DeviceBuffer Allocate(long length) => _r.Allocate(length);
         public void Upload(ReadOnlySpan<float> source, TensorView destination) => _r.Upload(source, destination);
         public void Download(TensorView source, Span<float> destination) => _r.Download(source, destination);
@@ -104,6 +164,11 @@ public class BenchKernelsCommandTests
 
         public void MatmulForward(TensorView output, TensorView input, TensorView weight, TensorView bias, int N, int C, int OC)
         {
+            if (_faultPending) throw new DeviceFaultException("cuda matmul forward: an earlier error (code 700)");
+            MatmulCalls[Variant]++;
+            if (Variant == "fault") throw new DeviceFaultException("cuda matmul forward: an illegal memory access was encountered (code 700)");
+            if (Variant == "not-built") throw new VariantNotBuiltException("cuda matmul forward: built without its tensor-core kernels (code -2)");
+            if (Variant == "fault-late" && MatmulCalls[Variant] == 3) _faultPending = true;
             _r.MatmulForward(output, input, weight, bias, N, C, OC);
             if (Variant != "off-by-one") return;
             var host = new float[output.Length];

@@ -10,9 +10,13 @@
 // looping over key tiles), one for dk and dv (a warp per key row, looping over query tiles), so
 // every gradient element has one writer and no atomics are needed.
 //
+// Variant 2 (flash_tf32) is the flash forward on TF32 tensor cores, tensorcore/attention_tf32.cu, an
+// optional part of the build.
+//
 // Naive forward (variant 0): one thread per query row, three passes over the keys (max, sum,
 // weighted sum), straight from global memory.
 #include "attention.cuh"
+#include "tensorcore/tensor_cores.cuh"
 
 namespace {
 
@@ -310,10 +314,16 @@ int hyper_cuda_attention_forward(float* out, float* lse, const float* qkv, int B
         attention_naive<<<hyper::blocks_for(rows, 128), 128>>>(out, lse, qkv, B, T, C, NH, causal, scale);
         return hyper::launched("attention naive");
     }
-    if (variant != HYPER_ATTENTION_FLASH) return hyper::fail(HYPER_CUDA_BAD_ARGUMENT, "attention: unknown variant %d", variant);
+    if (variant != HYPER_ATTENTION_FLASH && variant != HYPER_ATTENTION_FLASH_TF32)
+        return hyper::fail(HYPER_CUDA_BAD_ARGUMENT, "attention: unknown variant %d", variant);
     long long row = 3LL * C, batch = (long long)T * 3 * C;
     Problem p{out, lse, qkv, qkv + C, qkv + 2 * C, row, row, row, C, batch, batch, batch, (long long)T * C, T, T, NH, 1, C / NH, causal, 0, scale};
-    return hyper::launch_attention_flash(p, B);
+    if (variant == HYPER_ATTENTION_FLASH) return hyper::launch_attention_flash(p, B);
+#ifdef HYPER_HAVE_TENSOR_CORES
+    return hyper::launch_attention_flash_tf32(p, B);
+#else
+    return hyper::fail(HYPER_CUDA_NOT_BUILT, "attention flash_tf32: this libhypercuda was built without its tensor-core kernels");
+#endif
 }
 
 int hyper_cuda_attention_backward(float* dqkv, const float* dout, const float* qkv, const float* out, const float* lse,

@@ -26,6 +26,9 @@ int scratch(ScratchSlot slot, size_t bytes, void** device);
 // Copies n host ints into the int scratch and returns its device pointer.
 int upload_ints(const int* host, long long n, const int** device);
 
+// Whether p allows float4 loads (16-byte alignment).
+inline bool aligned16(const void* p) { return ((unsigned long long)p & 15ull) == 0; }
+
 inline unsigned blocks_for(long long n, int threads) { return (unsigned)((n + threads - 1) / threads); }
 
 // Elementwise kernels cover any n with a grid-stride loop over at most this many blocks.

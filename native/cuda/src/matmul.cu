@@ -3,12 +3,14 @@
 //   0 naive            one thread per output, operands straight from global memory;
 //   1 tiled            32x32 tiles staged in shared memory, one output per thread;
 //   2 blocked          register-blocked: 128x128 block tiles, 8x8 outputs per thread, float4 loads, shared
-//                      memory double-buffered so the next tile loads while this one multiplies.
+//                      memory double-buffered so the next tile loads while this one multiplies;
+//   3 tf32             TF32 tensor cores (tensorcore/matmul_tf32.cu, an optional part of the build).
 // A and B are read in place, whichever way their memory runs:
 //   forward  A = inp  (K contiguous),   B(k,n) = weight[n,k] (K contiguous)
 //   dinp     A = dout (K contiguous),   B(k,n) = weight[k,n] (N contiguous)
 //   dweight  A(m,k) = dout[k,m] (M contiguous), B = inp (N contiguous)
 #include "common.cuh"
+#include "tensorcore/tensor_cores.cuh"
 
 namespace {
 
@@ -164,12 +166,10 @@ __global__ void __launch_bounds__(kThreads) gemm_blocked(float* c, int M, int Nc
     }
 }
 
-bool aligned16(const void* p) { return ((unsigned long long)p & 15ull) == 0; }
-
 template <bool AK, bool BK>
 int launch_blocked(float* c, int M, int Nc, int K, const float* a, int lda, const float* b, int ldb, const float* bias, int accumulate) {
     dim3 grid((unsigned)((Nc + kBlock - 1) / kBlock), (unsigned)((M + kBlock - 1) / kBlock));
-    bool vec = aligned16(a) && aligned16(b) && lda % 4 == 0 && ldb % 4 == 0;
+    bool vec = hyper::aligned16(a) && hyper::aligned16(b) && lda % 4 == 0 && ldb % 4 == 0;
     if (vec) gemm_blocked<AK, BK, true><<<grid, kThreads>>>(c, M, Nc, K, a, lda, b, ldb, bias, accumulate);
     else gemm_blocked<AK, BK, false><<<grid, kThreads>>>(c, M, Nc, K, a, lda, b, ldb, bias, accumulate);
     return hyper::launched("matmul blocked");
@@ -202,6 +202,12 @@ int gemm(int variant, float* c, int M, int Nc, int K, const float* a, bool a_k, 
             if (a_k) return launch_blocked<true, false>(c, M, Nc, K, a, lda, b, ldb, bias, accumulate);
             if (b_k) return launch_blocked<false, true>(c, M, Nc, K, a, lda, b, ldb, bias, accumulate);
             return launch_blocked<false, false>(c, M, Nc, K, a, lda, b, ldb, bias, accumulate);
+        case HYPER_MATMUL_TF32:
+#ifdef HYPER_HAVE_TENSOR_CORES
+            return hyper::gemm_tf32(c, M, Nc, K, a, a_k, lda, b, b_k, ldb, bias, accumulate);
+#else
+            return hyper::fail(HYPER_CUDA_NOT_BUILT, "matmul tf32: this libhypercuda was built without its tensor-core kernels");
+#endif
         default:
             return hyper::fail(HYPER_CUDA_BAD_ARGUMENT, "matmul: unknown variant %d", variant);
     }

@@ -1,7 +1,9 @@
 // hypercuda_check: exercises the library where the managed tests cannot run (no dotnet). Checks
-// the matmul and attention variants and grouped-query attention (forward, backward, decoding)
-// against plain CPU loops on odd shapes, then times the matmul variants at 4096^3 (and cuBLAS
-// SGEMM when built with it) unless --quick. One JSON object per line; the exit code is 1 when any check fails.
+// the matmul variants (forward and backward), the attention variants and grouped-query attention
+// (forward, backward, decoding) against plain CPU loops on odd shapes, then times the matmul
+// variants at 4096^3 (and cuBLAS SGEMM, fp32 and TF32, when built with it) unless --quick. One JSON
+// object per line; the exit code is 1 when any check fails. A variant left out of the build
+// (HYPER_CUDA_NOT_BUILT) is reported skipped, not failed.
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -10,6 +12,7 @@
 
 #include <cuda_runtime.h>
 
+#include "check_inputs.h"
 #include "hyper_cuda.h"
 #ifdef HYPER_HAVE_CUBLAS
 #include <cublas_v2.h>
@@ -17,12 +20,8 @@
 
 static int g_failures = 0;
 
-static std::vector<float> random_vector(size_t n, unsigned seed) {
-    std::vector<float> v(n);
-    srand(seed);
-    for (auto& x : v) x = (float)((double)rand() / RAND_MAX * 2.0 - 1.0);
-    return v;
-}
+// fp32 variants sum in another order than the CPU loop: ~1e-6 relative; an indexing bug gives ~1.
+static const double kTolerance = 1e-4;
 
 static float* to_device(const std::vector<float>& host) {
     void* p = nullptr;
@@ -56,8 +55,13 @@ static double rel_error(const float* device, const std::vector<float>& expected)
     return sqrt(diff) / (norm > 0 ? sqrt(norm) : 1.0);
 }
 
-static void report(const char* op, int variant, const char* shape, int rc, double err) {
-    bool ok = rc == 0 && err <= 1e-4;
+static void report(const char* op, int variant, const char* shape, int rc, double err, double tolerance = kTolerance) {
+    if (rc == HYPER_CUDA_NOT_BUILT) {
+        printf("{\"kind\":\"check\",\"op\":\"%s\",\"variant\":%d,\"shape\":\"%s\",\"ok\":null,\"skipped\":\"%s\"}\n", op, variant, shape,
+               hyper_cuda_last_error());
+        return;
+    }
+    bool ok = rc == 0 && err <= tolerance;
     if (!ok) g_failures++;
     printf("{\"kind\":\"check\",\"op\":\"%s\",\"variant\":%d,\"shape\":\"%s\",\"rel_error\":%.3g,\"ok\":%s,\"error\":\"%s\"}\n", op, variant, shape,
            err, ok ? "true" : "false", rc == 0 ? "" : hyper_cuda_last_error());
@@ -75,13 +79,32 @@ static void check_matmul(int N, int C, int OC) {
     float *d_inp = to_device(inp), *d_w = to_device(w), *d_b = to_device(b), *d_out = to_device(unwritten(ref.size()));
     char shape[64];
     snprintf(shape, sizeof shape, "N=%d C=%d OC=%d", N, C, OC);
-    for (int v = 0; v < 3; v++) {
+    // The backward's two GEMMs read their operands the other ways round (dout^T, weight by rows):
+    // dinp[N,C] = dout . weight and dweight[OC,C] = dout^T . inp, from zero (the backward accumulates).
+    auto dout = random_vector((size_t)N * OC, 9);
+    std::vector<float> ref_dinp((size_t)N * C), ref_dw((size_t)OC * C), zeros_inp((size_t)N * C), zeros_w((size_t)OC * C);
+    for (int n = 0; n < N; n++)
+        for (int o = 0; o < OC; o++) {
+            float g = dout[(size_t)n * OC + o];
+            for (int c = 0; c < C; c++) {
+                ref_dinp[(size_t)n * C + c] += g * w[(size_t)o * C + c];
+                ref_dw[(size_t)o * C + c] += g * inp[(size_t)n * C + c];
+            }
+        }
+    float *d_dout = to_device(dout), *d_dinp = to_device(zeros_inp), *d_dw = to_device(zeros_w);
+    for (int v = 0; v <= HYPER_MATMUL_TF32; v++) {
+        double tolerance = v == HYPER_MATMUL_TF32 ? kTf32Tolerance : kTolerance;
         reset_to_unwritten(d_out, ref.size()); // each variant starts from NaN, not from the last one's result
         int rc = hyper_cuda_matmul_forward(d_out, d_inp, d_w, d_b, N, C, OC, v);
         if (rc == 0) rc = hyper_cuda_synchronize();
-        report("matmul", v, shape, rc, rc == 0 ? rel_error(d_out, ref) : NAN);
+        report("matmul", v, shape, rc, rc == 0 ? rel_error(d_out, ref) : NAN, tolerance);
+        hyper_cuda_upload(d_dinp, zeros_inp.data(), (long long)zeros_inp.size() * 4);
+        hyper_cuda_upload(d_dw, zeros_w.data(), (long long)zeros_w.size() * 4);
+        rc = hyper_cuda_matmul_backward(d_dinp, d_dw, nullptr, d_dout, d_inp, d_w, N, C, OC, v);
+        if (rc == 0) rc = hyper_cuda_synchronize();
+        report("matmul backward", v, shape, rc, rc == 0 ? fmax(rel_error(d_dinp, ref_dinp), rel_error(d_dw, ref_dw)) : NAN, tolerance);
     }
-    hyper_cuda_free(d_inp), hyper_cuda_free(d_w), hyper_cuda_free(d_b), hyper_cuda_free(d_out);
+    for (float* d : {d_inp, d_w, d_b, d_out, d_dout, d_dinp, d_dw}) hyper_cuda_free(d);
 }
 
 static void check_attention(int B, int T, int C, int NH) {
@@ -109,11 +132,11 @@ static void check_attention(int B, int T, int C, int NH) {
     float *d_qkv = to_device(qkv), *d_out = to_device(unwritten(ref.size())), *d_lse = to_device(std::vector<float>((size_t)B * NH * T));
     char shape[64];
     snprintf(shape, sizeof shape, "B=%d T=%d C=%d NH=%d", B, T, C, NH);
-    for (int v = 0; v < 2; v++) {
+    for (int v = 0; v <= HYPER_ATTENTION_FLASH_TF32; v++) {
         reset_to_unwritten(d_out, ref.size());
         int rc = hyper_cuda_attention_forward(d_out, d_lse, d_qkv, B, T, C, NH, 1, v);
         if (rc == 0) rc = hyper_cuda_synchronize();
-        report("attention", v, shape, rc, rc == 0 ? rel_error(d_out, ref) : NAN);
+        report("attention", v, shape, rc, rc == 0 ? rel_error(d_out, ref) : NAN, v == HYPER_ATTENTION_FLASH_TF32 ? kTf32Tolerance : kTolerance);
     }
     hyper_cuda_free(d_qkv), hyper_cuda_free(d_out), hyper_cuda_free(d_lse);
 }
@@ -200,20 +223,26 @@ static void time_matmul(int n) {
     cudaEventCreate(&start);
     cudaEventCreate(&stop);
     double flops = 2.0 * n * n * n;
-    for (int v = -1; v < 3; v++) {
+    // -2 and -1: cuBLAS SGEMM with TF32 tensor cores and in plain fp32, the bars for tf32 and the rest.
+    const char* names[] = {"cublas_tf32", "cublas", "naive", "tiled", "blocked", "tf32"};
+    for (int v = -2; v <= HYPER_MATMUL_TF32; v++) {
+        bool cublas = v < 0;
 #ifdef HYPER_HAVE_CUBLAS
         cublasHandle_t handle;
-        if (v == -1) cublasCreate(&handle);
+        if (cublas) {
+            cublasCreate(&handle);
+            cublasSetMathMode(handle, v == -2 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH);
+        }
 #else
-        if (v == -1) continue;
+        if (cublas) continue;
 #endif
-        const char* name = v == -1 ? "cublas" : v == 0 ? "naive" : v == 1 ? "tiled" : "blocked";
+        const char* name = names[v + 2];
         float best = 1e30f;
         int rc = 0;
         for (int r = 0; r < (v == 0 ? 3 : 10) && rc == 0; r++) {
             cudaEventRecord(start);
 #ifdef HYPER_HAVE_CUBLAS
-            if (v == -1) {
+            if (cublas) {
                 // out^T[OC,N] = W[OC,C] . inp^T in column-major terms: the engine's row-major out = inp . W^T.
                 const float one = 1.0f, zero = 0.0f;
                 rc = (int)cublasSgemm(handle, CUBLAS_OP_T, CUBLAS_OP_N, n, n, n, &one, d_w, n, d_a, n, &zero, d_out, n);
@@ -229,16 +258,18 @@ static void time_matmul(int n) {
             if (rc == 0) rc = (int)cudaEventElapsedTime(&ms, start, stop);
             if (rc == 0 && ms < best) best = ms;
         }
-        if (rc != 0) {
+        if (rc == HYPER_CUDA_NOT_BUILT) {
+            printf("{\"kind\":\"matmul\",\"variant\":\"%s\",\"shape\":\"%dx%dx%d\",\"skipped\":\"%s\"}\n", name, n, n, n, hyper_cuda_last_error());
+        } else if (rc != 0) {
             g_failures++;
             printf("{\"kind\":\"matmul\",\"variant\":\"%s\",\"shape\":\"%dx%dx%d\",\"ok\":false,\"error\":\"code %d: %s\"}\n", name, n, n, n, rc,
-                   v == -1 ? "cublas" : hyper_cuda_last_error());
+                   cublas ? "cublas" : hyper_cuda_last_error());
         } else {
             printf("{\"kind\":\"matmul\",\"variant\":\"%s\",\"shape\":\"%dx%dx%d\",\"ms\":%.4f,\"gflops\":%.1f}\n", name, n, n, n, best,
                    flops / (best * 1e6));
         }
 #ifdef HYPER_HAVE_CUBLAS
-        if (v == -1) cublasDestroy(handle);
+        if (cublas) cublasDestroy(handle);
 #endif
     }
     hyper_cuda_free(d_a), hyper_cuda_free(d_w), hyper_cuda_free(d_out);
@@ -262,6 +293,7 @@ int main(int argc, char** argv) {
     check_matmul(130, 260, 132);
     check_attention(2, 37, 48, 3);
     check_attention(1, 129, 128, 2);
+    check_attention(1, 70, 256, 2);  // hs = 128: the tensor-core kernel at its largest shared memory
     check_gqa(2, 37, 6, 2, 48);
     check_gqa(1, 70, 8, 1, 128);
     check_gqa(2, 9, 4, 4, 5);

@@ -4,8 +4,9 @@ namespace Hyper.Runtime.Backends;
 /// A backend with more than one kernel for some ops (the kernel lab). Variants are numbered in the
 /// order listed and named for what they do, with the same name on every backend: matmul's are
 /// naive, tiled (shared-memory or cache tiles) and blocked (register-blocked tiles), attention's
-/// naive and flash. Every variant of an op computes the same function, so the lab checks each one
-/// against the reference before timing it.
+/// naive and flash; a name ending in tf32 runs on TF32 tensor cores (cuda's tf32 and flash_tf32).
+/// Every variant of an op computes the same function, so the lab checks each one against the
+/// reference before timing it (a TF32 one to <see cref="Benchmarks.KernelLab.Tf32Tolerance"/>).
 /// </summary>
 public interface IKernelVariants
 {

@@ -9,6 +9,14 @@ namespace Hyper.Runtime.Benchmarks;
 /// seeded inputs and checked against the reference backend, and only then timed (median of
 /// repeats after a warm-up). The reference runs on at most <see cref="MatmulCheckRows"/> rows of
 /// a matmul (rows are independent, and 4096³ in scalar loops would take minutes).
+/// <para>
+/// A device fault (<see cref="DeviceFaultException"/>: a failed launch or synchronise) fails the
+/// variant it happened in, with the device's message, and nothing more is run on that backend: CUDA's
+/// errors are sticky, so every later variant would fail or time garbage on the poisoned context.
+/// Those variants, at every shape still to come, are reported skipped ("context poisoned after
+/// &lt;variant&gt;"). A variant left out of the native build (<see cref="VariantNotBuiltException"/>) is
+/// reported skipped too, and the lab goes on.
+/// </para>
 /// </summary>
 public static class KernelLab
 {
@@ -27,6 +35,19 @@ public static class KernelLab
         Kernels.WeightFormat.Q8 => 1.6e-2,
         _ => Tolerance,
     };
+
+    /// <summary>
+    /// The same for the TF32 tensor-core variants (names ending in tf32), which round every input to a
+    /// 10-bit mantissa: unit roundoff 2^-11 ≈ 4.9e-4 per operand, so each product is off by up to
+    /// 2^-10 ≈ 9.8e-4 relative, and on the lab's random inputs (rounding errors of random sign) the
+    /// norm-wise error of an output stays about that or below. Five times the per-product bound is
+    /// allowed; a wrong index or a dropped tile still gives an error of order 1.
+    /// </summary>
+    public const double Tf32Tolerance = 5e-3;
+
+    /// <summary>The tolerance of a variant: TF32 by its name, otherwise by its weight format.</summary>
+    public static double ToleranceOf(string variant, Kernels.WeightFormat format)
+        => variant.EndsWith("tf32", StringComparison.Ordinal) ? Tf32Tolerance : ToleranceOf(format);
 
     /// <summary>Rows of a matmul the reference computes for the check.</summary>
     public const int MatmulCheckRows = 64;
@@ -57,37 +78,84 @@ public static class KernelLab
 
     /// <summary>Checks then times each variant of <paramref name="opName"/> at <paramref name="dims"/>, yielding results as they come.</summary>
     public static IEnumerable<KernelLabResult> Run(IBackend backend, string opName, int[] dims, IReadOnlyList<string> variants, int repeats, int warmup)
+        => Run(backend, opName, [dims], variants, repeats, warmup);
+
+    /// <summary>
+    /// Checks then times each variant of <paramref name="opName"/> at each of <paramref name="shapes"/>
+    /// in turn, yielding results as they come; after a device fault the rest are skipped (see the class).
+    /// </summary>
+    public static IEnumerable<KernelLabResult> Run(IBackend backend, string opName, IReadOnlyList<int[]> shapes, IReadOnlyList<string> variants,
+        int repeats, int warmup)
     {
         var op = Ops.First(o => o.Name == opName).Op;
-        var full = Build(opName, dims, checkOnly: false);
-        var check = Build(opName, dims, checkOnly: true);
-        float[][] expected;
-        using (var reference = new ReferenceBackend()) expected = Execute(reference, check);
         var lab = backend as IKernelVariants;
         string? initial = lab is not null && lab.VariantsOf(op).Count > 0 ? lab.VariantOf(op) : null;
+        string? poisonedBy = null;
         try
         {
-            foreach (string variant in variants)
+            foreach (int[] dims in shapes)
             {
-                var format = op == Op.Matmul && LowPrecision.Names.Contains(variant) ? LowPrecision.Parse(variant) : Kernels.WeightFormat.F32;
-                if (format != Kernels.WeightFormat.F32)
+                var full = Build(opName, dims, checkOnly: false);
+                float[][]? expected = null; // computed for the first variant that runs, none on a poisoned context
+                foreach (string variant in variants)
                 {
-                    if (initial is not null) lab!.UseVariant(op, initial);
-                    LowPrecision.Use(backend, format);
+                    if (poisonedBy is not null)
+                    {
+                        yield return Skipped(opName, backend, variant, full.Shape, $"context poisoned after {poisonedBy}");
+                        continue;
+                    }
+                    if (expected is null)
+                        using (var reference = new ReferenceBackend()) expected = Execute(reference, Build(opName, dims, checkOnly: true));
+                    var format = op == Op.Matmul && LowPrecision.Names.Contains(variant) ? LowPrecision.Parse(variant) : Kernels.WeightFormat.F32;
+                    if (format != Kernels.WeightFormat.F32)
+                    {
+                        if (initial is not null) lab!.UseVariant(op, initial);
+                        LowPrecision.Use(backend, format);
+                    }
+                    else if (initial is not null) lab!.UseVariant(op, variant);
+                    var (result, faulted) = Measure(backend, opName, variant, full, expected, repeats, warmup, format);
+                    if (faulted) poisonedBy = shapes.Count > 1 ? $"{variant} ({full.Shape})" : variant;
+                    yield return result;
+                    if (!faulted) LowPrecision.Use(backend, Kernels.WeightFormat.F32);
                 }
-                else if (initial is not null) lab!.UseVariant(op, variant);
-                yield return Measure(backend, opName, variant, full, expected, repeats, warmup, format);
-                LowPrecision.Use(backend, Kernels.WeightFormat.F32);
             }
         }
         finally
         {
+            // Variant choices are host-side state, safe to restore even on a poisoned context.
             if (initial is not null) lab!.UseVariant(op, initial);
-            LowPrecision.Use(backend, Kernels.WeightFormat.F32);
+            if (poisonedBy is null) LowPrecision.Use(backend, Kernels.WeightFormat.F32);
         }
     }
 
-    private static KernelLabResult Measure(IBackend backend, string opName, string variant, Case c, float[][] expected, int repeats, int warmup,
+    /// <summary>
+    /// Whether a run passed: every variant within tolerance or skipped. A variant skipped for a poisoned
+    /// context still fails the run, through the failed variant whose device fault poisoned it.
+    /// </summary>
+    public static bool AllPassed(IEnumerable<KernelLabResult> results) => results.All(x => x.Ok || x.Skipped);
+
+    private static KernelLabResult Skipped(string opName, IBackend backend, string variant, string shape, string why)
+        => new(opName, backend.Name, variant, shape, null, null, null, double.NaN, false, why, Skipped: true);
+
+    // Faulted: the device reported an error, so its context is not to be used again.
+    private static (KernelLabResult Result, bool Faulted) Measure(IBackend backend, string opName, string variant, Case c, float[][] expected,
+        int repeats, int warmup, Kernels.WeightFormat format)
+    {
+        try
+        {
+            return (CheckThenTime(backend, opName, variant, c, expected, repeats, warmup, format), false);
+        }
+        catch (DeviceFaultException e)
+        {
+            return (new KernelLabResult(opName, backend.Name, variant, c.Shape, null, null, null, double.NaN, false, $"device fault: {e.Message}"), true);
+        }
+        catch (VariantNotBuiltException e)
+        {
+            return (Skipped(opName, backend, variant, c.Shape, $"not built: {e.Message}"), false);
+        }
+    }
+
+    private static KernelLabResult CheckThenTime(IBackend backend, string opName, string variant, Case c, float[][] expected, int repeats, int warmup,
         Kernels.WeightFormat format)
     {
         var buffers = c.Arrays.Select(a => backend.Allocate(a.Length)).ToArray();
@@ -107,11 +175,11 @@ public static class KernelLab
                     error = Math.Max(error, RelativeError(actual, expected[k]));
                 }
             }
-            catch (Exception e) when (e is InvalidOperationException or ArgumentException)
+            catch (Exception e) when (e is ArgumentException || (e is InvalidOperationException && e is not DeviceFaultException))
             {
                 return new KernelLabResult(opName, backend.Name, variant, c.Shape, null, null, null, double.NaN, false, e.Message);
             }
-            double tolerance = ToleranceOf(format);
+            double tolerance = ToleranceOf(variant, format);
             if (!(error <= tolerance))
                 return new KernelLabResult(opName, backend.Name, variant, c.Shape, null, null, null, error, false, $"relative error {error:E2} is over {tolerance:E1}");
 
@@ -127,6 +195,7 @@ public static class KernelLab
                 backend.Download(sync, one);
                 times[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
             }
+            backend.Synchronize(); // a fault in the last timed call is this variant's, not the next one's
             Array.Sort(times);
             double ms = times[repeats / 2];
             double? gflops = c.Flops > 0 ? c.Flops / (ms * 1e6) : null;

@@ -9,14 +9,19 @@ namespace Hyper.Runtime.Backends.Cuda;
 /// by the library per call. The constructor throws <see cref="BackendUnavailableException"/> when
 /// the library or a device is missing, so `hyper info` and the tests can say why.
 /// <para>
-/// Kernel lab: matmul has naive, tiled and blocked (register-blocked) kernels (forward and backward), and
-/// attention's forward a naive and a flash kernel; the defaults are the fast ones.
+/// Kernel lab: matmul has naive, tiled, blocked (register-blocked) and tf32 (TF32 tensor cores, sm_80+)
+/// kernels (forward and backward), and attention's forward naive, flash and flash_tf32 (flash with
+/// TF32 tensor-core products) kernels; the defaults are the fp32 fast ones. The tf32 ones are an
+/// optional part of the library's build and throw <see cref="VariantNotBuiltException"/> where left out.
 /// </para>
 /// </summary>
 public sealed unsafe partial class CudaBackend : IBackend, IKernelVariants
 {
-    private static readonly string[] MatmulVariants = ["naive", "tiled", "blocked"];
-    private static readonly string[] AttentionVariants = ["naive", "flash"];
+    /// <summary>Matmul variants, index = the library's HYPER_MATMUL_* id.</summary>
+    internal static readonly string[] MatmulVariants = ["naive", "tiled", "blocked", "tf32"];
+
+    /// <summary>Attention forward variants, index = the library's HYPER_ATTENTION_* id.</summary>
+    internal static readonly string[] AttentionVariants = ["naive", "flash", "flash_tf32"];
 
     /// <summary>
     /// The ops with a kernel here. The rest run on <see cref="IBackend"/>'s reference default

@@ -16,6 +16,12 @@ internal sealed unsafe class CudaNative
     /// <summary>The library's file name.</summary>
     public const string LibraryFile = "libhypercuda.so";
 
+    /// <summary>HYPER_CUDA_BAD_ARGUMENT: arguments the library rejected before launching anything.</summary>
+    public const int BadArgument = -1;
+
+    /// <summary>HYPER_CUDA_NOT_BUILT: a variant left out of this build of the library.</summary>
+    public const int NotBuilt = -2;
+
     /// <summary>The environment variable that names the library's full path.</summary>
     public const string PathVariable = "HYPER_CUDA_LIB";
 
@@ -220,9 +226,11 @@ internal sealed unsafe class CudaNative
         }
         if (code == 0) return;
         string message = $"cuda {op}: {lastError()} (code {code})";
-        // The library rejects bad arguments before launching anything; the rest are device errors.
-        if (code == -1) throw new ArgumentException(message);
-        throw new InvalidOperationException(message);
+        // The library rejects bad arguments, and variants it was built without, before launching
+        // anything; the rest are device errors, which leave the context unusable.
+        if (code == BadArgument) throw new ArgumentException(message);
+        if (code == NotBuilt) throw new VariantNotBuiltException(message);
+        throw new DeviceFaultException(message);
     }
 
     /// <summary>The value of <see cref="SyncVariable"/>: unset, empty or 0 is off, 1 is on.</summary>
