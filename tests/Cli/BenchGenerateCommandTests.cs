@@ -41,6 +41,45 @@ public class BenchGenerateCommandTests
     }
 
     [Test]
+    public void ABatchListRunsEachSizeInTurn()
+    {
+        var (code, output, err) = CliRunner.Run("bench", "generate", "--model", "tiny", "--prompt-tokens", "3", "--new-tokens", "4",
+            "--batch", "1,3, 2", "--warmup", "0", "--repeat", "1", "--json");
+        Assert.That(code, Is.EqualTo(0), err);
+        string[] lines = output.Trim().Split('\n');
+        Assert.That(lines, Has.Length.EqualTo(1), "one JSON array and nothing else on stdout");
+        using var doc = JsonDocument.Parse(lines[0]);
+        var runs = doc.RootElement.EnumerateArray().ToArray();
+        Assert.That(runs.Select(e => e.GetProperty("batch").GetInt32()), Is.EqualTo(new[] { 1, 3, 2 }));
+        foreach (var run in runs)
+        {
+            Assert.That(run.GetProperty("tokens_per_s").GetDouble(), Is.GreaterThan(0));
+            Assert.That(run.GetProperty("ms_per_token").GetDouble(), Is.GreaterThan(0));
+            Assert.That(run.GetProperty("weight_bytes_per_step").GetInt64(), Is.EqualTo(runs[0].GetProperty("weight_bytes_per_step").GetInt64()),
+                "the weights a step reads do not depend on B");
+        }
+
+        (code, output, err) = CliRunner.Run("bench", "generate", "--model", "tiny", "--prompt-tokens", "3", "--new-tokens", "4",
+            "--batch", "1,2", "--warmup", "0", "--repeat", "1");
+        Assert.That(code, Is.EqualTo(0), err);
+        Assert.That(output, Does.Contain("B=1,").And.Contain("B=2,"));
+        Assert.That(output, Does.Contain("| B | tokens/s | ms/token | roofline fraction |"));
+        Assert.That(output.Split('\n').Count(l => l.StartsWith("| 1 |", StringComparison.Ordinal) || l.StartsWith("| 2 |", StringComparison.Ordinal)), Is.EqualTo(2));
+    }
+
+    [Test]
+    public void PeakMemoryIsReported()
+    {
+        var (code, output, err) = CliRunner.Run("bench", "generate", "--model", "tiny", "--prompt-tokens", "3", "--new-tokens", "2",
+            "--warmup", "0", "--repeat", "1", "--json");
+        Assert.That(code, Is.EqualTo(0), err);
+        using var doc = JsonDocument.Parse(output.Trim());
+        if (!OperatingSystem.IsLinux()) Assert.Ignore("VmHWM is Linux's");
+        // The test host itself holds far more than the tiny model's 0.5 MB; a few MB is a safe floor.
+        Assert.That(doc.RootElement.GetProperty("peak_rss_bytes").GetInt64(), Is.GreaterThan(4L << 20));
+    }
+
+    [Test]
     public void ProfileCountsTheOpsOfOneDecodeStep()
     {
         var (code, output, err) = CliRunner.Run("bench", "generate", "--model", "tiny", "--prompt-tokens", "5", "--new-tokens", "7",
@@ -113,6 +152,8 @@ public class BenchGenerateCommandTests
     [TestCase("--prompt-tokens", "0", "--prompt-tokens")]
     [TestCase("--new-tokens", "0", "--new-tokens")]
     [TestCase("--batch", "0", "--batch")]
+    [TestCase("--batch", "1,0", "--batch")]
+    [TestCase("--batch", "1,x", "--batch")]
     [TestCase("--repeat", "0", "--repeat")]
     [TestCase("--warmup", "-1", "--warmup")]
     [TestCase("--model", "nope", "nope")]
