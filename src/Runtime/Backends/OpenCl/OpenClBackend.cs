@@ -6,7 +6,7 @@ namespace Hyper.Runtime.Backends.OpenCl;
 /// and run asynchronously; <see cref="Download"/> and <see cref="SumOfSquares"/> wait for them.
 /// Shapes are checked on the host before anything is queued, since a kernel cannot fail loudly.
 /// </summary>
-public sealed partial class OpenClBackend : IBackend, IKernelVariants
+public sealed partial class OpenClBackend : IBackend, IKernelVariants, IWeightFallbackBackend
 {
     /// <summary>Largest head size the attention kernels hold in private memory (MAX_HS in attention.cl).</summary>
     public const int MaxHeadSize = 128;
@@ -168,6 +168,7 @@ public sealed partial class OpenClBackend : IBackend, IKernelVariants
         Expect("matmul", "inp", input, (long)N * C);
         Expect("matmul", "weight", weight, (long)OC * C);
         if (!bias.IsEmpty) Expect("matmul", "bias", bias, OC);
+        if (_fallback is not null) weight = _fallback.Of(weight, C, OC);
         Product(output, input, C, 1, weight, C, 1, bias, accumulate: false, N, OC, C);
     }
 
@@ -321,9 +322,16 @@ public sealed partial class OpenClBackend : IBackend, IKernelVariants
     /// <inheritdoc />
     public void Synchronize() => _device.Finish();
 
+    // Made the first time a bf16 or q8 format is set (see IWeightFallbackBackend).
+    private WeightFallback? _fallback;
+
+    /// <inheritdoc />
+    WeightFallback IWeightFallbackBackend.Fallback => _fallback ??= new(this);
+
     /// <inheritdoc />
     public void Dispose()
     {
+        _fallback?.Dispose();
         _scratch?.Dispose();
         _scratch = null;
         _device.Dispose();
