@@ -63,8 +63,30 @@ public class BenchGenerateCommandTests
             "--batch", "1,2", "--warmup", "0", "--repeat", "1");
         Assert.That(code, Is.EqualTo(0), err);
         Assert.That(output, Does.Contain("B=1,").And.Contain("B=2,"));
-        Assert.That(output, Does.Contain("| B | tokens/s | ms/token | roofline fraction |"));
-        Assert.That(output.Split('\n').Count(l => l.StartsWith("| 1 |", StringComparison.Ordinal) || l.StartsWith("| 2 |", StringComparison.Ordinal)), Is.EqualTo(2));
+        Assert.That(output, Does.Contain("| B | weights | tokens/s | ms/token | roofline fraction | vs f32 |"));
+        Assert.That(output.Split('\n').Count(l => l.StartsWith("| 1 | f32 |", StringComparison.Ordinal) || l.StartsWith("| 2 | f32 |", StringComparison.Ordinal)), Is.EqualTo(2));
+    }
+
+    [Test]
+    public void AWeightsListRunsEveryFormatAtEveryBatchSize()
+    {
+        var (code, output, err) = CliRunner.Run("bench", "generate", "--model", "tiny", "--prompt-tokens", "3", "--new-tokens", "4",
+            "--batch", "1,5", "--weights", "f32,bf16,q8", "--warmup", "0", "--repeat", "1", "--json");
+        Assert.That(code, Is.EqualTo(0), err);
+        using var doc = JsonDocument.Parse(output.Trim());
+        var runs = doc.RootElement.EnumerateArray().Select(e => (B: e.GetProperty("batch").GetInt32(), W: e.GetProperty("weights").GetString(),
+            Bytes: e.GetProperty("weight_bytes_per_step").GetInt64())).ToArray();
+        Assert.That(runs.Select(r => $"{r.B} {r.W}"), Is.EqualTo(new[] { "1 f32", "1 bf16", "1 q8", "5 f32", "5 bf16", "5 q8" }));
+        // Each run reads its own format's weights: the switch drops the last format's copies.
+        Assert.That(runs[1].Bytes, Is.LessThan(runs[0].Bytes));
+        Assert.That(runs[2].Bytes, Is.LessThan(runs[1].Bytes));
+        Assert.That(runs[4].Bytes, Is.EqualTo(runs[1].Bytes));
+
+        (code, output, err) = CliRunner.Run("bench", "generate", "--model", "tiny", "--prompt-tokens", "3", "--new-tokens", "4",
+            "--weights", "f32,q8", "--warmup", "0", "--repeat", "1");
+        Assert.That(code, Is.EqualTo(0), err);
+        Assert.That(output, Does.Contain("| 1 | q8 |"), "one B, two formats: still a table");
+        CliRunner.RunExpectingUserError(["bench", "generate", "--model", "tiny", "--weights", "f32,q4"], "--weights", "not a weight format");
     }
 
     [Test]

@@ -22,8 +22,8 @@ public static class BenchGenerateCommand
         var newTokens = new Option<int>("--new-tokens") { Description = "Decode steps (N): one new token per row each.", DefaultValueFactory = _ => 256 };
         var batch = new Option<string>("--batch")
         {
-            Description = "Rows decoded together (B); a comma list (1,4,16) runs each in turn in this process and prints one line per B " +
-                "(with --json an array of the objects one B prints).",
+            Description = "Rows decoded together (B); a comma list (1,4,16) runs each in turn in this process and ends with a table " +
+                "(with --json an array of the objects one B prints). --weights takes a comma list too (f32,bf16,q8): every format at every B.",
             DefaultValueFactory = _ => "1",
         };
         var warmup = new Option<int>("--warmup") { Description = "Untimed generations first (the JIT settles).", DefaultValueFactory = _ => 1 };
@@ -49,7 +49,7 @@ public static class BenchGenerateCommand
         weights.AddTo(cmd);
         cmd.SetAction(r =>
         {
-            var format = weights.Read(r);
+            var formats = weights.ReadList(r);
             int P = r.GetValue(prompt), N = r.GetValue(newTokens), W = r.GetValue(warmup), R = r.GetValue(repeat);
             var batches = Batches(r.GetValue(batch)!);
             if (P < 1) throw new CliException("--prompt-tokens must be at least 1");
@@ -62,7 +62,7 @@ public static class BenchGenerateCommand
             try { backend = BackendRegistry.Create(r.GetValue(device)!); }
             catch (ArgumentException e) { throw new CliException($"--device: {e.Message}"); }
             using var _ = backend;
-            LowPrecision.Use(backend, format);
+            foreach (var f in formats) LowPrecision.Use(backend, f); // refuses a format the backend lacks before anything loads
             var profiler = r.GetValue(profile) ? new ProfilingBackend(backend) : null;
             if (profiler is not null) backend = profiler;
             string name = r.GetValue(model)!;
@@ -71,22 +71,26 @@ public static class BenchGenerateCommand
                 throw new CliException($"--prompt-tokens {P} + --new-tokens {N} exceed the context of {name} ({m.Config.Context} tokens)");
             bool asJson = r.GetValue(json);
             var objects = new List<object>();
-            var results = new List<GenerateBenchmarkResult>();
+            var results = new List<(GenerateBenchmarkResult Result, Hyper.Kernels.WeightFormat Format)>();
+            bool several = batches.Count * formats.Count > 1;
             foreach (int B in batches)
+            foreach (var format in formats)
             {
+                // Each format's packed copies are made afresh (the switch drops the last one's) inside the warm-up.
+                LowPrecision.Use(backend is ProfilingBackend pb ? pb.Inner : backend, format);
                 var result = GenerateBenchmark.Run(m, B, P, N, W, R, r.GetValue(seed), msg =>
                 {
-                    if (!asJson) Console.Error.Write($"\r{(batches.Count > 1 ? $"B={B}: " : "")}{msg}   ");
+                    if (!asJson) Console.Error.Write($"\r{(several ? $"B={B} {LowPrecision.Name(format)}: " : "")}{msg}   ");
                 }, profiler);
                 if (!asJson) Console.Error.WriteLine();
                 // Read after each run, so with several batch sizes each says what the process had needed by then.
                 long? peak = Hyper.Runtime.ProcessMemory.PeakResidentBytes();
-                results.Add(result);
+                results.Add((result, format));
                 if (asJson) objects.Add(Json(result, name, format, W, R, peak));
                 else Print(result, name, format, R, peak);
             }
             if (asJson) Console.WriteLine(objects.Count == 1 ? JsonSerializer.Serialize(objects[0]) : JsonSerializer.Serialize(objects));
-            else if (results.Count > 1) PrintTable(results);
+            else if (several) PrintTable(results);
             return 0;
         });
         return cmd;
@@ -158,14 +162,20 @@ public static class BenchGenerateCommand
         }
     }
 
-    // One row per batch size, after the runs' own summaries.
-    private static void PrintTable(List<GenerateBenchmarkResult> results)
+    // One row per batch size and format, after the runs' own summaries; each format's tokens/s also as a ratio of
+    // the f32 run at the same B when there is one (same process, run just before or after).
+    private static void PrintTable(List<(GenerateBenchmarkResult Result, Hyper.Kernels.WeightFormat Format)> results)
     {
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
         Console.WriteLine();
-        Console.WriteLine("| B | tokens/s | ms/token | roofline fraction |");
-        Console.WriteLine("| --- | --- | --- | --- |");
-        foreach (var r in results)
-            Console.WriteLine($"| {r.Batch} | {r.TokensPerS:F1} | {r.MsPerToken:F3} | {(r.RooflineFraction is double f ? f.ToString("F3", System.Globalization.CultureInfo.InvariantCulture) : "-")} |");
+        Console.WriteLine("| B | weights | tokens/s | ms/token | roofline fraction | vs f32 |");
+        Console.WriteLine("| --- | --- | --- | --- | --- | --- |");
+        foreach (var (r, format) in results)
+        {
+            var f32 = results.FirstOrDefault(x => x.Result.Batch == r.Batch && x.Format == Hyper.Kernels.WeightFormat.F32).Result;
+            Console.WriteLine($"| {r.Batch} | {LowPrecision.Name(format)} | {r.TokensPerS.ToString("F1", inv)} | {r.MsPerToken.ToString("F3", inv)} | " +
+                $"{(r.RooflineFraction is double f ? f.ToString("F3", inv) : "-")} | {(f32 is null ? "-" : (r.TokensPerS / f32.TokensPerS).ToString("F2", inv))} |");
+        }
     }
 
     /// <summary>A preset with seeded random weights (n_positions raised to <paramref name="positions"/> when short), or a checkpoint folder.</summary>
