@@ -6,7 +6,7 @@ namespace Hyper.Runtime.Backends.OpenCl;
 /// and run asynchronously; <see cref="Download"/> and <see cref="SumOfSquares"/> wait for them.
 /// Shapes are checked on the host before anything is queued, since a kernel cannot fail loudly.
 /// </summary>
-public sealed partial class OpenClBackend : IBackend, IKernelVariants, IWeightFallbackBackend
+public sealed partial class OpenClBackend : IBackend, IKernelVariants, ILowPrecisionBackend
 {
     /// <summary>Largest head size the attention kernels hold in private memory (MAX_HS in attention.cl).</summary>
     public const int MaxHeadSize = 128;
@@ -168,7 +168,11 @@ public sealed partial class OpenClBackend : IBackend, IKernelVariants, IWeightFa
         Expect("matmul", "inp", input, (long)N * C);
         Expect("matmul", "weight", weight, (long)OC * C);
         if (!bias.IsEmpty) Expect("matmul", "bias", bias, OC);
-        if (_fallback is not null) weight = _fallback.Of(weight, C, OC);
+        if (_weights != Hyper.Kernels.WeightFormat.F32)
+        {
+            MatmulPacked(output, input, weight, bias, N, C, OC);
+            return;
+        }
         Product(output, input, C, 1, weight, C, 1, bias, accumulate: false, N, OC, C);
     }
 
@@ -322,16 +326,10 @@ public sealed partial class OpenClBackend : IBackend, IKernelVariants, IWeightFa
     /// <inheritdoc />
     public void Synchronize() => _device.Finish();
 
-    // Made the first time a bf16 or q8 format is set (see IWeightFallbackBackend).
-    private WeightFallback? _fallback;
-
-    /// <inheritdoc />
-    WeightFallback IWeightFallbackBackend.Fallback => _fallback ??= new(this);
-
     /// <inheritdoc />
     public void Dispose()
     {
-        _fallback?.Dispose();
+        DropPacked();
         _scratch?.Dispose();
         _scratch = null;
         _device.Dispose();

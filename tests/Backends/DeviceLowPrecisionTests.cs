@@ -6,13 +6,13 @@ using Ref = Hyper.Kernels.Reference;
 namespace Hyper.Tests.Backends;
 
 /// <summary>
-/// bf16 and q8 weights on the backends without kernels for them (<see cref="WeightFallback"/>): the
-/// fp32 matmul of each device backend on the weights rounded through the format equals the fp32
-/// reference on the same rounded weights, and the cpu's bf16 and q8 kernels, on odd shapes. A backend
+/// bf16 and q8 weights on the device backends, OpenCL's own kernels (matmul_lowp.cl) and the others'
+/// <see cref="WeightFallback"/> (their fp32 matmul on the weights rounded through the format): each
+/// equals the fp32 reference on the same rounded weights, and the cpu's bf16 and q8 kernels, on odd shapes. A backend
 /// this machine cannot create is ignored with the reason, as in the op suite.
 /// </summary>
 [NonParallelizable]
-public sealed class WeightFallbackTests
+public sealed class DeviceLowPrecisionTests
 {
     // Same weights, same inputs, another summation order: fp32 rounding, ~√C·ε apart (the op suite's matmul tolerance).
     private const double Rtol = 2e-5;
@@ -26,7 +26,7 @@ public sealed class WeightFallbackTests
     {
         foreach (string name in BackendRegistry.All.Select(e => e.Name).Where(n => n is not ("cpu" or "reference")))
             foreach (var format in new[] { WeightFormat.Bf16, WeightFormat.Q8 })
-                foreach (var (n, c, oc) in new[] { (1, 70, 41), (3, 33, 9), (9, 100, 65), (17, 31, 3) })
+                foreach (var (n, c, oc) in new[] { (1, 70, 41), (3, 33, 9), (9, 100, 65), (17, 31, 3), (2, 1025, 130) })
                     yield return new TestCaseData(name, format, n, c, oc).SetName($"{name} {format} N={n} C={c} OC={oc}");
     }
 
@@ -70,7 +70,11 @@ public sealed class WeightFallbackTests
             var actual = new float[N * OC];
             be.Download(y.All, actual);
             var lp = (ILowPrecisionBackend)be;
-            if (format != WeightFormat.F32) Assert.That(lp.PackedFloats, Is.EqualTo((long)OC * C), "one copy of the one weight");
+            if (format != WeightFormat.F32)
+            {
+                Assert.That(lp.PackedFloats, Is.EqualTo((long)OC * C), "one copy of the one weight");
+                Assert.That(lp.PackedBytes, Is.EqualTo(lp.IsNative(format) ? LowPrecision.Bytes(format, OC, C) : 4L * OC * C));
+            }
             return actual;
         }
         finally
@@ -85,7 +89,8 @@ public sealed class WeightFallbackTests
         IBackend be = Get(name);
         var lp = (ILowPrecisionBackend)be;
         Assert.That(lp.WeightFormats, Does.Contain(format));
-        Assert.That(lp.IsNative(format), Is.False);
+        // OpenCL has kernels of its own for both formats; ILGPU and CUDA fall back.
+        Assert.That(lp.IsNative(format), Is.EqualTo(name == "opencl"));
         float[] inp = Check.Random(N * C, 1), weight = Check.Random(OC * C, 2), bias = Check.Random(OC, 3);
 
         var expected = new float[N * OC];
