@@ -20,7 +20,7 @@ public sealed class DeviceLowPrecisionTests
     // a relative error of a few 1e-5 in each term; a wrong block, scale or tail is a whole term (≥ 1e-2).
     private const double Q8KernelRtol = 2e-4;
 
-    private readonly Dictionary<string, (IBackend? Backend, string Reason)> _backends = [];
+    private readonly BackendCache _backends = new();
 
     private static IEnumerable<TestCaseData> Cases()
     {
@@ -30,23 +30,8 @@ public sealed class DeviceLowPrecisionTests
                     yield return new TestCaseData(name, format, n, c, oc).SetName($"{name} {format} N={n} C={c} OC={oc}");
     }
 
-    private IBackend Get(string name)
-    {
-        if (!_backends.TryGetValue(name, out var entry))
-        {
-            BackendRegistry.TryCreate(name, out IBackend? backend, out string reason);
-            _backends[name] = entry = (backend, reason);
-        }
-        if (entry.Backend is null) Assert.Ignore($"{name} is not available here: {entry.Reason}");
-        return entry.Backend!;
-    }
-
     [OneTimeTearDown]
-    public void DisposeBackends()
-    {
-        foreach (var (backend, _) in _backends.Values) backend?.Dispose();
-        _backends.Clear();
-    }
+    public void DisposeBackends() => _backends.Dispose();
 
     private static float[] Rounded(WeightFormat format, float[] weight, int C, int OC)
     {
@@ -86,7 +71,7 @@ public sealed class DeviceLowPrecisionTests
     [TestCaseSource(nameof(Cases))]
     public void DeviceMatmulReadsTheFormatsWeights(string name, WeightFormat format, int N, int C, int OC)
     {
-        IBackend be = Get(name);
+        IBackend be = _backends.Get(name);
         var lp = (ILowPrecisionBackend)be;
         Assert.That(lp.WeightFormats, Does.Contain(format));
         // OpenCL has kernels of its own for both formats; ILGPU and CUDA fall back.

@@ -65,13 +65,20 @@ public sealed class DeviceModelTests
         }
     }
 
-    [TestCaseSource(nameof(DeviceBackends))]
-    public void EvalAndGreedyGenerationMatchCpu(string device)
+    /// <summary>The trained tiny model's folder and its training text as a file, made once for the fixture.</summary>
+    private (string Model, string Text) TinyModelAndText()
     {
         string model = Path.Combine(_dir, "tiny-model");
         if (!Directory.Exists(model)) TinyModel.Save(model);
         string text = Path.Combine(_dir, "eval.txt");
         File.WriteAllText(text, TinyModel.TrainingText);
+        return (model, text);
+    }
+
+    [TestCaseSource(nameof(DeviceBackends))]
+    public void EvalAndGreedyGenerationMatchCpu(string device)
+    {
+        var (model, text) = TinyModelAndText();
 
         double Eval(string backend)
         {
@@ -99,10 +106,7 @@ public sealed class DeviceModelTests
     {
         // The device backends read bf16 and q8 through their fp32 kernels on the rounded weights
         // (WeightFallback); the cpu through its own bf16 and q8 kernels.
-        string model = Path.Combine(_dir, "tiny-model");
-        if (!Directory.Exists(model)) TinyModel.Save(model);
-        string text = Path.Combine(_dir, "eval.txt");
-        File.WriteAllText(text, TinyModel.TrainingText);
+        var (model, text) = TinyModelAndText();
         double Eval(string backend, string weights)
         {
             string output = Hyper(backend, "eval", "--model", model, "--data", text, "--seq", "32", "--weights", weights, "--json");

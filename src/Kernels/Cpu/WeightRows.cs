@@ -134,32 +134,27 @@ internal static unsafe class WeightRows
             var v1 = Vector512.Load(w1 + c);
             var v2 = Vector512.Load(w2 + c);
             var v3 = Vector512.Load(w3 + c);
-            var u = Vector512.Load(x0 + c);
-            a00 = Vector512.FusedMultiplyAdd(v0, u, a00);
-            a10 = Vector512.FusedMultiplyAdd(v1, u, a10);
-            a20 = Vector512.FusedMultiplyAdd(v2, u, a20);
-            a30 = Vector512.FusedMultiplyAdd(v3, u, a30);
-            u = Vector512.Load(x1 + c);
-            a01 = Vector512.FusedMultiplyAdd(v0, u, a01);
-            a11 = Vector512.FusedMultiplyAdd(v1, u, a11);
-            a21 = Vector512.FusedMultiplyAdd(v2, u, a21);
-            a31 = Vector512.FusedMultiplyAdd(v3, u, a31);
-            u = Vector512.Load(x2 + c);
-            a02 = Vector512.FusedMultiplyAdd(v0, u, a02);
-            a12 = Vector512.FusedMultiplyAdd(v1, u, a12);
-            a22 = Vector512.FusedMultiplyAdd(v2, u, a22);
-            a32 = Vector512.FusedMultiplyAdd(v3, u, a32);
-            u = Vector512.Load(x3 + c);
-            a03 = Vector512.FusedMultiplyAdd(v0, u, a03);
-            a13 = Vector512.FusedMultiplyAdd(v1, u, a13);
-            a23 = Vector512.FusedMultiplyAdd(v2, u, a23);
-            a33 = Vector512.FusedMultiplyAdd(v3, u, a33);
+            Column(Vector512.Load(x0 + c), v0, v1, v2, v3, ref a00, ref a10, ref a20, ref a30);
+            Column(Vector512.Load(x1 + c), v0, v1, v2, v3, ref a01, ref a11, ref a21, ref a31);
+            Column(Vector512.Load(x2 + c), v0, v1, v2, v3, ref a02, ref a12, ref a22, ref a32);
+            Column(Vector512.Load(x3 + c), v0, v1, v2, v3, ref a03, ref a13, ref a23, ref a33);
         }
         // Column j of the tile: input row j against the four weight rows.
         Store(y, bias, wr, a00, a10, a20, a30);
         if (xr > 1) Store(y + OC, bias, wr, a01, a11, a21, a31);
         if (xr > 2) Store(y + 2L * OC, bias, wr, a02, a12, a22, a32);
         if (xr > 3) Store(y + 3L * OC, bias, wr, a03, a13, a23, a33);
+    }
+
+    // One input vector against the four weight vectors: inlined, so the accumulators stay in registers.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Column(Vector512<float> u, Vector512<float> v0, Vector512<float> v1, Vector512<float> v2, Vector512<float> v3,
+        ref Vector512<float> a0, ref Vector512<float> a1, ref Vector512<float> a2, ref Vector512<float> a3)
+    {
+        a0 = Vector512.FusedMultiplyAdd(v0, u, a0);
+        a1 = Vector512.FusedMultiplyAdd(v1, u, a1);
+        a2 = Vector512.FusedMultiplyAdd(v2, u, a2);
+        a3 = Vector512.FusedMultiplyAdd(v3, u, a3);
     }
 
     private static void Store(float* y, float* bias, int wr, Vector512<float> s0, Vector512<float> s1, Vector512<float> s2, Vector512<float> s3)
