@@ -20,4 +20,7 @@ public sealed class WeightsOption
     /// <summary>The format the flag names (an unknown one is refused before anything loads).</summary>
     public WeightFormat Read(ParseResult r) => LowPrecision.Parse(r.GetValue(_weights)!);
 
+    /// <summary>The formats of a comma list (f32,bf16,q8), for a command that runs each in turn.</summary>
+    public IReadOnlyList<WeightFormat> ReadList(ParseResult r) => r.GetValue(_weights)!.Split(',').Select(f => LowPrecision.Parse(f.Trim())).ToList();
+
 }

@@ -65,13 +65,20 @@ public sealed class DeviceModelTests
         }
     }
 
-    [TestCaseSource(nameof(DeviceBackends))]
-    public void EvalAndGreedyGenerationMatchCpu(string device)
+    /// <summary>The trained tiny model's folder and its training text as a file, made once for the fixture.</summary>
+    private (string Model, string Text) TinyModelAndText()
     {
         string model = Path.Combine(_dir, "tiny-model");
         if (!Directory.Exists(model)) TinyModel.Save(model);
         string text = Path.Combine(_dir, "eval.txt");
         File.WriteAllText(text, TinyModel.TrainingText);
+        return (model, text);
+    }
+
+    [TestCaseSource(nameof(DeviceBackends))]
+    public void EvalAndGreedyGenerationMatchCpu(string device)
+    {
+        var (model, text) = TinyModelAndText();
 
         double Eval(string backend)
         {
@@ -92,5 +99,27 @@ public sealed class DeviceModelTests
         TestContext.Out.WriteLine($"generated on {device}: {deviceText}");
         Assert.That(deviceText.Trim(), Is.Not.Empty);
         Assert.That(deviceText, Is.EqualTo(cpuText));
+    }
+
+    [TestCaseSource(nameof(DeviceBackends))]
+    public void LowPrecisionEvalMatchesCpu(string device)
+    {
+        // The device backends read bf16 and q8 through their fp32 kernels on the rounded weights
+        // (WeightFallback); the cpu through its own bf16 and q8 kernels.
+        var (model, text) = TinyModelAndText();
+        double Eval(string backend, string weights)
+        {
+            string output = Hyper(backend, "eval", "--model", model, "--data", text, "--seq", "32", "--weights", weights, "--json");
+            using var doc = JsonDocument.Parse(output.Trim().Split('\n')[^1]);
+            return doc.RootElement.GetProperty("loss").GetDouble();
+        }
+        double f32 = Eval("cpu", "f32");
+        foreach (var (weights, tolerance) in new[] { ("bf16", 1e-5), ("q8", 1e-4) })
+        {
+            double cpuLoss = Eval("cpu", weights), loss = Eval(device, weights);
+            TestContext.Out.WriteLine($"{weights} eval loss: cpu {cpuLoss:F7}, {device} {loss:F7} (f32 {f32:F7})");
+            // bf16: the same products in another order; q8: the cpu also rounds each input block to int16 (2^-16).
+            Assert.That(loss, Is.EqualTo(cpuLoss).Within(tolerance * cpuLoss), weights);
+        }
     }
 }

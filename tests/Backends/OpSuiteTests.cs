@@ -15,7 +15,7 @@ public sealed class OpSuiteTests
 {
     // Device backends are costly to create (context, program builds), so each is created once
     // for the whole fixture, on first use, and disposed at the end.
-    private readonly Dictionary<string, (IBackend? Backend, string Reason)> _backends = [];
+    private readonly BackendCache _backends = new();
     private readonly ReferenceBackend _reference = new();
 
     /// <summary>Every registered backend but the reference.</summary>
@@ -38,22 +38,12 @@ public sealed class OpSuiteTests
         select new TestCaseData(backend, n).SetArgDisplayNames(backend, $"N={n}");
 
     /// <summary>The backend under test, or an ignored test with the reason it cannot be created here.</summary>
-    private IBackend Get(string name)
-    {
-        if (!_backends.TryGetValue(name, out var entry))
-        {
-            BackendRegistry.TryCreate(name, out IBackend? backend, out string reason);
-            _backends[name] = entry = (backend, reason);
-        }
-        if (entry.Backend is null) Assert.Ignore($"{name} is not available here: {entry.Reason}");
-        return entry.Backend!;
-    }
+    private IBackend Get(string name) => _backends.Get(name);
 
     [OneTimeTearDown]
     public void DisposeBackends()
     {
-        foreach (var (backend, _) in _backends.Values) backend?.Dispose();
-        _backends.Clear();
+        _backends.Dispose();
         _reference.Dispose();
     }
 

@@ -10,15 +10,20 @@ namespace Hyper.Tests.Cli;
 [NonParallelizable]
 public class BenchGenerateCommandTests
 {
+    /// <summary>`hyper bench generate --model tiny ARGS --json`: exit 0 and one line of JSON on stdout, parsed.</summary>
+    private static JsonDocument Json(string what, params string[] args)
+    {
+        var (code, output, err) = CliRunner.Run(["bench", "generate", "--model", "tiny", .. args, "--json"]);
+        Assert.That(code, Is.EqualTo(0), err);
+        string[] lines = output.Trim().Split('\n');
+        Assert.That(lines, Has.Length.EqualTo(1), $"{what} and nothing else on stdout");
+        return JsonDocument.Parse(lines[0]);
+    }
+
     [Test]
     public void JsonHasTheKeysAndSaneValues()
     {
-        var (code, output, err) = CliRunner.Run("bench", "generate", "--model", "tiny", "--prompt-tokens", "5", "--new-tokens", "7",
-            "--batch", "2", "--warmup", "1", "--repeat", "2", "--json");
-        Assert.That(code, Is.EqualTo(0), err);
-        string[] lines = output.Trim().Split('\n');
-        Assert.That(lines, Has.Length.EqualTo(1), "one JSON object and nothing else on stdout");
-        using var doc = JsonDocument.Parse(lines[0]);
+        using var doc = Json("one JSON object", "--prompt-tokens", "5", "--new-tokens", "7", "--batch", "2", "--warmup", "1", "--repeat", "2");
         var root = doc.RootElement;
         Assert.That(root.GetProperty("impl").GetString(), Is.EqualTo("hyper"));
         Assert.That(root.GetProperty("backend").GetString(), Is.EqualTo("cpu"));
@@ -57,6 +62,57 @@ public class BenchGenerateCommandTests
         Assert.That(root.GetProperty("roofline_fraction").GetDouble(), Is.EqualTo(bytes / (read * 1e9) * 1000 / ms).Within(1).Percent);
         Assert.That(root.GetProperty("roofline_peak_fraction").GetDouble(), Is.EqualTo(bytes / (peak * 1e9) * 1000 / ms).Within(1).Percent);
         Assert.That(root.GetProperty("roofline_tokens_per_s").GetDouble(), Is.EqualTo(read * 1e9 / bytes).Within(1).Percent);
+    }
+
+    [Test]
+    public void ABatchListRunsEachSizeInTurn()
+    {
+        var runs = Json("one JSON array", "--prompt-tokens", "3", "--new-tokens", "4", "--batch", "1,3, 2", "--warmup", "0", "--repeat", "1")
+            .RootElement.EnumerateArray().ToArray();
+        Assert.That(runs.Select(e => e.GetProperty("batch").GetInt32()), Is.EqualTo(new[] { 1, 3, 2 }));
+        foreach (var run in runs)
+        {
+            Assert.That(run.GetProperty("tokens_per_s").GetDouble(), Is.GreaterThan(0));
+            Assert.That(run.GetProperty("ms_per_token").GetDouble(), Is.GreaterThan(0));
+            Assert.That(run.GetProperty("weight_bytes_per_step").GetInt64(), Is.EqualTo(runs[0].GetProperty("weight_bytes_per_step").GetInt64()),
+                "the weights a step reads do not depend on B");
+        }
+
+        var (code, output, err) = CliRunner.Run("bench", "generate", "--model", "tiny", "--prompt-tokens", "3", "--new-tokens", "4",
+            "--batch", "1,2", "--warmup", "0", "--repeat", "1");
+        Assert.That(code, Is.EqualTo(0), err);
+        Assert.That(output, Does.Contain("B=1,").And.Contain("B=2,"));
+        Assert.That(output, Does.Contain("| B | weights | tokens/s | ms/token | roofline fraction | vs f32 |"));
+        Assert.That(output.Split('\n').Count(l => l.StartsWith("| 1 | f32 |", StringComparison.Ordinal) || l.StartsWith("| 2 | f32 |", StringComparison.Ordinal)), Is.EqualTo(2));
+    }
+
+    [Test]
+    public void AWeightsListRunsEveryFormatAtEveryBatchSize()
+    {
+        using var doc = Json("one JSON array", "--prompt-tokens", "3", "--new-tokens", "4", "--batch", "1,5", "--weights", "f32,bf16,q8",
+            "--warmup", "0", "--repeat", "1");
+        var runs = doc.RootElement.EnumerateArray().Select(e => (B: e.GetProperty("batch").GetInt32(), W: e.GetProperty("weights").GetString(),
+            Bytes: e.GetProperty("weight_bytes_per_step").GetInt64())).ToArray();
+        Assert.That(runs.Select(r => $"{r.B} {r.W}"), Is.EqualTo(new[] { "1 f32", "1 bf16", "1 q8", "5 f32", "5 bf16", "5 q8" }));
+        // Each run reads its own format's weights: the switch drops the last format's copies.
+        Assert.That(runs[1].Bytes, Is.LessThan(runs[0].Bytes));
+        Assert.That(runs[2].Bytes, Is.LessThan(runs[1].Bytes));
+        Assert.That(runs[4].Bytes, Is.EqualTo(runs[1].Bytes));
+
+        var (code, output, err) = CliRunner.Run("bench", "generate", "--model", "tiny", "--prompt-tokens", "3", "--new-tokens", "4",
+            "--weights", "f32,q8", "--warmup", "0", "--repeat", "1");
+        Assert.That(code, Is.EqualTo(0), err);
+        Assert.That(output, Does.Contain("| 1 | q8 |"), "one B, two formats: still a table");
+        CliRunner.RunExpectingUserError(["bench", "generate", "--model", "tiny", "--weights", "f32,q4"], "--weights", "not a weight format");
+    }
+
+    [Test]
+    public void PeakMemoryIsReported()
+    {
+        using var doc = Json("one JSON object", "--prompt-tokens", "3", "--new-tokens", "2", "--warmup", "0", "--repeat", "1");
+        if (!OperatingSystem.IsLinux()) Assert.Ignore("VmHWM is Linux's");
+        // The test host itself holds far more than the tiny model's 0.5 MB; a few MB is a safe floor.
+        Assert.That(doc.RootElement.GetProperty("peak_rss_bytes").GetInt64(), Is.GreaterThan(4L << 20));
     }
 
     [Test]
@@ -132,6 +188,8 @@ public class BenchGenerateCommandTests
     [TestCase("--prompt-tokens", "0", "--prompt-tokens")]
     [TestCase("--new-tokens", "0", "--new-tokens")]
     [TestCase("--batch", "0", "--batch")]
+    [TestCase("--batch", "1,0", "--batch")]
+    [TestCase("--batch", "1,x", "--batch")]
     [TestCase("--repeat", "0", "--repeat")]
     [TestCase("--warmup", "-1", "--warmup")]
     [TestCase("--model", "nope", "nope")]

@@ -34,5 +34,14 @@ public class InfoCommandTests
             Assert.That(Cell(Op.HyperAttention, "opencl"), Is.EqualTo("-"));
         }
         Assert.That(output, Does.Contain("Matmul variants: naive, tiled,"), "the kernel lab's variants");
+
+        // Weight formats, per backend: the line after each backend's own.
+        string Formats(string backend) => lines[Array.FindIndex(lines, l => l.StartsWith(backend + " ", StringComparison.Ordinal)) + 1];
+        Assert.That(Formats("cpu"), Is.EqualTo("weight formats: f32, bf16 (native), q8 (native)"));
+        Assert.That(Formats("reference"), Is.EqualTo("weight formats: f32 only"));
+        if (header.Contains("opencl")) Assert.That(Formats("opencl"), Is.EqualTo("weight formats: f32, bf16 (native), q8 (native)"));
+        if (header.Contains("ilgpu"))
+            Assert.That(Formats("ilgpu"), Is.EqualTo("weight formats: f32, bf16 (fallback: fp32 kernels on dequantized weights), " +
+                "q8 (fallback: fp32 kernels on dequantized weights)"));
     }
 }

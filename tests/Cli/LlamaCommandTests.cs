@@ -64,6 +64,19 @@ public class InfoModelTests
     }
 
     [Test]
+    public void WithWeightsItLoadsTheFolderAndMeasuresIt()
+    {
+        string dir = Path.Combine(TestContext.CurrentContext.TestDirectory, "Fixtures", "llama", "llama_sharded");
+        var (code, stdout, err) = CliRunner.Run("info", "--model", dir, "--weights", "q8");
+        Assert.That(code, Is.EqualTo(0), err);
+        string line = stdout.Split('\n').Single(l => l.StartsWith("loaded:", StringComparison.Ordinal));
+        Assert.That(line, Does.Contain("--weights q8 on cpu").And.Contain("packed").And.Contain("after decoding one token"));
+        if (OperatingSystem.IsLinux()) Assert.That(line, Does.Contain("peak resident").And.Not.Contain("not reported"));
+        CliRunner.RunExpectingUserError(["info", "--model", dir, "--weights", "q4"], "--weights", "not a weight format");
+        CliRunner.RunExpectingUserError(["info", "--weights", "bf16"], "--weights needs --model");
+    }
+
+    [Test]
     public void NotACheckpointIsAUserError() =>
         CliRunner.RunExpectingUserError(["info", "--model", Path.GetTempPath()], "not a checkpoint folder");
 }

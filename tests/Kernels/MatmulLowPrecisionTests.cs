@@ -25,7 +25,7 @@ public class MatmulLowPrecisionTests
     private static IEnumerable<TestCaseData> Cases()
     {
         foreach (var (c, oc) in Shapes)
-            foreach (int n in new[] { 1, 2, 5, 9 }) // 9: past WeightRows.FusedRows, the widened path
+            foreach (int n in new[] { 1, 2, 4, 5, 9, 17 }) // 5, 9, 17: past WeightRows.FusedRows, the tiled path (4x4 tiles, 1 row left)
                 foreach (bool bias in new[] { true, false })
                     yield return new TestCaseData(n, c, oc, bias).SetName($"N={n} C={c} OC={oc} bias={bias}");
     }

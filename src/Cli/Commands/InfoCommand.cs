@@ -13,14 +13,22 @@ public static class InfoCommand
     {
         var model = new Option<string>("--model") { Description = "Describe a model folder instead: architecture, dimensions, parameters, stored dtypes, memory, tokenizer." };
         var cmd = new Command("info", "List the backends found on this machine and, per op, whether each runs it natively or on the reference fallback; " +
-            "with --model, describe a checkpoint folder.") { model };
+            "with --model, describe a checkpoint folder (and with --weights, load it on the cpu backend in that format and measure its memory).") { model };
+        var weights = new Option<string>("--weights")
+        {
+            Description = "With --model: load the folder on the cpu backend with this matmul weight format (f32, bf16, q8), decode one token, " +
+                "and print the packed weights' bytes and the process's peak resident memory.",
+        };
+        cmd.Options.Add(weights);
         cmd.SetAction(r =>
         {
             if (r.GetValue(model) is { } dir)
             {
                 DescribeModel(dir);
+                if (r.GetValue(weights) is { } name) MeasureModel(dir, LowPrecision.Parse(name));
                 return 0;
             }
+            if (r.GetValue(weights) is not null) throw new CliException("--weights needs --model (the folder to load)");
             Console.WriteLine($"runtime: .NET {Environment.Version}, {Environment.ProcessorCount} logical cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}");
             var available = new List<(string Name, Dictionary<Op, OpSupport> Ops)>();
             foreach (var entry in BackendRegistry.All)
@@ -70,6 +78,25 @@ public static class InfoCommand
             $"read per decoded token instead of their {Size(4 * matmul)} of fp32 (the fp32 parameters stay loaded)");
         string tokenizer = ModelTokenizer.HasTokenizerJson(dir) ? "tokenizer.json" : Checkpoint.ReadState(dir, c).Tokenizer!;
         Console.WriteLine($"tokenizer:    {tokenizer}");
+    }
+
+    // Loads on the cpu backend and decodes one token, so the packed copies exist when the memory is read.
+    private static void MeasureModel(string dir, Hyper.Kernels.WeightFormat format)
+    {
+        using var backend = new CpuBackend();
+        LowPrecision.Use(backend, format);
+        var (model, _) = Checkpoint.Load(dir, backend);
+        using (model)
+        {
+            long? loaded = Hyper.Runtime.ProcessMemory.PeakResidentBytes();
+            using (var decoder = model.CreateDecoder(1, 1))
+                decoder.Feed([0], 1, new float[model.Config.VocabSize]);
+            long? peak = Hyper.Runtime.ProcessMemory.PeakResidentBytes();
+            string Rss(long? b) => b is long v ? Size(v) : "not reported here";
+            Console.WriteLine($"loaded:       --weights {LowPrecision.Name(format)} on cpu: {Size(4L * model.Layout.Total)} of fp32 parameters" +
+                (format == Hyper.Kernels.WeightFormat.F32 ? "" : $" + {Size(backend.PackedBytes)} packed ({backend.PackedFloats:N0} matmul weights)") +
+                $"; peak resident {Rss(loaded)} after loading, {Rss(peak)} after decoding one token");
+        }
     }
 
     private static string Size(long bytes) => bytes >= 1L << 30 ? $"{bytes / 1073741824.0:N2} GiB" : $"{bytes / 1048576.0:N1} MiB";

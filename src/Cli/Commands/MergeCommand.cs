@@ -114,7 +114,7 @@ public static class MergeCommand
                 using var merger = new ModelMerger(recipe);
                 if (valLoss is null && heldOut is not null) valLoss = heldOut.Loss(merger.ToArena());
                 var summary = merger.Save(outDir);
-                long peak = PeakRss();
+                long peak = Hyper.Runtime.ProcessMemory.PeakResidentBytes() ?? 0;
                 long modelBytes = 4L * summary.Parameters;
                 if (asJson)
                 {
@@ -207,14 +207,6 @@ public static class MergeCommand
         foreach (var t in soup.Tries)
             Console.WriteLine($"| {i++} | {t.Model} | {t.Loss:F5} | {t.SoupSize} | {t.SoupLoss:F5} | {(t.Kept ? "yes" : "no")} |");
         Console.WriteLine();
-    }
-
-    /// <summary>The process's peak resident set (VmHWM on Linux).</summary>
-    private static long PeakRss()
-    {
-        using var self = Process.GetCurrentProcess();
-        self.Refresh();
-        return self.PeakWorkingSet64;
     }
 
     /// <summary>The held-out data of --val and one model on the CPU to evaluate arenas with.</summary>

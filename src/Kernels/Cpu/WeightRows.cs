@@ -1,4 +1,7 @@
+using System.Buffers;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 
 namespace Hyper.Kernels.Cpu;
 
@@ -7,12 +10,17 @@ namespace Hyper.Kernels.Cpu;
 /// out[n,o] = bias[o] + weight[o,:]·x[n,:] for every input row n, output channels split into
 /// contiguous ranges over the cores as in <see cref="MatmulGemv"/>. Weight row o is read from memory
 /// once for all N input rows. Up to <see cref="FusedRows"/> rows each row's dot product converts the
-/// weights in registers (<see cref="IRows.Dot"/>); beyond, converting the same row again per input
-/// row cost more than the memory it saves (gpt2 at B = 16: 0.32x fp32's tokens/s fused, 0.57x widened),
-/// so the row is widened once into an fp32 scratch row in L1 and dotted with every input row from
-/// there. At B = 4 fusing was faster (bf16 1.43x fp32 fused, 0.63x widened: the widened path pays a
-/// TensorPrimitives.Dot call per row pair), hence the threshold. A plain per-row dot either way, not
-/// a blocked GEMM: correct and memory-light.
+/// weights in registers (<see cref="IRows.Dot"/>). Beyond, converting the same row again per input row
+/// costs more than the memory it saves, so weight rows are widened into an fp32 scratch in L1 and
+/// multiplied from there. With AVX-512 that is tiled (<see cref="RunTiled"/>): <see cref="Tile"/>
+/// weight rows widened at a time, and each 16-float step of a tile of Tile weight rows by Tile input
+/// rows loads 8 vectors for 16 FMAs into 16 register accumulators. The first widened path, a
+/// TensorPrimitives.Dot per (weight row, input row) pair (two loads per FMA), left gpt2 decoding at
+/// 0.57x fp32's tokens/s at B = 16; tiled, bf16 and q8 run at or above fp32 from B = 8 (fp32 is then
+/// its register-blocked GEMM, bound by arithmetic too). The threshold is where the two met in gpt2
+/// decoding on a loaded 2-core Zen 4, interleaved in one process each: at B = 2 fused was 1.6-2.2x
+/// fp32 and tiled 0.7-1.1x; at B = 4 they were within the noise of each other; at B = 8 tiled was
+/// 1.0-1.3x and fused 0.56-1.25x. Without AVX-512 the widened rows are dotted one pair at a time.
 /// </summary>
 internal static unsafe class WeightRows
 {
@@ -20,7 +28,7 @@ internal static unsafe class WeightRows
     private const long SerialWeights = 1L << 16;
 
     /// <summary>The most input rows that convert the weights in the dot product itself.</summary>
-    public const int FusedRows = 8;
+    public const int FusedRows = 4;
 
     /// <summary>One format's weight rows against the input rows it prepared.</summary>
     internal interface IRows
@@ -40,6 +48,11 @@ internal static unsafe class WeightRows
         where TRows : struct, IRows
     {
         if (N == 0 || OC == 0) return;
+        if (N > FusedRows && Vector512.IsHardwareAccelerated)
+        {
+            RunTiled(rows, y, plain, bias, N, C, OC);
+            return;
+        }
         nint py = (nint)y, px = (nint)plain, pb = (nint)bias;
         Action<int, int> range = (o0, o1) =>
         {
@@ -59,5 +72,96 @@ internal static unsafe class WeightRows
             }
         };
         CpuWorkers.ForRange(OC, (int)Math.Max(1, SerialWeights / Math.Max(1, C)), range);
+    }
+
+    /// <summary>Weight rows, and input rows, in one tile of <see cref="RunTiled"/>.</summary>
+    public const int Tile = 4;
+
+    /// <summary>
+    /// <see cref="Run"/> for many rows: per range of output channels, <see cref="Tile"/> weight rows at a
+    /// time are widened into an fp32 scratch [Tile, Cp] (Cp = C rounded up to 16, the tail zero) and
+    /// multiplied against the input, copied once per call into [N, Cp] with zero tails, Tile rows at a
+    /// time. A tile past the last weight or input row repeats that row and drops its sums.
+    /// </summary>
+    private static void RunTiled<TRows>(TRows rows, float* y, float* plain, float* bias, int N, int C, int OC)
+        where TRows : struct, IRows
+    {
+        int Cp = (C + 15) & ~15;
+        float[] padded = ArrayPool<float>.Shared.Rent(N * Cp);
+        for (int n = 0; n < N; n++)
+        {
+            new ReadOnlySpan<float>(plain + (long)n * C, C).CopyTo(padded.AsSpan(n * Cp, C));
+            padded.AsSpan(n * Cp + C, Cp - C).Clear();
+        }
+        fixed (float* pp = padded)
+        {
+            nint py = (nint)y, px = (nint)pp, pb = (nint)bias;
+            Action<int, int> range = (o0, o1) =>
+            {
+                float* yy = (float*)py, xx = (float*)px, bb = (float*)pb;
+                var scratch = new float[Tile * Cp]; // zero: tails past C stay zero, Widen writes [0, C)
+                fixed (float* w = scratch)
+                    for (int o = o0; o < o1; o += Tile)
+                    {
+                        int wr = Math.Min(Tile, o1 - o);
+                        for (int i = 0; i < wr; i++) rows.Widen(o + i, w + (long)i * Cp);
+                        for (int n = 0; n < N; n += Tile)
+                            Tile4(w, wr, xx + (long)n * Cp, Math.Min(Tile, N - n), Cp, yy + (long)n * OC + o, OC, bb == null ? null : bb + o);
+                    }
+            };
+            CpuWorkers.ForRange(OC, (int)Math.Max(Tile, SerialWeights / Math.Max(1, C)), range);
+        }
+        ArrayPool<float>.Shared.Return(padded);
+    }
+
+    /// <summary>
+    /// y[j·OC + i] = bias[i] + w[i,:]·x[j,:] over Cp (a multiple of 16) for i &lt; wr, j &lt; xr: weight rows
+    /// w[wr, Cp] and input rows x[xr, Cp], both at stride Cp, in 16 register accumulators.
+    /// </summary>
+    // Fully optimised from the first call: a tier-0 copy keeps the 16 accumulators in memory, 5x slower (measured).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tile4(float* w, int wr, float* x, int xr, int Cp, float* y, int OC, float* bias)
+    {
+        float* w0 = w, w1 = w + (long)Math.Min(1, wr - 1) * Cp, w2 = w + (long)Math.Min(2, wr - 1) * Cp, w3 = w + (long)Math.Min(3, wr - 1) * Cp;
+        float* x0 = x, x1 = x + (long)Math.Min(1, xr - 1) * Cp, x2 = x + (long)Math.Min(2, xr - 1) * Cp, x3 = x + (long)Math.Min(3, xr - 1) * Cp;
+        Vector512<float> a00 = default, a01 = default, a02 = default, a03 = default;
+        Vector512<float> a10 = default, a11 = default, a12 = default, a13 = default;
+        Vector512<float> a20 = default, a21 = default, a22 = default, a23 = default;
+        Vector512<float> a30 = default, a31 = default, a32 = default, a33 = default;
+        for (int c = 0; c < Cp; c += 16)
+        {
+            var v0 = Vector512.Load(w0 + c);
+            var v1 = Vector512.Load(w1 + c);
+            var v2 = Vector512.Load(w2 + c);
+            var v3 = Vector512.Load(w3 + c);
+            Column(Vector512.Load(x0 + c), v0, v1, v2, v3, ref a00, ref a10, ref a20, ref a30);
+            Column(Vector512.Load(x1 + c), v0, v1, v2, v3, ref a01, ref a11, ref a21, ref a31);
+            Column(Vector512.Load(x2 + c), v0, v1, v2, v3, ref a02, ref a12, ref a22, ref a32);
+            Column(Vector512.Load(x3 + c), v0, v1, v2, v3, ref a03, ref a13, ref a23, ref a33);
+        }
+        // Column j of the tile: input row j against the four weight rows.
+        Store(y, bias, wr, a00, a10, a20, a30);
+        if (xr > 1) Store(y + OC, bias, wr, a01, a11, a21, a31);
+        if (xr > 2) Store(y + 2L * OC, bias, wr, a02, a12, a22, a32);
+        if (xr > 3) Store(y + 3L * OC, bias, wr, a03, a13, a23, a33);
+    }
+
+    // One input vector against the four weight vectors: inlined, so the accumulators stay in registers.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Column(Vector512<float> u, Vector512<float> v0, Vector512<float> v1, Vector512<float> v2, Vector512<float> v3,
+        ref Vector512<float> a0, ref Vector512<float> a1, ref Vector512<float> a2, ref Vector512<float> a3)
+    {
+        a0 = Vector512.FusedMultiplyAdd(v0, u, a0);
+        a1 = Vector512.FusedMultiplyAdd(v1, u, a1);
+        a2 = Vector512.FusedMultiplyAdd(v2, u, a2);
+        a3 = Vector512.FusedMultiplyAdd(v3, u, a3);
+    }
+
+    private static void Store(float* y, float* bias, int wr, Vector512<float> s0, Vector512<float> s1, Vector512<float> s2, Vector512<float> s3)
+    {
+        y[0] = (bias != null ? bias[0] : 0f) + Vector512.Sum(s0);
+        if (wr > 1) y[1] = (bias != null ? bias[1] : 0f) + Vector512.Sum(s1);
+        if (wr > 2) y[2] = (bias != null ? bias[2] : 0f) + Vector512.Sum(s2);
+        if (wr > 3) y[3] = (bias != null ? bias[3] : 0f) + Vector512.Sum(s3);
     }
 }

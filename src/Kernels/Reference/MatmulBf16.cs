@@ -27,6 +27,14 @@ public static class MatmulBf16
         return packed;
     }
 
+    /// <summary>Each weight rounded to bf16 and widened back: the fp32 values <see cref="Forward"/> multiplies by.</summary>
+    public static float[] Rounded(ReadOnlySpan<float> weight)
+    {
+        var rounded = new float[weight.Length];
+        for (int i = 0; i < weight.Length; i++) rounded[i] = ToFloat(FromFloat(weight[i]));
+        return rounded;
+    }
+
     /// <summary>out[N,OC] = inp[N,C] · weight[OC,C]ᵀ + bias[OC] (bias may be empty); overwrites out.</summary>
     public static void Forward(Span<float> output, ReadOnlySpan<float> input, ReadOnlySpan<ushort> weight, ReadOnlySpan<float> bias,
         int N, int C, int OC)

@@ -48,6 +48,19 @@ public static class MatmulQ8
         return (q, d);
     }
 
+    /// <summary>The weights [OC,C] that values q and scales d stand for, w = d·q (the padding of the last block dropped).</summary>
+    public static float[] Dequantize(ReadOnlySpan<sbyte> values, ReadOnlySpan<float> scales, int C, int OC)
+    {
+        int nb = Blocks(C);
+        if (values.Length != (long)OC * nb * Block || scales.Length != (long)OC * nb)
+            throw new ArgumentException($"q8 weights of {values.Length} values and {scales.Length} scales do not fit OC={OC}, C={C}");
+        var weight = new float[(long)OC * C];
+        for (int o = 0; o < OC; o++)
+            for (int c = 0; c < C; c++)
+                weight[o * C + c] = scales[o * nb + c / Block] * values[(o * nb + c / Block) * Block + c % Block];
+        return weight;
+    }
+
     /// <summary>
     /// Rounds x[C] per block to int16: values r[Blocks(C)·32] (zero-padded) and scales e[Blocks(C)] with x ≈ e·r,
     /// e = max|x|/32767 (round to nearest, ties to even).

@@ -70,6 +70,9 @@ public sealed class CpuBackend : HostBackend, IKernelVariants, IHyperAttentionBa
     public IReadOnlyList<Kernels.WeightFormat> WeightFormats { get; } = [Kernels.WeightFormat.Bf16, Kernels.WeightFormat.Q8];
 
     /// <inheritdoc />
+    public bool IsNative(Kernels.WeightFormat format) => true;
+
+    /// <inheritdoc />
     public Kernels.WeightFormat Weights
     {
         get => _weights;

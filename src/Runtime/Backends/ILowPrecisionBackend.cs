@@ -13,8 +13,11 @@ namespace Hyper.Runtime.Backends;
 /// </summary>
 public interface ILowPrecisionBackend
 {
-    /// <summary>The formats besides fp32 that this backend multiplies by natively.</summary>
+    /// <summary>The formats besides fp32 that this backend multiplies by, natively or through a <see cref="WeightFallback"/>.</summary>
     IReadOnlyList<WeightFormat> WeightFormats { get; }
+
+    /// <summary>Whether <paramref name="format"/> has kernels of its own here (false: fp32 kernels on the weights rounded through it).</summary>
+    bool IsNative(WeightFormat format);
 
     /// <summary>The format matmul weights are read in (fp32: the parameters as they are, no copies).</summary>
     WeightFormat Weights { get; set; }

@@ -28,14 +28,15 @@ public static class LowPrecision
         _ => OC * Kernels.Reference.MatmulQ8.Blocks((int)C) * (Kernels.Reference.MatmulQ8.Block + 4L),
     };
 
-    /// <summary>What a backend offers: "f32, bf16, q8" or "f32 only".</summary>
+    /// <summary>What a backend offers: "f32 only", or each format it reads with how ("bf16 (native)", "q8 (fallback: ...)").</summary>
     public static string Offered(IBackend backend) => backend is ILowPrecisionBackend lp && lp.WeightFormats.Count > 0
-        ? string.Join(", ", new[] { WeightFormat.F32 }.Concat(lp.WeightFormats).Select(Name))
+        ? "f32, " + string.Join(", ", lp.WeightFormats.Select(f => $"{Name(f)} ({(lp.IsNative(f) ? "native" : "fallback: fp32 kernels on dequantized weights")})"))
         : "f32 only";
 
     /// <summary>
     /// Makes <paramref name="backend"/> read matmul weights in <paramref name="format"/>. fp32 works everywhere; a
-    /// backend without the format is refused (no silent fp32: the numbers would not be the format's).
+    /// backend that reads the format neither natively nor through a <see cref="WeightFallback"/> is refused
+    /// (no silent fp32: the numbers would not be the format's).
     /// </summary>
     public static void Use(IBackend backend, WeightFormat format)
     {
@@ -45,6 +46,6 @@ public static class LowPrecision
             return;
         }
         if (format == WeightFormat.F32) return;
-        throw new SettingException("Weights", $"{Name(format)} is not available on the {backend.Name} backend (it has {Offered(backend)}; the cpu backend has {string.Join(", ", Names)})");
+        throw new SettingException("Weights", $"{Name(format)} is not available on the {backend.Name} backend (it has {Offered(backend)}; the cpu backend has {string.Join(", ", Names)} natively)");
     }
 }

@@ -199,9 +199,9 @@ public static class KernelLab
             Array.Sort(times);
             double ms = times[repeats / 2];
             double? gflops = c.Flops > 0 ? c.Flops / (ms * 1e6) : null;
-            // Bytes the call must move at least: every array once, the weights in their format.
+            // Bytes the call must move at least: every array once, the weights in their format (a fallback reads fp32 copies).
             double bytes = 4.0 * c.Arrays.Sum(a => (long)a.Length);
-            if (c.Weight is var (oc, cc)) bytes += LowPrecision.Bytes(format, oc, cc) - LowPrecision.Bytes(Kernels.WeightFormat.F32, oc, cc);
+            if (c.Weight is var (oc, cc) && backend is ILowPrecisionBackend lp && lp.IsNative(format)) bytes += LowPrecision.Bytes(format, oc, cc) - LowPrecision.Bytes(Kernels.WeightFormat.F32, oc, cc);
             return new KernelLabResult(opName, backend.Name, variant, c.Shape, ms, gflops, bytes / (ms * 1e6), error, true, null);
         }
         finally

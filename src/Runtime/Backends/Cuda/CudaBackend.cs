@@ -15,7 +15,7 @@ namespace Hyper.Runtime.Backends.Cuda;
 /// optional part of the library's build and throw <see cref="VariantNotBuiltException"/> where left out.
 /// </para>
 /// </summary>
-public sealed unsafe partial class CudaBackend : IBackend, IKernelVariants
+public sealed unsafe partial class CudaBackend : IBackend, IKernelVariants, IWeightFallbackBackend
 {
     /// <summary>Matmul variants, index = the library's HYPER_MATMUL_* id.</summary>
     internal static readonly string[] MatmulVariants = ["naive", "tiled", "blocked", "tf32"];
@@ -219,6 +219,7 @@ public sealed unsafe partial class CudaBackend : IBackend, IKernelVariants
         Expect(input, (long)N * C, "matmul input");
         Expect(weight, (long)OC * C, "matmul weight");
         if (!bias.IsEmpty) Expect(bias, OC, "matmul bias");
+        if (_fallback is not null) weight = _fallback.Of(weight, C, OC);
         _native.Check(_native.MatmulForward(P(output), P(input), P(weight), P(bias), N, C, OC, _matmulVariant), "matmul forward");
     }
 
@@ -299,11 +300,18 @@ public sealed unsafe partial class CudaBackend : IBackend, IKernelVariants
         _native.Check(_native.AdamwUpdate(P(parameters), P(m), P(v), P(grads), parameters.Length, lr, beta1, beta2, eps, weightDecay, step, gradScale), "adamw");
     }
 
+    // Made the first time a bf16 or q8 format is set (see IWeightFallbackBackend).
+    private WeightFallback? _fallback;
+
+    /// <inheritdoc />
+    WeightFallback IWeightFallbackBackend.Fallback => _fallback ??= new(this);
+
     /// <inheritdoc />
     public void Dispose()
     {
         // Kernels are asynchronous: a failure in the last ones surfaces here rather than never.
         _native.Synchronize();
+        _fallback?.Dispose();
         GC.SuppressFinalize(this);
     }
 }

@@ -91,6 +91,7 @@ public sealed partial class IlgpuBackend
         Expect(input, (long)N * C, nameof(input), "matmul");
         Expect(weight, (long)OC * C, nameof(weight), "matmul");
         if (!bias.IsEmpty) Expect(bias, OC, nameof(bias), "matmul");
+        if (_fallback is not null) weight = _fallback.Of(weight, C, OC);
         Gemm(output, input, weight, bias, GemmShape.Forward(N, C, OC, !bias.IsEmpty));
     }
 

@@ -6,7 +6,7 @@ namespace Hyper.Runtime.Backends.OpenCl;
 /// and run asynchronously; <see cref="Download"/> and <see cref="SumOfSquares"/> wait for them.
 /// Shapes are checked on the host before anything is queued, since a kernel cannot fail loudly.
 /// </summary>
-public sealed partial class OpenClBackend : IBackend, IKernelVariants
+public sealed partial class OpenClBackend : IBackend, IKernelVariants, ILowPrecisionBackend
 {
     /// <summary>Largest head size the attention kernels hold in private memory (MAX_HS in attention.cl).</summary>
     public const int MaxHeadSize = 128;
@@ -168,6 +168,11 @@ public sealed partial class OpenClBackend : IBackend, IKernelVariants
         Expect("matmul", "inp", input, (long)N * C);
         Expect("matmul", "weight", weight, (long)OC * C);
         if (!bias.IsEmpty) Expect("matmul", "bias", bias, OC);
+        if (_weights != Hyper.Kernels.WeightFormat.F32)
+        {
+            MatmulPacked(output, input, weight, bias, N, C, OC);
+            return;
+        }
         Product(output, input, C, 1, weight, C, 1, bias, accumulate: false, N, OC, C);
     }
 
@@ -324,6 +329,7 @@ public sealed partial class OpenClBackend : IBackend, IKernelVariants
     /// <inheritdoc />
     public void Dispose()
     {
+        DropPacked();
         _scratch?.Dispose();
         _scratch = null;
         _device.Dispose();

@@ -1,0 +1,136 @@
+using Hyper.Kernels;
+using Hyper.Runtime.Backends;
+using Hyper.Tests.Support;
+using Ref = Hyper.Kernels.Reference;
+
+namespace Hyper.Tests.Backends;
+
+/// <summary>
+/// bf16 and q8 weights on the device backends, OpenCL's own kernels (matmul_lowp.cl) and the others'
+/// <see cref="WeightFallback"/> (their fp32 matmul on the weights rounded through the format): each
+/// equals the fp32 reference on the same rounded weights, and the cpu's bf16 and q8 kernels, on odd shapes. A backend
+/// this machine cannot create is ignored with the reason, as in the op suite.
+/// </summary>
+[NonParallelizable]
+public sealed class DeviceLowPrecisionTests
+{
+    // Same weights, same inputs, another summation order: fp32 rounding, ~√C·ε apart (the op suite's matmul tolerance).
+    private const double Rtol = 2e-5;
+    // q8 against the cpu's q8 kernel, which also rounds each input block to int16 (2^-16 of its largest value):
+    // a relative error of a few 1e-5 in each term; a wrong block, scale or tail is a whole term (≥ 1e-2).
+    private const double Q8KernelRtol = 2e-4;
+
+    private readonly BackendCache _backends = new();
+
+    private static IEnumerable<TestCaseData> Cases()
+    {
+        foreach (string name in BackendRegistry.All.Select(e => e.Name).Where(n => n is not ("cpu" or "reference")))
+            foreach (var format in new[] { WeightFormat.Bf16, WeightFormat.Q8 })
+                foreach (var (n, c, oc) in new[] { (1, 70, 41), (3, 33, 9), (9, 100, 65), (17, 31, 3), (2, 1025, 130) })
+                    yield return new TestCaseData(name, format, n, c, oc).SetName($"{name} {format} N={n} C={c} OC={oc}");
+    }
+
+    [OneTimeTearDown]
+    public void DisposeBackends() => _backends.Dispose();
+
+    private static float[] Rounded(WeightFormat format, float[] weight, int C, int OC)
+    {
+        if (format == WeightFormat.Bf16) return Ref.MatmulBf16.Rounded(weight);
+        var (q, d) = Ref.MatmulQ8.Pack(weight, C, OC);
+        return Ref.MatmulQ8.Dequantize(q, d, C, OC);
+    }
+
+    private static float[] Multiply(IBackend be, WeightFormat format, float[] inp, float[] weight, float[] bias, int N, int C, int OC)
+    {
+        LowPrecision.Use(be, format);
+        try
+        {
+            using DeviceBuffer x = be.Allocate(N * C), w = be.Allocate(OC * C), b = be.Allocate(OC), y = be.Allocate(N * OC);
+            be.Upload(inp, x.All);
+            be.Upload(weight, w.All);
+            be.Upload(bias, b.All);
+            // Twice: the second call reads the copy the first made.
+            be.MatmulForward(y.All, x.All, w.All, b.All, N, C, OC);
+            be.MatmulForward(y.All, x.All, w.All, b.All, N, C, OC);
+            var actual = new float[N * OC];
+            be.Download(y.All, actual);
+            var lp = (ILowPrecisionBackend)be;
+            if (format != WeightFormat.F32)
+            {
+                Assert.That(lp.PackedFloats, Is.EqualTo((long)OC * C), "one copy of the one weight");
+                Assert.That(lp.PackedBytes, Is.EqualTo(lp.IsNative(format) ? LowPrecision.Bytes(format, OC, C) : 4L * OC * C));
+            }
+            return actual;
+        }
+        finally
+        {
+            LowPrecision.Use(be, WeightFormat.F32);
+        }
+    }
+
+    [TestCaseSource(nameof(Cases))]
+    public void DeviceMatmulReadsTheFormatsWeights(string name, WeightFormat format, int N, int C, int OC)
+    {
+        IBackend be = _backends.Get(name);
+        var lp = (ILowPrecisionBackend)be;
+        Assert.That(lp.WeightFormats, Does.Contain(format));
+        // OpenCL has kernels of its own for both formats; ILGPU and CUDA fall back.
+        Assert.That(lp.IsNative(format), Is.EqualTo(name == "opencl"));
+        float[] inp = Check.Random(N * C, 1), weight = Check.Random(OC * C, 2), bias = Check.Random(OC, 3);
+
+        var expected = new float[N * OC];
+        Ref.Matmul.Forward(expected, inp, Rounded(format, weight, C, OC), bias, N, C, OC);
+        float[] actual = Multiply(be, format, inp, weight, bias, N, C, OC);
+        Check.Close("out against the reference on the rounded weights", actual, expected, Rtol);
+
+        using var cpu = new CpuBackend();
+        float[] kernel = Multiply(cpu, format, inp, weight, bias, N, C, OC);
+        Check.Close($"out against the cpu's {format} kernel", actual, kernel, format == WeightFormat.Bf16 ? Rtol : Q8KernelRtol);
+
+        // Back to fp32: the copies are dropped and the parameters multiplied as they are.
+        Ref.Matmul.Forward(expected, inp, weight, bias, N, C, OC);
+        Check.Close("out with fp32 weights again", Multiply(be, WeightFormat.F32, inp, weight, bias, N, C, OC), expected, Rtol);
+        Assert.That(lp.PackedFloats, Is.Zero);
+    }
+
+    [Test]
+    public void TheFallbackWorksOnAnyBackendAndFreesItsCopies()
+    {
+        // On the reference backend, which this machine always has: rounded copies in its own buffers.
+        const int C = 45, OC = 7;
+        using var be = new ReferenceBackend();
+        using var fallback = new WeightFallback(be) { Format = WeightFormat.Q8 };
+        float[] weight = Check.Random(OC * C, 5);
+        using DeviceBuffer w = be.Allocate(OC * C);
+        be.Upload(weight, w.All);
+        var copy = fallback.Of(w.All, C, OC);
+        Assert.That(copy.Buffer, Is.Not.SameAs(w), "a copy, not the parameters rounded in place");
+        Assert.That(fallback.Of(w.All, C, OC), Is.EqualTo(copy), "made once");
+        var back = new float[OC * C];
+        be.Download(copy, back);
+        Assert.That(back, Is.EqualTo(Rounded(WeightFormat.Q8, weight, C, OC)));
+        var original = new float[OC * C];
+        be.Download(w.All, original);
+        Assert.That(original, Is.EqualTo(weight), "the parameters are untouched");
+        fallback.Format = WeightFormat.F32;
+        Assert.That(fallback.Floats, Is.Zero);
+        Assert.That(fallback.Of(w.All, C, OC), Is.EqualTo(w.All));
+    }
+
+    [Test]
+    public void DequantizedQ8IsWhatTheQ8KernelMultipliesBy()
+    {
+        // The q8 reference on fp32 inputs that are already exact in int16 per block (small integers, each block's
+        // largest 32767·2^-k) is the fp32 product with the dequantized weights.
+        const int N = 3, C = 70, OC = 11;
+        var inp = new float[N * C];
+        for (int i = 0; i < inp.Length; i++) inp[i] = (i * 7919 % 255) - 127;
+        float[] weight = Check.Random(OC * C, 6), bias = Check.Random(OC, 7);
+        var (q, d) = Ref.MatmulQ8.Pack(weight, C, OC);
+        var viaQ8 = new float[N * OC];
+        Ref.MatmulQ8.Forward(viaQ8, inp, q, d, bias, N, C, OC);
+        var viaF32 = new float[N * OC];
+        Ref.Matmul.Forward(viaF32, inp, Ref.MatmulQ8.Dequantize(q, d, C, OC), bias, N, C, OC);
+        Check.Close("out", viaF32, viaQ8, Q8KernelRtol);
+    }
+}
