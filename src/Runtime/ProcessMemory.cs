@@ -16,13 +16,4 @@ public static class ProcessMemory
         long peak = self.PeakWorkingSet64;
         return peak > 0 ? peak : null;
     }
-
-    /// <summary>The resident set now in bytes; null where the system reports none.</summary>
-    public static long? ResidentBytes()
-    {
-        using var self = Process.GetCurrentProcess();
-        self.Refresh();
-        long now = self.WorkingSet64;
-        return now > 0 ? now : null;
-    }
 }

@@ -91,7 +91,7 @@ public class DataParallelTests
         float[] g = model.ReadGradients();
 
         var twin = new PlusOneTwin();
-        var dp = new DataParallel(twin, bucketBytes);
+        using var dp = new DataParallel(twin, bucketBytes);
         model.ZeroGradients();
         float loss = model.Forward(x, y, B, T);
         dp.BeginBackward(model);

@@ -31,14 +31,14 @@ public static class BenchGenerateCommand
         var seed = new Option<ulong>("--seed") { Description = "Seed of the random weights and prompt.", DefaultValueFactory = _ => 1337UL };
         var threads = new Option<int>("--threads") { Description = "Kernel threads (default: every core)." };
         var device = new Option<string>("--device") { Description = $"Backend: {string.Join(", ", BackendRegistry.Names)}.", DefaultValueFactory = _ => "cpu" };
-        var json = new Option<bool>("--json") { Description = "Print one JSON object instead of a summary." };
+        var json = new Option<bool>("--json") { Description = "Print JSON instead of a summary: one object, or an array of them when --batch or --weights lists several." };
         var profile = new Option<bool>("--profile") { Description = "Also time every op of the decode steps and print where a step's time goes (the step times then include that bookkeeping)." };
         var cmd = new Command("generate",
             "Time greedy decoding with the KV cache: a prefill of P random prompt tokens, then N decode steps that each feed the " +
             "last picked token of every row and pick the next by argmax. tokens_per_s = N*B / decode seconds (all timed " +
             "generations), ms_per_token = the median decode step, prefill_ms = the median prefill. On the cpu backend the " +
             "memory roof is measured too: read_gb_per_s = the median of plain summing reads of the parameter arena, one after " +
-            $"every {GenerateBenchmark.ReadEvery} timed steps (shared machines change their bandwidth from second to second, so the roof " +
+            $"every {GenerateBenchmark.ReadEvery} timed steps (shared machines change their bandwidth within a run, so the roof " +
             "is sampled while the steps run), roofline_tokens_per_s = B * read_gb_per_s / weight_bytes_per_step, roofline_fraction = " +
             "the roof's step time / the median step; read_peak_gb_per_s and roofline_peak_fraction hold the same against the best of " +
             "back-to-back reads before and after the timed generations (the strict bound). peak_rss_bytes = the process's peak resident " +

@@ -26,9 +26,9 @@ public static class GenerateBenchmark
     /// (<see cref="GenerateBenchmarkResult.ReadPeakBytesPerS"/>).
     /// </summary>
     /// <remarks>
-    /// Why interleaved: the shared VMs this runs on change their memory bandwidth by up to 1.7x
-    /// from one second to the next (a plain read of a 538 MB arena measured 33-59 GB/s within one
-    /// minute), so a best-of burst before the steps and a median over the steps sample different
+    /// Why interleaved: the shared VMs this runs on change their memory bandwidth by up to 1.8x
+    /// within one run (a plain read of a 538 MB arena measured 34 to 62 GB/s within one process on
+    /// a 2-core Zen 4), so a best-of burst before the steps and a median over the steps sample different
     /// machines. Reads taken between the steps see the same spread the steps do; the peak is kept
     /// beside them as the strict bound.
     /// </remarks>
@@ -61,13 +61,13 @@ public static class GenerateBenchmark
         var prefills = new List<double>(repeat);
         double? peak = null;
         var reads = new List<double>();
-        var arena = HostArena(model);
+        var read = ArenaRead(model);
         for (int run = 0; run < warmup + repeat; run++)
         {
             bool timed = run >= warmup;
             if (run == warmup)
             {
-                peak = arena is null ? null : Kernels.Cpu.StreamRead.BytesPerSecond(arena.Value.Span);
+                peak = read?.Invoke(5);
                 profiler?.Reset();
             }
             progress?.Invoke(timed ? $"generation {run - warmup + 1}/{repeat}" : $"warm-up {run + 1}/{warmup}");
@@ -87,11 +87,10 @@ public static class GenerateBenchmark
                 Argmax(logits, next, V);
                 double ms = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
                 if (timed) steps.Add(ms);
-                if (timed && arena is { } a && steps.Count % ReadEvery == 0)
-                    reads.Add(Kernels.Cpu.StreamRead.BytesPerSecond(a.Span, repeats: 1));
+                if (timed && read is not null && steps.Count % ReadEvery == 0) reads.Add(read(1));
             }
         }
-        if (arena is { } last) peak = Math.Max(peak!.Value, Kernels.Cpu.StreamRead.BytesPerSecond(last.Span));
+        if (read is not null) peak = Math.Max(peak!.Value, read(5));
         double? bandwidth = reads.Count > 0 ? Median(reads) : peak;
         double decodeMs = steps.Sum();
         var ops = profiler?.Totals.Select(t => (t.Op, t.Seconds * 1000 / steps.Count, (double)t.Calls / steps.Count)).ToList();
@@ -130,18 +129,12 @@ public static class GenerateBenchmark
         return backend is ILowPrecisionBackend lp ? bytes - lp.PackedFloats * sizeof(float) + lp.PackedBytes : bytes;
     }
 
-    /// <summary>The model's parameter arena as host memory; null off the host backend.</summary>
-    private static HostSpan? HostArena(ICausalLm model)
+    /// <summary>The best of n plain reads of the model's parameter arena, in bytes per second; null off the host backend.</summary>
+    private static Func<int, double>? ArenaRead(ICausalLm model)
     {
         var p = model.Parameters;
         if (p.Buffer is not HostBuffer host || p.Length > int.MaxValue) return null;
-        return new HostSpan(host, p.Offset, p.Length);
-    }
-
-    /// <summary>A view of a host buffer that can be kept across calls (a Span cannot).</summary>
-    private readonly record struct HostSpan(HostBuffer Buffer, long Offset, long Length)
-    {
-        public ReadOnlySpan<float> Span => Buffer.Span(Offset, Length);
+        return n => Kernels.Cpu.StreamRead.BytesPerSecond(host.Span(p.Offset, p.Length), n);
     }
 
     /// <summary>next[b] = the first index of the largest of logits[b, :] (greedy decoding).</summary>

@@ -18,7 +18,7 @@ namespace Hyper.Runtime.Distributed;
 /// the last buckets only.
 /// </para>
 /// </summary>
-public sealed class DataParallel(ICollectives collectives, long bucketBytes = 0)
+public sealed class DataParallel(ICollectives collectives, long bucketBytes = 0) : IDisposable
 {
     private float[]? _staging; // a host copy of the gradients, for backends whose buffers are not host memory
     private bool _stopAgreed;
@@ -96,7 +96,7 @@ public sealed class DataParallel(ICollectives collectives, long bucketBytes = 0)
 
     /// <summary>How the gradients travel for <paramref name="model"/>, for the run's opening line.</summary>
     public string Describe(ICausalLm model) => Buckets(model) is { } b
-        ? $"gradients summed in {b.Buckets.Count + 1} buckets during the backward"
+        ? $"gradients summed in {b.Count} buckets during the backward"
         : "gradients summed in one all-reduce after the backward";
 
     /// <summary>The buckets for <paramref name="model"/>'s gradients where they apply (see the class), else null; the same answer on every rank.</summary>
@@ -179,4 +179,7 @@ public sealed class DataParallel(ICollectives collectives, long bucketBytes = 0)
         Collectives.AllReduceSum(g);
         System.Numerics.Tensors.TensorPrimitives.Multiply(g, 1f / w, g);
     }
+
+    /// <summary>Ends the bucket thread, if buckets were used (the collectives stay open: their owner closes them).</summary>
+    public void Dispose() => _buckets?.Dispose();
 }

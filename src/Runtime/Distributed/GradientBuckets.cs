@@ -61,11 +61,8 @@ internal sealed class GradientBuckets : IDisposable
         _thread.Start();
     }
 
-    /// <summary>The buckets in the order they are summed: (lowest block, arena ranges), then the rest's ranges.</summary>
-    public IReadOnlyList<(int LowestBlock, (long Offset, long Count)[] Ranges)> Buckets => _buckets;
-
-    /// <summary>The arena ranges outside every block, summed last.</summary>
-    public IReadOnlyList<(long Offset, long Count)> RestRanges => _rest;
+    /// <summary>How many buckets a step sums: the runs of blocks, and the rest last.</summary>
+    public int Count => _buckets.Count + 1;
 
     /// <summary>Starts a step over the gradients at <paramref name="offset"/> of <paramref name="buffer"/>, each sum then scaled by <paramref name="scale"/> (1/W: the mean).</summary>
     public void Begin(HostBuffer buffer, long offset, float scale)

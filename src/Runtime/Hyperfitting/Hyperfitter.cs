@@ -45,7 +45,7 @@ public static class Hyperfitter
     {
         Validate(o);
         // Data-parallel: every rank runs this loop on its rows of each batch; rank 0 alone writes and reports.
-        var dp = new DataParallel(o.Collectives, o.GradientBucketBytes);
+        using var dp = new DataParallel(o.Collectives, o.GradientBucketBytes);
         dp.LocalBatch(o.Batch);
         if (!dp.IsLeader) { progress = null; epochDone = null; info = null; }
         var clock = Stopwatch.StartNew();

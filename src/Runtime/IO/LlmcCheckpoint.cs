@@ -61,7 +61,7 @@ public static class LlmcCheckpoint
         if (version != 3 && version != 5) throw new ArgumentException($"llm.c checkpoint version {version} is not supported (3 or 5)");
         var layout = new ParameterLayout(config);
         if (arena.Length != layout.Total) throw new ArgumentException($"arena has {arena.Length} floats, the config needs {layout.Total}");
-        int paddedV = (config.VocabSize + 127) / 128 * 128;
+        int paddedV = VocabularyPadding.Padded(config.VocabSize, 128);
         long padding = (long)(paddedV - config.VocabSize) * config.NEmbd;
         int width = version == 3 ? 4 : 2;
         var header = new byte[1024];

@@ -34,7 +34,7 @@ public static class Trainer
     public static TrainResult Run(TrainOptions o, Action<TrainProgress>? progress = null, Action<string>? info = null, CancellationToken cancel = default)
     {
         Validate(o);
-        var dp = new DataParallel(o.Collectives, o.GradientBucketBytes);
+        using var dp = new DataParallel(o.Collectives, o.GradientBucketBytes);
         if (!dp.IsLeader) { progress = null; info = null; }
         using var backend = BackendRegistry.Create(o.Device);
         var (model, state) = o.Resume ? LoadForResume(o, backend) : Create(o, backend);
