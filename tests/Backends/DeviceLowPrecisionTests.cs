@@ -16,9 +16,9 @@ public sealed class DeviceLowPrecisionTests
 {
     // Same weights, same inputs, another summation order: fp32 rounding, ~√C·ε apart (the op suite's matmul tolerance).
     private const double Rtol = 2e-5;
-    // q8 against the cpu's q8 kernel, which also rounds each input block to int16 (2^-16 of its largest value):
-    // a relative error of a few 1e-5 in each term; a wrong block, scale or tail is a whole term (≥ 1e-2).
-    private const double Q8KernelRtol = 2e-4;
+    // The cpu's q8 kernel also rounds each input block to 7 bits and a sign (Reference.MatmulQ8.InputLevels), so its
+    // q8 is compared on inputs that rounding keeps exactly (ExactForQ8): then it too is the fp32 product with the
+    // rounded weights, and a wrong block, scale or tail is a whole term (≥ 1e-2) off.
 
     private readonly BackendCache _backends = new();
 
@@ -76,7 +76,7 @@ public sealed class DeviceLowPrecisionTests
         Assert.That(lp.WeightFormats, Does.Contain(format));
         // OpenCL has kernels of its own for both formats; ILGPU and CUDA fall back.
         Assert.That(lp.IsNative(format), Is.EqualTo(name == "opencl"));
-        float[] inp = Check.Random(N * C, 1), weight = Check.Random(OC * C, 2), bias = Check.Random(OC, 3);
+        float[] inp = format == WeightFormat.Q8 ? ExactForQ8(N, C) : Check.Random(N * C, 1), weight = Check.Random(OC * C, 2), bias = Check.Random(OC, 3);
 
         var expected = new float[N * OC];
         Ref.Matmul.Forward(expected, inp, Rounded(format, weight, C, OC), bias, N, C, OC);
@@ -85,7 +85,7 @@ public sealed class DeviceLowPrecisionTests
 
         using var cpu = new CpuBackend();
         float[] kernel = Multiply(cpu, format, inp, weight, bias, N, C, OC);
-        Check.Close($"out against the cpu's {format} kernel", actual, kernel, format == WeightFormat.Bf16 ? Rtol : Q8KernelRtol);
+        Check.Close($"out against the cpu's {format} kernel", actual, kernel, Rtol);
 
         // Back to fp32: the copies are dropped and the parameters multiplied as they are.
         Ref.Matmul.Forward(expected, inp, weight, bias, N, C, OC);
@@ -120,17 +120,27 @@ public sealed class DeviceLowPrecisionTests
     [Test]
     public void DequantizedQ8IsWhatTheQ8KernelMultipliesBy()
     {
-        // The q8 reference on fp32 inputs that are already exact in int16 per block (small integers, each block's
-        // largest 32767·2^-k) is the fp32 product with the dequantized weights.
+        // The q8 reference on fp32 inputs its rounding keeps exactly is the fp32 product with the dequantized weights.
         const int N = 3, C = 70, OC = 11;
-        var inp = new float[N * C];
-        for (int i = 0; i < inp.Length; i++) inp[i] = (i * 7919 % 255) - 127;
+        float[] inp = ExactForQ8(N, C);
         float[] weight = Check.Random(OC * C, 6), bias = Check.Random(OC, 7);
         var (q, d) = Ref.MatmulQ8.Pack(weight, C, OC);
         var viaQ8 = new float[N * OC];
         Ref.MatmulQ8.Forward(viaQ8, inp, q, d, bias, N, C, OC);
         var viaF32 = new float[N * OC];
         Ref.Matmul.Forward(viaF32, inp, Ref.MatmulQ8.Dequantize(q, d, C, OC), bias, N, C, OC);
-        Check.Close("out", viaF32, viaQ8, Q8KernelRtol);
+        Check.Close("out", viaF32, viaQ8, Rtol);
+    }
+
+    /// <summary>
+    /// Inputs [N, C] that q8's input rounding keeps exactly: multiples of 2^-6 within ±1, each block of 32
+    /// starting with 1, so every block's scale is 1/64 and every value a whole number of steps.
+    /// </summary>
+    private static float[] ExactForQ8(int N, int C)
+    {
+        var inp = new float[N * C];
+        for (int i = 0; i < inp.Length; i++)
+            inp[i] = i % C % Ref.MatmulQ8.Block == 0 ? 1f : ((i * 7919 % (2 * Ref.MatmulQ8.InputLevels + 1)) - Ref.MatmulQ8.InputLevels) / 64f;
+        return inp;
     }
 }

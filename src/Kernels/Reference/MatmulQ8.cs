@@ -10,18 +10,23 @@ namespace Hyper.Kernels.Reference;
 /// aligned 32-byte load.
 /// <para>
 /// The product is taken in integers, llama.cpp's way (it pairs Q8_0 weights with an 8-bit copy of
-/// the activation): each input row is rounded per block to int16 with its own scale
-/// e = max|x|/32767, the block's dot product Σ q·r is exact in int32 (|q·r| ≤ 127·32767, 32 terms),
-/// and the row's result is Σ_blocks d·e·(Σ q·r) in fp32. Int16 rather than int8 activations: the
-/// rounding is 2^-16 of the block's largest input (far below the weights' 2^-8), and without VNNI
-/// (which .NET 10 exposes only through AVX10 or the VEX AVX-VNNI, neither on Zen 4) the int16
-/// multiply-add (vpmaddwd) is the cheap integer dot product anyway. Bias and outputs are fp32.
+/// the activation): each input row is rounded per block to integers r with |r| ≤ <see cref="InputLevels"/>
+/// (64) and its own scale e = max|x|/64, the block's dot product Σ q·r is exact in int32, and the
+/// row's result is Σ_blocks d·e·(Σ q·r) in fp32. 64 rather than llama.cpp's 127: the CPU kernel has
+/// no VNNI from .NET 10 on Zen 4 (it exposes VNNI only through AVX10 or the VEX AVX-VNNI), and its
+/// integer dot product is vpmaddubsw, which adds two u8·s8 products into a saturating int16. With the
+/// weights offset to q + 128 ≤ 255, two products stay within 2·255·64 = 32640 &lt; 32767 only for
+/// |r| ≤ 64. The input's rounding is then at most 2^-7 of the block's largest value (the weights':
+/// 2^-8 of theirs). Bias and outputs are fp32.
 /// </para>
 /// </summary>
 public static class MatmulQ8
 {
     /// <summary>Weights per scale.</summary>
     public const int Block = 32;
+
+    /// <summary>The largest |r| of a rounded input (<see cref="QuantizeInput"/>).</summary>
+    public const int InputLevels = 64;
 
     /// <summary>Blocks per row of C weights.</summary>
     public static int Blocks(int C) => (C + Block - 1) / Block;
@@ -62,10 +67,10 @@ public static class MatmulQ8
     }
 
     /// <summary>
-    /// Rounds x[C] per block to int16: values r[Blocks(C)·32] (zero-padded) and scales e[Blocks(C)] with x ≈ e·r,
-    /// e = max|x|/32767 (round to nearest, ties to even).
+    /// Rounds x[C] per block to integers: values r[Blocks(C)·32] (zero-padded), |r| ≤ <see cref="InputLevels"/>,
+    /// and scales e[Blocks(C)] with x ≈ e·r, e = max|x|/64 (round to nearest, ties to even).
     /// </summary>
-    public static void QuantizeInput(ReadOnlySpan<float> x, Span<short> values, Span<float> scales)
+    public static void QuantizeInput(ReadOnlySpan<float> x, Span<sbyte> values, Span<float> scales)
     {
         int nb = Blocks(x.Length);
         values.Slice(0, nb * Block).Clear();
@@ -74,9 +79,9 @@ public static class MatmulQ8
             int c0 = b * Block, len = Math.Min(Block, x.Length - c0);
             float amax = 0f;
             for (int i = 0; i < len; i++) amax = Math.Max(amax, Math.Abs(x[c0 + i]));
-            float inv = amax > 0f ? 32767f / amax : 0f;
-            scales[b] = amax / 32767f;
-            for (int i = 0; i < len; i++) values[c0 + i] = (short)Math.Clamp(MathF.Round(x[c0 + i] * inv), -32767f, 32767f);
+            float inv = amax > 0f ? InputLevels / amax : 0f;
+            scales[b] = amax / InputLevels;
+            for (int i = 0; i < len; i++) values[c0 + i] = (sbyte)Math.Clamp(MathF.Round(x[c0 + i] * inv), -InputLevels, InputLevels);
         }
     }
 
@@ -88,7 +93,7 @@ public static class MatmulQ8
         Matmul.CheckShapes(output.Length, input.Length, checked(OC * C), bias.Length, N, C, OC);
         if (values.Length != (long)OC * nb * Block || scales.Length != (long)OC * nb)
             throw new ArgumentException($"q8 weights of {values.Length} values and {scales.Length} scales do not fit OC={OC}, C={C}");
-        var r = new short[nb * Block];
+        var r = new sbyte[nb * Block];
         var e = new float[nb];
         for (int n = 0; n < N; n++)
         {

@@ -87,7 +87,7 @@ public sealed class CpuBackend : HostBackend, IKernelVariants, IHyperAttentionBa
     public long PackedBytes => _packed.Values.Sum(p => p switch
     {
         ushort[] h => 2L * h.Length,
-        ValueTuple<sbyte[], float[]> q => q.Item1.LongLength + 4L * q.Item2.LongLength,
+        K.MatmulQ8.Packed q => q.Bytes,
         _ => 0L,
     });
 
@@ -99,8 +99,8 @@ public sealed class CpuBackend : HostBackend, IKernelVariants, IHyperAttentionBa
     {
         if (packed is ushort[] h)
             fixed (ushort* p = h) HugePages.Advise(p, 2L * h.Length);
-        else if (packed is ValueTuple<sbyte[], float[]> q)
-            fixed (sbyte* p = q.Item1) HugePages.Advise(p, q.Item1.LongLength);
+        else if (packed is K.MatmulQ8.Packed q)
+            fixed (byte* p = q.Values) HugePages.Advise(p, q.Values.LongLength);
     }
 
     private void MatmulPacked(TensorView output, TensorView input, TensorView weight, TensorView bias, int N, int C, int OC)
@@ -110,16 +110,18 @@ public sealed class CpuBackend : HostBackend, IKernelVariants, IHyperAttentionBa
             // S() checks the view; the shape check against N, C, OC happens in the kernel.
             packed = _weights == Kernels.WeightFormat.Bf16
                 ? Kernels.Reference.MatmulBf16.Pack(S(weight))
-                : Kernels.Reference.MatmulQ8.Pack(S(weight), C, OC);
+                : PackQ8(S(weight), C, OC);
             _packed[weight] = packed;
             AdviseHugePages(packed);
         }
         if (packed is ushort[] h) K.MatmulBf16.Forward(S(output), S(input), h, S(bias), N, C, OC);
-        else
-        {
-            var (q, d) = (ValueTuple<sbyte[], float[]>)packed;
-            K.MatmulQ8.Forward(S(output), S(input), q, d, S(bias), N, C, OC);
-        }
+        else K.MatmulQ8.Forward(S(output), S(input), (K.MatmulQ8.Packed)packed, S(bias), N);
+    }
+
+    private static K.MatmulQ8.Packed PackQ8(ReadOnlySpan<float> weight, int C, int OC)
+    {
+        var (q, d) = Kernels.Reference.MatmulQ8.Pack(weight, C, OC);
+        return K.MatmulQ8.Pack(q, d, C, OC);
     }
 
     /// <inheritdoc />
