@@ -134,20 +134,20 @@ public static unsafe class MatmulQ8
         for (int b = 0; b < nb; b++)
         {
             int c0 = b * Block, len = Math.Min(Block, C - c0);
+            if (Avx512F.IsSupported && plain.IsEmpty && (b & 1) == 0 && c0 + Pair <= C)
+            {
+                PreparePair(row.Slice(c0, Pair), x.Slice(c0, Pair), lanes.Slice(b * 8, 16), e.Slice(b, 2), offsets.Slice(b, 2));
+                b++;
+                continue;
+            }
             ReadOnlySpan<float> v = row.Slice(c0, len);
             float amax = 0f;
-            int k = 0;
-            if (Vector512.IsHardwareAccelerated && len == Block)
-            {
-                amax = Vector512.MaxNative(Vector512.Abs(Vector512.Create(v)), Vector512.Abs(Vector512.Create(v.Slice(16)))).ToScalarMax();
-                k = Block;
-            }
-            for (; k < len; k++) amax = Math.Max(amax, Math.Abs(v[k]));
+            for (int k = 0; k < len; k++) amax = Math.Max(amax, Math.Abs(v[k]));
             float inv = amax > 0f ? Reference.MatmulQ8.InputLevels / amax : 0f;
             float scale = amax / Reference.MatmulQ8.InputLevels;
             int sum = 0;
             r.Clear();
-            for (k = 0; k < len; k++)
+            for (int k = 0; k < len; k++)
             {
                 int q = (int)Math.Clamp(MathF.Round(v[k] * inv), -Reference.MatmulQ8.InputLevels, Reference.MatmulQ8.InputLevels);
                 r[k] = (sbyte)q;
@@ -158,13 +158,55 @@ public static unsafe class MatmulQ8
             offsets[b] = lone ? 0f : Offset * scale * sum;
             if (!lone)
                 for (int l = b & 1; l < 16; l += 2) lanes[(b >> 1) * 16 + l] = scale;
-            for (k = 0; k < Block; k++)
+            for (int k = 0; k < Block; k++)
             {
                 int at = Position(c0 + k, nb);
                 x[at] = r[k];
                 if (!plain.IsEmpty) plain[at] = scale * r[k];
             }
         }
+    }
+
+    /// <summary>
+    /// Two whole blocks of the input at once (AVX-512), the same values as the scalar loop: the same
+    /// products by the same inverse, rounded to nearest even, and the groups of four interleaved by one
+    /// permutation of the 16 packed dwords.
+    /// </summary>
+    private static void PreparePair(ReadOnlySpan<float> v, Span<sbyte> x, Span<float> lanes, Span<float> e, Span<float> offsets)
+    {
+        var v0 = Vector512.Create(v);
+        var v1 = Vector512.Create(v.Slice(16));
+        var v2 = Vector512.Create(v.Slice(32));
+        var v3 = Vector512.Create(v.Slice(48));
+        float a0 = Vector512.Max(Vector512.Abs(v0), Vector512.Abs(v1)).ToScalarMax();
+        float a1 = Vector512.Max(Vector512.Abs(v2), Vector512.Abs(v3)).ToScalarMax();
+        float inv0 = a0 > 0f ? Reference.MatmulQ8.InputLevels / a0 : 0f, inv1 = a1 > 0f ? Reference.MatmulQ8.InputLevels / a1 : 0f;
+        var r0 = Rounded(v0, inv0);
+        var r1 = Rounded(v1, inv0);
+        var r2 = Rounded(v2, inv1);
+        var r3 = Rounded(v3, inv1);
+        // Block 0's eight groups of four bytes, then block 1's, as 16 dwords; group g of block h goes to dword 2g + h.
+        var packed = Vector512.Create(
+            Vector256.Create(Avx512F.ConvertToVector128SByte(r0), Avx512F.ConvertToVector128SByte(r1)),
+            Vector256.Create(Avx512F.ConvertToVector128SByte(r2), Avx512F.ConvertToVector128SByte(r3))).AsInt32();
+        var order = Vector512.Create(0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15);
+        Avx512F.PermuteVar16x32(packed, order).AsSByte().CopyTo(x);
+        float s0 = a0 / Reference.MatmulQ8.InputLevels, s1 = a1 / Reference.MatmulQ8.InputLevels;
+        e[0] = s0;
+        e[1] = s1;
+        offsets[0] = Offset * s0 * Vector512.Sum(r0 + r1);
+        offsets[1] = Offset * s1 * Vector512.Sum(r2 + r3);
+        for (int l = 0; l < 16; l += 2)
+        {
+            lanes[l] = s0;
+            lanes[l + 1] = s1;
+        }
+    }
+
+    private static Vector512<int> Rounded(Vector512<float> v, float inv)
+    {
+        var levels = Vector512.Create((float)Reference.MatmulQ8.InputLevels);
+        return Vector512.ConvertToInt32(Vector512.Clamp(Vector512.Round(v * inv), -levels, levels));
     }
 
     private static float ToScalarMax(this Vector512<float> v)
