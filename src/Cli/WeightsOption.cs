@@ -10,7 +10,8 @@ public sealed class WeightsOption
     private readonly Option<string> _weights = new("--weights")
     {
         Description = "Matmul weight format for inference: f32, bf16 (2 bytes a weight) or q8 (int8, one fp32 scale per 32; 1.125 bytes). " +
-            "Activations, norms and the KV cache stay fp32. See docs/low-precision.md.",
+            "Activations, norms and the KV cache stay fp32. With bf16 on the cpu backend, a Llama-family checkpoint's BF16 matmul " +
+            "tensors are kept as they are, with no fp32 copy (such a model cannot then be saved or trained). See docs/low-precision.md.",
         DefaultValueFactory = _ => "f32",
     };
 

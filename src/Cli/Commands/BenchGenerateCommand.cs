@@ -41,7 +41,8 @@ public static class BenchGenerateCommand
             $"every {GenerateBenchmark.ReadEvery} timed steps (shared machines change their bandwidth within a run, so the roof " +
             "is sampled while the steps run), roofline_tokens_per_s = B * read_gb_per_s / weight_bytes_per_step, roofline_fraction = " +
             "the roof's step time / the median step; read_peak_gb_per_s and roofline_peak_fraction hold the same against the best of " +
-            "back-to-back reads before and after the timed generations (the strict bound). peak_rss_bytes = the process's peak resident " +
+            "back-to-back reads before and after the timed generations (the strict bound); not measured where a Llama-family checkpoint's " +
+            "BF16 matmul tensors were loaded as they are (--weights bf16 alone), whose fp32 arena is never written. peak_rss_bytes = the process's peak resident " +
             "memory after that run (VmHWM). A preset whose n_positions " +
             "is below P+N gets n_positions = P+N (its weights are random anyway); a checkpoint must hold P+N positions. " +
             "bench/compare/bench_generate.py measures PyTorch the same way.")
@@ -66,6 +67,8 @@ public static class BenchGenerateCommand
             catch (ArgumentException e) { throw new CliException($"--device: {e.Message}"); }
             using var _ = backend;
             foreach (var f in formats) LowPrecision.Use(backend, f); // refuses a format the backend lacks before anything loads
+            // One format loads in it (bf16: a checkpoint's BF16 matmul tensors as they are); several need the fp32 weights to switch between.
+            LowPrecision.Use(backend, formats.Distinct().Count() == 1 ? formats[0] : Hyper.Kernels.WeightFormat.F32);
             var profiler = r.GetValue(profile) ? new ProfilingBackend(backend) : null;
             if (profiler is not null) backend = profiler;
             string name = r.GetValue(model)!;

@@ -11,6 +11,8 @@ public sealed class CpuBackend : HostBackend, IKernelVariants, IHyperAttentionBa
 {
     // The packed copy of each weight view multiplied by since Weights was set (see ILowPrecisionBackend).
     private readonly Dictionary<TensorView, object> _packed = new();
+    // The views among them whose bf16 copy came from a checkpoint (KeepBf16): their floats were never written.
+    private readonly HashSet<TensorView> _bf16Only = new();
     private Kernels.WeightFormat _weights;
 
     /// <summary>Every op has a kernel here: the host ops and HyperAttention.</summary>
@@ -78,10 +80,46 @@ public sealed class CpuBackend : HostBackend, IKernelVariants, IHyperAttentionBa
         get => _weights;
         set
         {
-            if (value != _weights) _packed.Clear();
+            if (value == _weights) return;
+            if (LiveBf16Only.Any())
+                throw new InvalidOperationException($"cannot switch the cpu backend's weights from bf16 to {LowPrecision.Name(value)}: a model on it was loaded " +
+                    "from its checkpoint's BF16 tensors into bf16 copies only, and its fp32 parameters do not hold them (load it again in that format)");
+            _packed.Clear();
+            _bf16Only.Clear();
             _weights = value;
         }
     }
+
+    /// <summary>The cpu backend behind <paramref name="backend"/> (itself, or the one a <see cref="ProfilingBackend"/> times), or null.</summary>
+    public static CpuBackend? Of(IBackend backend) => backend as CpuBackend ?? (backend as ProfilingBackend)?.Inner as CpuBackend;
+
+    /// <summary>
+    /// Takes a checkpoint's BF16 tensor as the bf16 copy of <paramref name="weight"/>, and the view
+    /// stays unwritten: <see cref="Kernels.Reference.MatmulBf16.Pack"/> of its widened floats would
+    /// give the same bits (round to nearest even of a bf16 value is that value), so the products are
+    /// the ones packing would give, without the fp32 copy ever existing. From then on the view's
+    /// floats are zeros, not the weights (<see cref="HoldsBf16Only"/>). Needs <see cref="Weights"/> bf16.
+    /// </summary>
+    public void KeepBf16(TensorView weight, ushort[] bits)
+    {
+        if (_weights != Kernels.WeightFormat.Bf16)
+            throw new InvalidOperationException($"the cpu backend reads {LowPrecision.Name(_weights)} weights; bf16 copies are kept only while it reads bf16");
+        if (bits.Length != weight.Length)
+            throw new ArgumentException($"{bits.Length} bf16 values for a weight view of {weight.Length} floats", nameof(bits));
+        _ = S(weight); // checks the view without touching its pages
+        _packed[weight] = bits;
+        _bf16Only.Add(weight);
+        AdviseHugePages(bits);
+    }
+
+    /// <summary>Whether views of <paramref name="buffer"/> hold matmul weights only as bf16 copies (<see cref="KeepBf16"/>).</summary>
+    public bool HoldsBf16Only(DeviceBuffer buffer) => LiveBf16Only.Any(v => ReferenceEquals(v.Buffer, buffer));
+
+    /// <summary>The matmul weights held only as bf16 copies, in floats.</summary>
+    public long Bf16OnlyFloats => LiveBf16Only.Sum(v => v.Length);
+
+    // A disposed model's views no longer matter: nothing can read its arena.
+    private IEnumerable<TensorView> LiveBf16Only => _bf16Only.Where(v => v.Buffer is HostBuffer { IsDisposed: false });
 
     /// <inheritdoc />
     public long PackedBytes => _packed.Values.Sum(p => p switch

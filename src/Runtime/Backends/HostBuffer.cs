@@ -33,6 +33,9 @@ public sealed unsafe class HostBuffer : DeviceBuffer
     /// <inheritdoc />
     public override long Length => _length;
 
+    /// <summary>Whether <see cref="Dispose"/> has freed the memory.</summary>
+    public bool IsDisposed => _data == null;
+
     /// <summary>The floats of a view of this buffer.</summary>
     public Span<float> Span(long offset, long length)
     {

@@ -1,4 +1,5 @@
 using Hyper.Kernels;
+using Hyper.Runtime.Models;
 
 namespace Hyper.Runtime.Backends;
 
@@ -32,6 +33,18 @@ public static class LowPrecision
     public static string Offered(IBackend backend) => backend is ILowPrecisionBackend lp && lp.WeightFormats.Count > 0
         ? "f32, " + string.Join(", ", lp.WeightFormats.Select(f => $"{Name(f)} ({(lp.IsNative(f) ? "native" : "fallback: fp32 kernels on dequantized weights")})"))
         : "f32 only";
+
+    /// <summary>
+    /// Refuses to <paramref name="what"/> (save it, train it) a model whose matmul weights were loaded
+    /// from its checkpoint's BF16 tensors straight into the cpu backend's bf16 copies
+    /// (<see cref="CpuBackend.KeepBf16"/>): its fp32 parameters hold zeros there, not the weights.
+    /// </summary>
+    public static void RequireFp32Weights(ICausalLm model, string what)
+    {
+        if (CpuBackend.Of(model.Backend)?.HoldsBf16Only(model.Parameters.Buffer) == true)
+            throw new InvalidOperationException($"cannot {what}: its matmul weights were loaded from the checkpoint's BF16 tensors into bf16 copies only, " +
+                "and its fp32 parameters do not hold them (load it with f32 weights to do this)");
+    }
 
     /// <summary>
     /// Makes <paramref name="backend"/> read matmul weights in <paramref name="format"/>. fp32 works everywhere; a

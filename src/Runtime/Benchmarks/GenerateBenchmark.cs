@@ -129,11 +129,15 @@ public static class GenerateBenchmark
         return backend is ILowPrecisionBackend lp ? bytes - lp.PackedFloats * sizeof(float) + lp.PackedBytes : bytes;
     }
 
-    /// <summary>The best of n plain reads of the model's parameter arena, in bytes per second; null off the host backend.</summary>
+    /// <summary>
+    /// The best of n plain reads of the model's parameter arena, in bytes per second; null off the host
+    /// backend, and where the matmul weights were loaded as bf16 copies only: their arena pages were
+    /// never written, and a read of those would time the kernel's zero page, not memory.
+    /// </summary>
     private static Func<int, double>? ArenaRead(ICausalLm model)
     {
         var p = model.Parameters;
-        if (p.Buffer is not HostBuffer host || p.Length > int.MaxValue) return null;
+        if (p.Buffer is not HostBuffer host || p.Length > int.MaxValue || CpuBackend.Of(model.Backend)?.HoldsBf16Only(p.Buffer) == true) return null;
         return n => Kernels.Cpu.StreamRead.BytesPerSecond(host.Span(p.Offset, p.Length), n);
     }
 

@@ -94,7 +94,7 @@ public static class Checkpoint
         metadata = new Dictionary<string, string>(st.Metadata);
         var architecture = Architectures.Of(config);
         var arena = new float[architecture.Layout(config).Total];
-        architecture.ReadWeights(config, st, (offset, values) => values.CopyTo(arena.AsSpan(checked((int)offset), values.Length)));
+        architecture.ReadWeights(config, st, (offset, values) => values.CopyTo(arena.AsSpan(checked((int)offset), values.Length)), null);
         return arena;
     }
 
@@ -132,8 +132,13 @@ public static class Checkpoint
         try
         {
             // Straight into the model's parameters, tensor by tensor: no second copy of the weights.
+            // A cpu backend reading bf16 takes BF16 matmul weights as its bf16 copies instead, and
+            // their arena pages are never written (so never resident).
             var arena = model.Parameters;
-            Architectures.Of(config).ReadWeights(config, weights, (offset, values) => backend.Upload(values, arena.Slice(offset, values.Length)));
+            Bf16WeightSink? bf16 = CpuBackend.Of(backend) is { Weights: Kernels.WeightFormat.Bf16 } cpu
+                ? (offset, bits) => cpu.KeepBf16(arena.Slice(offset, bits.Length), bits)
+                : null;
+            Architectures.Of(config).ReadWeights(config, weights, (offset, values) => backend.Upload(values, arena.Slice(offset, values.Length)), bf16);
             model.Step = state.Step;
             model.HyperAttention = HyperAttentionFile.Load(dir, config);
             if (withOptimizer && state.HasOptimizer)
@@ -315,6 +320,7 @@ public static class Checkpoint
     /// </summary>
     public static void Save(string dir, ICausalLm model, TrainingState state, bool withOptimizer, ITokenizer? tokenizer = null)
     {
+        LowPrecision.RequireFp32Weights(model, "save it");
         if (tokenizer is not null) state = state with { Tokenizer = ModelTokenizer.StateName(tokenizer) };
         string step = state.Step.ToString(CultureInfo.InvariantCulture);
         var meta = new Dictionary<string, string> { ["format"] = "pt", ["step"] = step };

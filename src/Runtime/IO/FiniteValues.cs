@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
@@ -38,6 +39,31 @@ public static class FiniteValues
         }
         for (; i < values.Length; i++)
             if (!float.IsFinite(values[i])) return i;
+        return -1;
+    }
+
+    /// <summary>Throws <see cref="InvalidDataException"/> naming the first non-finite value of a tensor of bf16 bits.</summary>
+    public static void Check(ReadOnlySpan<ushort> bf16, string file, string tensor)
+    {
+        int i = IndexOfNonFinite(bf16);
+        if (i >= 0)
+            throw new InvalidDataException($"{file}: tensor {tensor} holds {Describe(BFloat16.ToSingle(bf16[i]))} at index {i}");
+    }
+
+    /// <summary>The index of the first NaN or ±Inf among bf16 bits (exponent all ones), or -1 when every value is finite.</summary>
+    public static int IndexOfNonFinite(ReadOnlySpan<ushort> bf16)
+    {
+        const ushort Exponent = 0x7F80;
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var v = MemoryMarshal.Cast<ushort, Vector<ushort>>(bf16);
+            var e = new Vector<ushort>(Exponent);
+            for (int k = 0; k < v.Length; k++, i += Vector<ushort>.Count)
+                if (Vector.EqualsAny(v[k] & e, e)) break;
+        }
+        for (; i < bf16.Length; i++)
+            if ((bf16[i] & Exponent) == Exponent) return i;
         return -1;
     }
 

@@ -54,9 +54,11 @@ public static class LlamaHuggingFace
     /// <summary>
     /// Reads the weights, one tensor at a time, into the sink at their arena offsets. A tied config
     /// with an lm_head.weight that differs from the embedding is refused (it would be dropped);
-    /// tensors whose shapes disagree with config.json are named with both shapes.
+    /// tensors whose shapes disagree with config.json are named with both shapes. With
+    /// <paramref name="bf16"/>, each matmul weight (<see cref="Llama.MatmulWeights"/>) stored as BF16
+    /// goes there as its bits, sized to the view the model multiplies by, and not to the sink.
     /// </summary>
-    public static void ReadWeights(WeightFiles st, LlamaConfig config, WeightSink sink)
+    public static void ReadWeights(WeightFiles st, LlamaConfig config, WeightSink sink, Bf16WeightSink? bf16 = null)
     {
         // Checkpoint.OpenWeights has checked that the tensors can hold the parameters config.json implies.
         var layout = new ParameterLayout(config.NumHiddenLayers, Llama.LayoutSpecs(config));
@@ -66,10 +68,17 @@ public static class LlamaHuggingFace
             var info = st.Info(m.Name);
             if (!info.Shape.SequenceEqual(m.Shape))
                 throw new InvalidDataException($"{st.FileOf(m.Name).Path}: tensor '{m.Name}' has shape [{string.Join(", ", info.Shape)}], config.json implies [{string.Join(", ", m.Shape)}]");
-            var data = st.ReadFinite(m.Name);
             var e = layout[m.ArenaTensor];
-            long offset = m.Layer < 0 ? e.Offset : layout.LayerRange(e, m.Layer).Offset;
-            sink(offset, data);
+            var (offset, count) = m.Layer < 0 ? (e.Offset, e.Count) : layout.LayerRange(e, m.Layer);
+            if (bf16 is not null && info.DType == "BF16" && Llama.MatmulWeights.Contains(m.ArenaTensor))
+            {
+                // The untied head's pad rows stay zero bits, +0, as packing its zero floats would give.
+                var bits = new ushort[count];
+                st.ReadBf16Finite(m.Name, bits.AsSpan(0, checked((int)info.Count)));
+                bf16(offset, bits);
+                continue;
+            }
+            sink(offset, st.ReadFinite(m.Name));
         }
         if (config.TieWordEmbeddings && st.Contains("lm_head.weight"))
         {

@@ -171,6 +171,19 @@ public sealed class SafeTensors : IDisposable
         }
     }
 
+    /// <summary>
+    /// Reads a BF16 tensor's raw bits into <paramref name="destination"/>, which must hold exactly
+    /// its element count: the bf16 values as they are, for a consumer that keeps them in that form.
+    /// </summary>
+    public void ReadBf16(string name, Span<ushort> destination)
+    {
+        var info = Info(name);
+        if (info.DType != "BF16") throw new InvalidDataException($"{Path}: tensor '{name}' is {info.DType}; ReadBf16 reads BF16");
+        CheckDestination(info, destination.Length);
+        ReadExactly(Path, _handle, MemoryMarshal.AsBytes(destination), _dataStart + info.Begin);
+        if (!BitConverter.IsLittleEndian) BinaryPrimitives.ReverseEndianness(destination, destination);
+    }
+
     /// <summary>Reads an I32 or I64 tensor as ints (I64 values must fit in an int).</summary>
     public int[] ReadInts(string name)
     {

@@ -39,9 +39,11 @@ public sealed class Architecture
     /// <summary>
     /// Reads a checkpoint's open weight files (its Hugging Face names and layouts) into the arena,
     /// handing each converted piece to the sink at its arena offset, so a caller can fill a model's
-    /// parameters without holding a second copy of them; errors name the file.
+    /// parameters without holding a second copy of them; errors name the file. With a
+    /// <see cref="Bf16WeightSink"/>, an architecture that can (the Llama family) hands it each
+    /// matmul weight stored as BF16, as bits, instead of widening it into the sink.
     /// </summary>
-    public required Action<IModelConfig, WeightFiles, WeightSink> ReadWeights { get; init; }
+    public required Action<IModelConfig, WeightFiles, WeightSink, Bf16WeightSink?> ReadWeights { get; init; }
 
     /// <summary>Every Hugging Face tensor a checkpoint of this config holds, with its place in the arena, in a stable order.</summary>
     public required Func<IModelConfig, IReadOnlyList<WeightTensor>> WeightTensors { get; init; }
@@ -60,6 +62,13 @@ public readonly record struct WeightTensor(string Name, int[] Shape, long Offset
 
 /// <summary>Receives <paramref name="values"/>, the arena's floats from <paramref name="offset"/> on.</summary>
 public delegate void WeightSink(long offset, ReadOnlySpan<float> values);
+
+/// <summary>
+/// Receives a matmul weight's bf16 <paramref name="bits"/> for the arena view the model multiplies
+/// by, from <paramref name="offset"/> on, <paramref name="bits"/>.Length floats long (pad rows zero);
+/// the arena itself is not written.
+/// </summary>
+public delegate void Bf16WeightSink(long offset, ushort[] bits);
 
 /// <summary>The architectures Hyper runs, keyed by Hugging Face <c>model_type</c>.</summary>
 public static class Architectures
@@ -84,7 +93,8 @@ public static class Architectures
         ConfigJson = c => Gpt2HuggingFace.ConfigJson((Gpt2Config)c),
         Create = (c, backend) => new Gpt2((Gpt2Config)c, backend),
         Layout = c => new ParameterLayout((Gpt2Config)c),
-        ReadWeights = (c, st, sink) => sink(0, Gpt2HuggingFace.ReadWeights(st, (Gpt2Config)c)),
+        // GPT-2's Hugging Face weights are Conv1D, [in, out]: transposed into the arena, never straight.
+        ReadWeights = (c, st, sink, _) => sink(0, Gpt2HuggingFace.ReadWeights(st, (Gpt2Config)c)),
         WeightTensors = c => Gpt2HuggingFace.WeightTensors((Gpt2Config)c),
     };
 
@@ -106,7 +116,7 @@ public static class Architectures
         ConfigJson = c => LlamaHuggingFace.ConfigJson((LlamaConfig)c),
         Create = (c, backend) => new Llama((LlamaConfig)c, backend),
         Layout = c => new ParameterLayout(((LlamaConfig)c).NumHiddenLayers, Llama.LayoutSpecs((LlamaConfig)c)),
-        ReadWeights = (c, st, sink) => LlamaHuggingFace.ReadWeights(st, (LlamaConfig)c, sink),
+        ReadWeights = (c, st, sink, bf16) => LlamaHuggingFace.ReadWeights(st, (LlamaConfig)c, sink, bf16),
         WeightTensors = c => LlamaHuggingFace.WeightTensors((LlamaConfig)c),
     };
 

@@ -81,6 +81,16 @@ public sealed class Llama : ICausalLm
 
     internal BlockWeights[] Blocks => _blocks;
 
+    /// <summary>
+    /// The arena tensors the model multiplies by as matmul weights, each as one view: a layer's slice
+    /// of q, k, v, o, gate, up and down (each its own matmul, none fused), and the untied head with its
+    /// pad rows (<see cref="Head"/>). A tied head is the embedding, which the lookup also reads in fp32.
+    /// </summary>
+    internal static readonly IReadOnlySet<string> MatmulWeights = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "qw", "kw", "vw", "ow", "gatew", "upw", "downw", "lmhead",
+    };
+
     /// <summary>How a block's attention runs: over the whole batch (training) or against the KV cache (decoding). It also rotates q and k, since only it knows their positions.</summary>
     internal interface IBlockAttention
     {
@@ -178,6 +188,7 @@ public sealed class Llama : ICausalLm
     /// <inheritdoc />
     public float[] ReadParameters()
     {
+        LowPrecision.RequireFp32Weights(this, "read its fp32 parameters");
         var host = new float[Layout.Total];
         Backend.Download(Parameters, host);
         return host;
@@ -321,6 +332,7 @@ public sealed class Llama : ICausalLm
     public void Backward(float lossScale = 1f)
     {
         if (_acts is null || _targets.Length == 0) throw new InvalidOperationException("Backward needs a forward with targets first");
+        LowPrecision.RequireFp32Weights(this, "train it");
         var c = Config;
         int B = _acts.B, T = _acts.T, N = B * T, L = c.NumHiddenLayers;
         int C = c.HiddenSize, V = c.VocabSize, Vp = c.PaddedVocabSize, I = c.IntermediateSize, hd = c.HeadDim, NH = c.NumAttentionHeads, NKV = c.KvHeads;
@@ -408,6 +420,7 @@ public sealed class Llama : ICausalLm
     /// <inheritdoc />
     public double Update(float lr, AdamWSettings s, double? gradNorm = null)
     {
+        LowPrecision.RequireFp32Weights(this, "train it");
         var (m, v) = OptimizerState();
         double norm = gradNorm ?? GradientNorm();
         Step++;
