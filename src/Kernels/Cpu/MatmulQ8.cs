@@ -21,8 +21,8 @@ namespace Hyper.Kernels.Cpu;
 /// <para>
 /// The previous kernel, int16 inputs with a sign-extension of each block to int16 and one vpmaddwd,
 /// did seven ops a block (with a scalar scale product and a broadcast): ~1.0 ns a block on one Zen 4
-/// core from L2, against ~0.65 ns for this one (same process, 768×6144 and 768×1024 rows), and gpt2's
-/// q8 decoding stayed bound by arithmetic rather than by memory.
+/// core from L2, against ~0.65 ns for this one (same process, 768×6144 and 768×1024 rows). gpt2's q8
+/// decoding measured the same with either: its steps wait on memory and fork/joins.
 /// </para>
 /// </summary>
 public static unsafe class MatmulQ8

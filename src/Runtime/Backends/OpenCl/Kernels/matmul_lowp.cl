@@ -7,7 +7,7 @@
 // bf16 (Hyper.Kernels.Reference.MatmulBf16): w[OC,C] as ushort, each the upper half of an fp32.
 // q8 (Hyper.Kernels.Reference.MatmulQ8): per row, blocks of 32 along C, values q[OC, nb·32] as
 // char (the last block zero-padded) and one fp32 scale d[OC, nb] each: w = d·q. The input stays
-// fp32 (the cpu kernel's int16 rounding of it is an arithmetic choice of that kernel, not the format).
+// fp32 (the cpu kernel's 7-bit rounding of it is an arithmetic choice of that kernel, not the format).
 
 #define Q8_BLOCK 32
 
