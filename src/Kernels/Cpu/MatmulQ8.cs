@@ -21,8 +21,8 @@ namespace Hyper.Kernels.Cpu;
 /// <para>
 /// The previous kernel, int16 inputs with a sign-extension of each block to int16 and one vpmaddwd,
 /// did seven ops a block (with a scalar scale product and a broadcast): ~1.0 ns a block on one Zen 4
-/// core from L2, against ~0.65 ns for this one (same process, 768×6144 and 768×1024 rows). gpt2's q8
-/// decoding measured the same with either: its steps wait on memory and fork/joins.
+/// core from L2, against ~0.65 ns for this loop (a standalone harness, one process, rows of 768 and 6144).
+/// gpt2's q8 decoding measured the same with either: its steps are not bound by this arithmetic.
 /// </para>
 /// </summary>
 public static unsafe class MatmulQ8
@@ -30,9 +30,10 @@ public static unsafe class MatmulQ8
     private const int Block = Reference.MatmulQ8.Block;
     private const int Pair = 2 * Block;
     private const int Offset = 128;
-    // Weight bytes the kernel asks for ahead of its reads, across rows. Streaming gpt2's q8 matrices (two threads,
-    // every matrix from DRAM), 3-4 KB ahead took the matmuls of a decode step from 5.4-5.8 ms to 4.0-4.9 ms
-    // (interleaved in one session): the hardware prefetchers alone left the cores waiting on memory.
+    // Weight bytes the kernel asks for ahead of its reads, across rows. In a harness streaming gpt2's q8 matrices
+    // on 4 KiB pages (two threads, every matrix from DRAM), 3-4 KB ahead took a decode step's matmuls from
+    // 5.4-5.8 ms to 4.0-4.9 ms (interleaved); in `hyper bench generate`, whose copies have 2 MiB pages, this
+    // kernel with it measured the same as the previous one without it.
     private const int PrefetchAhead = 4096;
 
     /// <summary>
