@@ -40,23 +40,37 @@ public static unsafe class MatmulQ8
     /// q8 weights [OC, C] in the CPU layout: <see cref="Values"/> [OC, nb·32] with every value as q + 128,
     /// per row the blocks 2p and 2p+1 interleaved in groups of four (group g of block 2p+h at byte
     /// 64p + 8g + 4h) and a last block of an odd count as it is; <see cref="Scales"/> [OC, nb] as the
-    /// reference's. As many bytes as the reference's planes.
+    /// reference's. As many bytes as the reference's planes. Held in managed arrays (<see cref="Pack"/>)
+    /// or in memory the caller owns and never moves (<see cref="PackInto"/>: the CPU backend's huge-page arena).
     /// </summary>
     public sealed class Packed
     {
+        private readonly byte[]? _values;
+        private readonly float[]? _scales;
+        private readonly byte* _valuesAt;
+        private readonly float* _scalesAt;
+
         internal Packed(byte[] values, float[] scales, int c, int oc)
         {
-            Values = values;
-            Scales = scales;
+            _values = values;
+            _scales = scales;
             C = c;
             OC = oc;
         }
 
-        /// <summary>The offset, interleaved values.</summary>
-        public byte[] Values { get; }
+        internal Packed(byte* values, float* scales, int c, int oc)
+        {
+            _valuesAt = values;
+            _scalesAt = scales;
+            C = c;
+            OC = oc;
+        }
 
-        /// <summary>One fp32 scale per block.</summary>
-        public float[] Scales { get; }
+        /// <summary>The offset, interleaved values: OC·nb·32 bytes.</summary>
+        public ReadOnlySpan<byte> Values => _values ?? new ReadOnlySpan<byte>(_valuesAt, checked(OC * Stride(C)));
+
+        /// <summary>One fp32 scale per block: OC·nb floats.</summary>
+        public ReadOnlySpan<float> Scales => _scales ?? new ReadOnlySpan<float>(_scalesAt, checked(OC * Reference.MatmulQ8.Blocks(C)));
 
         /// <summary>Reduction length.</summary>
         public int C { get; }
@@ -65,20 +79,45 @@ public static unsafe class MatmulQ8
         public int OC { get; }
 
         /// <summary>Bytes held: values and scales.</summary>
-        public long Bytes => Values.LongLength + 4L * Scales.LongLength;
+        public long Bytes => ValueBytes(C, OC) + ScaleBytes(C, OC);
     }
 
-    /// <summary>The reference's planes (<see cref="Reference.MatmulQ8.Pack"/>) in the CPU layout.</summary>
+    private static int Stride(int C) => Reference.MatmulQ8.Blocks(C) * Block;
+
+    /// <summary>Bytes of <see cref="Packed.Values"/> for [OC, C] weights.</summary>
+    public static long ValueBytes(int C, int OC) => (long)OC * Stride(C);
+
+    /// <summary>Bytes of <see cref="Packed.Scales"/> for [OC, C] weights.</summary>
+    public static long ScaleBytes(int C, int OC) => 4L * OC * Reference.MatmulQ8.Blocks(C);
+
+    /// <summary>The reference's planes (<see cref="Reference.MatmulQ8.Pack"/>) in the CPU layout, in new arrays.</summary>
     public static Packed Pack(ReadOnlySpan<sbyte> values, ReadOnlySpan<float> scales, int C, int OC)
+    {
+        var v = new byte[ValueBytes(C, OC)];
+        var d = new float[ScaleBytes(C, OC) / 4];
+        Lay(values, scales, C, OC, v, d);
+        return new Packed(v, d, C, OC);
+    }
+
+    /// <summary>
+    /// The same layout written to <paramref name="valuesAt"/> (<see cref="ValueBytes"/>) and <paramref name="scalesAt"/>
+    /// (<see cref="ScaleBytes"/>), memory the caller keeps in place and alive for as long as the result is used.
+    /// </summary>
+    public static Packed PackInto(ReadOnlySpan<sbyte> values, ReadOnlySpan<float> scales, int C, int OC, byte* valuesAt, float* scalesAt)
+    {
+        Lay(values, scales, C, OC, new Span<byte>(valuesAt, checked((int)ValueBytes(C, OC))), new Span<float>(scalesAt, checked((int)(ScaleBytes(C, OC) / 4))));
+        return new Packed(valuesAt, scalesAt, C, OC);
+    }
+
+    private static void Lay(ReadOnlySpan<sbyte> values, ReadOnlySpan<float> scales, int C, int OC, Span<byte> v, Span<float> d)
     {
         int nb = Reference.MatmulQ8.Blocks(C), stride = nb * Block;
         if (values.Length != (long)OC * stride || scales.Length != (long)OC * nb)
             throw new ArgumentException($"q8 weights of {values.Length} values and {scales.Length} scales do not fit OC={OC}, C={C}");
-        var v = new byte[(long)OC * stride];
-        for (long o = 0; o < OC; o++)
+        for (int o = 0; o < OC; o++)
             for (int i = 0; i < stride; i++)
-                v[o * stride + Position(i, nb)] = (byte)(values[(int)(o * stride) + i] + Offset);
-        return new Packed(v, scales.ToArray(), C, OC);
+                v[o * stride + Position(i, nb)] = (byte)(values[o * stride + i] + Offset);
+        scales.CopyTo(d);
     }
 
     /// <summary>Where element i of a row of nb blocks (block i/32) sits in the CPU layout.</summary>

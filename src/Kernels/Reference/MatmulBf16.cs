@@ -23,8 +23,15 @@ public static class MatmulBf16
     public static ushort[] Pack(ReadOnlySpan<float> weight)
     {
         var packed = new ushort[weight.Length];
-        for (int i = 0; i < weight.Length; i++) packed[i] = FromFloat(weight[i]);
+        Pack(weight, packed);
         return packed;
+    }
+
+    /// <summary>The bf16 copy of <paramref name="weight"/> written to <paramref name="packed"/> (as long).</summary>
+    public static void Pack(ReadOnlySpan<float> weight, Span<ushort> packed)
+    {
+        if (packed.Length != weight.Length) throw new ArgumentException($"{packed.Length} bf16 values for {weight.Length} weights", nameof(packed));
+        for (int i = 0; i < weight.Length; i++) packed[i] = FromFloat(weight[i]);
     }
 
     /// <summary>Each weight rounded to bf16 and widened back: the fp32 values <see cref="Forward"/> multiplies by.</summary>

@@ -9,8 +9,10 @@ namespace Hyper.Runtime.Backends;
 /// </summary>
 public sealed class CpuBackend : HostBackend, IKernelVariants, IHyperAttentionBackend, ILowPrecisionBackend
 {
-    // The packed copy of each weight view multiplied by since Weights was set (see ILowPrecisionBackend).
+    // The packed copy of each weight view multiplied by since Weights was set (see ILowPrecisionBackend):
+    // a Bf16Copy or a q8 Packed, in the arena of the view's buffer.
     private readonly Dictionary<TensorView, object> _packed = new();
+    private readonly Dictionary<DeviceBuffer, PackedArena> _arenas = new(ReferenceEqualityComparer.Instance);
     // The views among them whose bf16 copy came from a checkpoint (KeepBf16): their floats were never written.
     private readonly HashSet<TensorView> _bf16Only = new();
     private Kernels.WeightFormat _weights;
@@ -86,6 +88,8 @@ public sealed class CpuBackend : HostBackend, IKernelVariants, IHyperAttentionBa
                     "from its checkpoint's BF16 tensors into bf16 copies only, and its fp32 parameters do not hold them (load it again in that format)");
             _packed.Clear();
             _bf16Only.Clear();
+            foreach (var arena in _arenas.Values) arena.Dispose();
+            _arenas.Clear();
             _weights = value;
         }
     }
@@ -94,22 +98,22 @@ public sealed class CpuBackend : HostBackend, IKernelVariants, IHyperAttentionBa
     public static CpuBackend? Of(IBackend backend) => backend as CpuBackend ?? (backend as ProfilingBackend)?.Inner as CpuBackend;
 
     /// <summary>
-    /// Takes a checkpoint's BF16 tensor as the bf16 copy of <paramref name="weight"/>, and the view
-    /// stays unwritten: <see cref="Kernels.Reference.MatmulBf16.Pack"/> of its widened floats would
-    /// give the same bits (round to nearest even of a bf16 value is that value), so the products are
-    /// the ones packing would give, without the fp32 copy ever existing. From then on the view's
-    /// floats are zeros, not the weights (<see cref="HoldsBf16Only"/>). Needs <see cref="Weights"/> bf16.
+    /// The bf16 copy of <paramref name="weight"/> for a checkpoint's BF16 tensor to be read into (zeroed,
+    /// as long as the view), and the view stays unwritten: <see cref="Kernels.Reference.MatmulBf16.Pack(ReadOnlySpan{float})"/>
+    /// of its widened floats would give the same bits (round to nearest even of a bf16 value is that value),
+    /// so the products are the ones packing would give, without the fp32 copy ever existing. From then on
+    /// the view's floats are zeros, not the weights (<see cref="HoldsBf16Only"/>). Needs <see cref="Weights"/> bf16.
     /// </summary>
-    public void KeepBf16(TensorView weight, ushort[] bits)
+    public Span<ushort> KeepBf16(TensorView weight)
     {
         if (_weights != Kernels.WeightFormat.Bf16)
             throw new InvalidOperationException($"the cpu backend reads {LowPrecision.Name(_weights)} weights; bf16 copies are kept only while it reads bf16");
-        if (bits.Length != weight.Length)
-            throw new ArgumentException($"{bits.Length} bf16 values for a weight view of {weight.Length} floats", nameof(bits));
         _ = S(weight); // checks the view without touching its pages
-        _packed[weight] = bits;
+        var copy = NewBf16(weight);
+        copy.Span.Clear();
+        _packed[weight] = copy;
         _bf16Only.Add(weight);
-        AdviseHugePages(bits);
+        return copy.Span;
     }
 
     /// <summary>Whether views of <paramref name="buffer"/> hold matmul weights only as bf16 copies (<see cref="KeepBf16"/>).</summary>
@@ -119,12 +123,12 @@ public sealed class CpuBackend : HostBackend, IKernelVariants, IHyperAttentionBa
     public long Bf16OnlyFloats => LiveBf16Only.Sum(v => v.Length);
 
     // A disposed model's views no longer matter: nothing can read its arena.
-    private IEnumerable<TensorView> LiveBf16Only => _bf16Only.Where(v => v.Buffer is HostBuffer { IsDisposed: false });
+    private IEnumerable<TensorView> LiveBf16Only => _bf16Only.Where(v => !Disposed(v.Buffer));
 
     /// <inheritdoc />
     public long PackedBytes => _packed.Values.Sum(p => p switch
     {
-        ushort[] h => 2L * h.Length,
+        Bf16Copy h => 2L * h.Length,
         K.MatmulQ8.Packed q => q.Bytes,
         _ => 0L,
     });
@@ -132,34 +136,60 @@ public sealed class CpuBackend : HostBackend, IKernelVariants, IHyperAttentionBa
     /// <inheritdoc />
     public long PackedFloats => _packed.Keys.Sum(k => k.Length);
 
-    // Decoding streams these every token, as the fp32 weights the decoders advise (see HugePages).
-    private static unsafe void AdviseHugePages(object packed)
+    /// <summary>Bytes of native memory the packed copies occupy (their arenas' allocations, live models only).</summary>
+    internal long ArenaBytes => _arenas.Values.Sum(a => a.Used);
+
+    private static bool Disposed(DeviceBuffer buffer) => buffer is HostBuffer { IsDisposed: true };
+
+    /// <summary>A bf16 copy of a weight view, in its buffer's arena (valid while the arena lives).</summary>
+    private sealed unsafe class Bf16Copy(ushort* at, int length)
     {
-        if (packed is ushort[] h)
-            fixed (ushort* p = h) HugePages.Advise(p, 2L * h.Length);
-        else if (packed is K.MatmulQ8.Packed q)
-            fixed (byte* p = q.Values) HugePages.Advise(p, q.Values.LongLength);
+        public int Length => length;
+        public Span<ushort> Span => new(at, length);
     }
 
-    private void MatmulPacked(TensorView output, TensorView input, TensorView weight, TensorView bias, int N, int C, int OC)
+    private unsafe Bf16Copy NewBf16(TensorView weight) => new(Arena(weight).Take<ushort>(weight.Length), checked((int)weight.Length));
+
+    /// <summary>
+    /// The arena for copies of <paramref name="weight"/>'s buffer. Arenas of buffers disposed since (a model
+    /// that was let go) are freed first, with their copies: a process that loads model after model (eval-gen)
+    /// holds only the live ones'.
+    /// </summary>
+    private PackedArena Arena(TensorView weight)
+    {
+        foreach (var gone in _arenas.Keys.Where(Disposed).ToList())
+        {
+            foreach (var view in _packed.Keys.Where(v => ReferenceEquals(v.Buffer, gone)).ToList()) _packed.Remove(view);
+            _bf16Only.RemoveWhere(v => ReferenceEquals(v.Buffer, gone));
+            _arenas.Remove(gone, out var arena);
+            arena!.Dispose();
+        }
+        if (!_arenas.TryGetValue(weight.Buffer, out var mine)) _arenas[weight.Buffer] = mine = new PackedArena();
+        return mine;
+    }
+
+    private unsafe void MatmulPacked(TensorView output, TensorView input, TensorView weight, TensorView bias, int N, int C, int OC)
     {
         if (!_packed.TryGetValue(weight, out var packed))
         {
             // S() checks the view; the shape check against N, C, OC happens in the kernel.
-            packed = _weights == Kernels.WeightFormat.Bf16
-                ? Kernels.Reference.MatmulBf16.Pack(S(weight))
-                : PackQ8(S(weight), C, OC);
+            var floats = S(weight);
+            if (_weights == Kernels.WeightFormat.Bf16)
+            {
+                var copy = NewBf16(weight);
+                Kernels.Reference.MatmulBf16.Pack(floats, copy.Span);
+                packed = copy;
+            }
+            else
+            {
+                var (q, d) = Kernels.Reference.MatmulQ8.Pack(floats, C, OC);
+                var arena = Arena(weight);
+                packed = K.MatmulQ8.PackInto(q, d, C, OC, arena.Take<byte>(K.MatmulQ8.ValueBytes(C, OC)), arena.Take<float>(K.MatmulQ8.ScaleBytes(C, OC) / sizeof(float)));
+            }
             _packed[weight] = packed;
-            AdviseHugePages(packed);
         }
-        if (packed is ushort[] h) K.MatmulBf16.Forward(S(output), S(input), h, S(bias), N, C, OC);
+        if (packed is Bf16Copy h) K.MatmulBf16.Forward(S(output), S(input), h.Span, S(bias), N, C, OC);
         else K.MatmulQ8.Forward(S(output), S(input), (K.MatmulQ8.Packed)packed, S(bias), N);
-    }
-
-    private static K.MatmulQ8.Packed PackQ8(ReadOnlySpan<float> weight, int C, int OC)
-    {
-        var (q, d) = Kernels.Reference.MatmulQ8.Pack(weight, C, OC);
-        return K.MatmulQ8.Pack(q, d, C, OC);
     }
 
     /// <inheritdoc />

@@ -54,6 +54,23 @@ internal static partial class HugePages
         }
     }
 
+    /// <summary>
+    /// MADV_HUGEPAGE alone for memory not yet touched (<paramref name="p"/> 2 MiB-aligned, as <see cref="PackedArena"/>'s
+    /// slabs): its first writes then fault in 2 MiB pages, with nothing to collapse.
+    /// </summary>
+    public static unsafe void AdviseUntouched(void* p, long bytes)
+    {
+        if (!OperatingSystem.IsLinux() || bytes < Size) return;
+        try
+        {
+            Madvise((nint)p, (nuint)(bytes & ~(Size - 1)), MadvHugepage);
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            // No libc madvise: 4 KiB pages it is.
+        }
+    }
+
     [LibraryImport("libc", EntryPoint = "madvise")]
     private static partial int Madvise(nint address, nuint length, int advice);
 }

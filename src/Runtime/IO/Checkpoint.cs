@@ -136,7 +136,7 @@ public static class Checkpoint
             // their arena pages are never written (so never resident).
             var arena = model.Parameters;
             Bf16WeightSink? bf16 = CpuBackend.Of(backend) is { Weights: Kernels.WeightFormat.Bf16 } cpu
-                ? (offset, bits) => cpu.KeepBf16(arena.Slice(offset, bits.Length), bits)
+                ? (offset, count) => cpu.KeepBf16(arena.Slice(offset, count))
                 : null;
             Architectures.Of(config).ReadWeights(config, weights, (offset, values) => backend.Upload(values, arena.Slice(offset, values.Length)), bf16);
             model.Step = state.Step;

@@ -73,9 +73,7 @@ public static class LlamaHuggingFace
             if (bf16 is not null && info.DType == "BF16" && Llama.MatmulWeights.Contains(m.ArenaTensor))
             {
                 // The untied head's pad rows stay zero bits, +0, as packing its zero floats would give.
-                var bits = new ushort[count];
-                st.ReadBf16Finite(m.Name, bits.AsSpan(0, checked((int)info.Count)));
-                bf16(offset, bits);
+                st.ReadBf16Finite(m.Name, bf16(offset, count)[..checked((int)info.Count)]);
                 continue;
             }
             sink(offset, st.ReadFinite(m.Name));

@@ -64,11 +64,11 @@ public readonly record struct WeightTensor(string Name, int[] Shape, long Offset
 public delegate void WeightSink(long offset, ReadOnlySpan<float> values);
 
 /// <summary>
-/// Receives a matmul weight's bf16 <paramref name="bits"/> for the arena view the model multiplies
-/// by, from <paramref name="offset"/> on, <paramref name="bits"/>.Length floats long (pad rows zero);
-/// the arena itself is not written.
+/// Where a matmul weight's bf16 bits go, for the arena view the model multiplies by, from
+/// <paramref name="offset"/> on, <paramref name="count"/> floats long: a zeroed span of count values
+/// that the reader fills (pad rows stay zero); the arena itself is not written.
 /// </summary>
-public delegate void Bf16WeightSink(long offset, ushort[] bits);
+public delegate Span<ushort> Bf16WeightSink(long offset, long count);
 
 /// <summary>The architectures Hyper runs, keyed by Hugging Face <c>model_type</c>.</summary>
 public static class Architectures
