@@ -32,8 +32,8 @@ public static unsafe class MatmulQ8
     private const int Offset = 128;
     // Weight bytes the kernel asks for ahead of its reads, across rows. In a harness streaming gpt2's q8 matrices
     // on 4 KiB pages (two threads, every matrix from DRAM), 3-4 KB ahead took a decode step's matmuls from
-    // 5.4-5.8 ms to 4.0-4.9 ms (interleaved); in `hyper bench generate`, whose copies have 2 MiB pages, this
-    // kernel with it measured the same as the previous one without it.
+    // 5.4-5.8 ms to 4.0-4.9 ms (interleaved); in `hyper bench generate`, before the copies moved to the huge-page
+    // arena, this kernel with it measured the same as the previous one without it. Not yet re-measured from the arena.
     private const int PrefetchAhead = 4096;
 
     /// <summary>

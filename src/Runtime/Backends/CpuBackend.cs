@@ -136,7 +136,7 @@ public sealed class CpuBackend : HostBackend, IKernelVariants, IHyperAttentionBa
     /// <inheritdoc />
     public long PackedFloats => _packed.Keys.Sum(k => k.Length);
 
-    /// <summary>Bytes of native memory the packed copies occupy (their arenas' allocations, live models only).</summary>
+    /// <summary>Bytes handed out by the arenas not yet freed (a disposed model's goes at the next packing).</summary>
     internal long ArenaBytes => _arenas.Values.Sum(a => a.Used);
 
     private static bool Disposed(DeviceBuffer buffer) => buffer is HostBuffer { IsDisposed: true };

@@ -33,11 +33,8 @@ internal static partial class HugePages
             Advise(p, view.Length * sizeof(float));
     }
 
-    /// <summary>
-    /// The same for <paramref name="bytes"/> at <paramref name="p"/>: the CPU backend's packed low-precision
-    /// weights, which are managed arrays on the large-object heap (never moved: it is not compacted unless asked).
-    /// </summary>
-    public static unsafe void Advise(void* p, long bytes)
+    // The same for bytes at p, memory that does not move.
+    private static unsafe void Advise(void* p, long bytes)
     {
         if (!OperatingSystem.IsLinux() || bytes < 2 * Size) return;
         nint start = ((nint)p + (nint)(Size - 1)) & ~(nint)(Size - 1);
