@@ -114,15 +114,21 @@ public sealed class DeviceModelTests
             return doc.RootElement.GetProperty("loss").GetDouble();
         }
         double f32 = Eval("cpu", "f32");
-        foreach (var (weights, tolerance) in new[] { ("bf16", 1e-5), ("q8", 2e-3) })
+        // (format, device and cpu against f32, device against cpu), relative to the loss. bf16: the same products in
+        // another order. q8: the devices multiply fp32 inputs by the rounded weights, which moved this loss by 5e-4 of
+        // itself; the cpu also rounds each input block to 7 bits and a sign (2^-7 of its largest value). The model is
+        // trained in the test on this machine's kernels, and how much that rounding moves its memorised loss (0.25
+        // nats) depends on the run: 7e-4 of itself with weights trained by the AVX-512 kernels (Zen 5), 7.4e-3 with
+        // those of the AVX2 ones (Zen 3; the scalar kernels with AVX2 disabled give the same to 6 digits). Hence 2e-2
+        // for the cpu's q8. What this test is for is the model's weights reaching each backend's kernels in the
+        // format; the kernels' blocks and scales are checked at 2e-5 against their reference in MatmulLowPrecisionTests.
+        foreach (var (weights, deviceTolerance, cpuTolerance) in new[] { ("bf16", 1e-3, 1e-3), ("q8", 2e-3, 2e-2) })
         {
             double cpuLoss = Eval("cpu", weights), loss = Eval(device, weights);
             TestContext.Out.WriteLine($"{weights} eval loss: cpu {cpuLoss:F7}, {device} {loss:F7} (f32 {f32:F7})");
-            // bf16: the same products in another order. q8: the cpu also rounds each input block to 7 bits and a sign
-            // (2^-7 of its largest value; the devices keep fp32 inputs), which moved this loss by 7e-4 of itself (7e-5 at
-            // 16-bit inputs); each stays within 1e-3 of the f32 loss, and a wrong block or scale moves it by far more.
-            Assert.That(Math.Abs(loss - f32), Is.LessThan(1e-3 * f32), $"{device} {weights} against f32");
-            Assert.That(Math.Abs(cpuLoss - f32), Is.LessThan(1e-3 * f32), $"cpu {weights} against f32");
+            Assert.That(Math.Abs(loss - f32), Is.LessThan(deviceTolerance * f32), $"{device} {weights} against f32");
+            Assert.That(Math.Abs(cpuLoss - f32), Is.LessThan(cpuTolerance * f32), $"cpu {weights} against f32");
+            double tolerance = weights == "bf16" ? 1e-5 : cpuTolerance;
             Assert.That(loss, Is.EqualTo(cpuLoss).Within(tolerance * cpuLoss), weights);
         }
     }

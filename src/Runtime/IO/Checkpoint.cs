@@ -94,7 +94,7 @@ public static class Checkpoint
         metadata = new Dictionary<string, string>(st.Metadata);
         var architecture = Architectures.Of(config);
         var arena = new float[architecture.Layout(config).Total];
-        architecture.ReadWeights(config, st, (offset, values) => values.CopyTo(arena.AsSpan(checked((int)offset), values.Length)), null);
+        architecture.ReadWeights(config, st, (offset, count, fill) => fill(arena.AsSpan(checked((int)offset), checked((int)count))), null);
         return arena;
     }
 
@@ -131,14 +131,26 @@ public static class Checkpoint
         var model = Architectures.Create(config, backend);
         try
         {
-            // Straight into the model's parameters, tensor by tensor: no second copy of the weights.
+            // Straight into the model's parameters, tensor by tensor: on a host backend each tensor is read
+            // and converted into the arena itself (no temporary of its size), elsewhere through one scratch.
             // A cpu backend reading bf16 takes BF16 matmul weights as its bf16 copies instead, and
             // their arena pages are never written (so never resident).
             var arena = model.Parameters;
             Bf16WeightSink? bf16 = CpuBackend.Of(backend) is { Weights: Kernels.WeightFormat.Bf16 } cpu
                 ? (offset, count) => cpu.KeepBf16(arena.Slice(offset, count))
                 : null;
-            Architectures.Of(config).ReadWeights(config, weights, (offset, values) => backend.Upload(values, arena.Slice(offset, values.Length)), bf16);
+            Architectures.Of(config).ReadWeights(config, weights, (offset, count, fill) =>
+            {
+                var view = arena.Slice(offset, count);
+                if (view.Buffer is HostBuffer host)
+                {
+                    fill(host.Span(view.Offset, view.Length));
+                    return;
+                }
+                var values = new float[checked((int)count)];
+                fill(values);
+                backend.Upload(values, view);
+            }, bf16);
             model.Step = state.Step;
             model.HyperAttention = HyperAttentionFile.Load(dir, config);
             if (withOptimizer && state.HasOptimizer)

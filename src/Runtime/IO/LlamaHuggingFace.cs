@@ -76,7 +76,7 @@ public static class LlamaHuggingFace
                 st.ReadBf16Finite(m.Name, bf16(offset, count)[..checked((int)info.Count)]);
                 continue;
             }
-            sink(offset, st.ReadFinite(m.Name));
+            sink(offset, info.Count, destination => st.ReadFinite(m.Name, destination));
         }
         if (config.TieWordEmbeddings && st.Contains("lm_head.weight"))
         {

@@ -113,6 +113,14 @@ public sealed class WeightFiles : IDisposable
     /// <summary>Reads a tensor as floats (F32/F16/BF16), refusing NaN and ±Inf with the file, tensor and index.</summary>
     public float[] ReadFinite(string name) => Checkpoint.ReadFinite(FileOf(name), name);
 
+    /// <summary>Reads a tensor (F32/F16/BF16) into <paramref name="destination"/> (its element count), refusing NaN and ±Inf with the file, tensor and index.</summary>
+    public void ReadFinite(string name, Span<float> destination)
+    {
+        var file = FileOf(name);
+        file.ReadFloats(name, destination);
+        FiniteValues.Check(destination, file.Path, name);
+    }
+
     /// <summary>Reads a BF16 tensor's bits into <paramref name="destination"/> (its element count), refusing NaN and ±Inf with the file, tensor and index.</summary>
     public void ReadBf16Finite(string name, Span<ushort> destination)
     {

@@ -60,8 +60,16 @@ public readonly record struct WeightTensor(string Name, int[] Shape, long Offset
     public long Count => Shape.Aggregate(1L, (a, d) => a * d);
 }
 
-/// <summary>Receives <paramref name="values"/>, the arena's floats from <paramref name="offset"/> on.</summary>
-public delegate void WeightSink(long offset, ReadOnlySpan<float> values);
+/// <summary>Writes a tensor's floats into <paramref name="destination"/>, which holds exactly its element count.</summary>
+public delegate void WeightFill(Span<float> destination);
+
+/// <summary>
+/// Takes the arena's floats from <paramref name="offset"/> on, <paramref name="count"/> of them, by
+/// calling <paramref name="fill"/> on where they go: on a host backend the parameters themselves, so a
+/// tensor is read and converted straight into the model with no temporary of its size (a 250 MiB
+/// embedding would otherwise be garbage on top of the arena); elsewhere a scratch that is then uploaded.
+/// </summary>
+public delegate void WeightSink(long offset, long count, WeightFill fill);
 
 /// <summary>
 /// Where a matmul weight's bf16 bits go, for the arena view the model multiplies by, from
@@ -94,7 +102,11 @@ public static class Architectures
         Create = (c, backend) => new Gpt2((Gpt2Config)c, backend),
         Layout = c => new ParameterLayout((Gpt2Config)c),
         // GPT-2's Hugging Face weights are Conv1D, [in, out]: transposed into the arena, never straight.
-        ReadWeights = (c, st, sink, _) => sink(0, Gpt2HuggingFace.ReadWeights(st, (Gpt2Config)c)),
+        ReadWeights = (c, st, sink, _) =>
+        {
+            var arena = Gpt2HuggingFace.ReadWeights(st, (Gpt2Config)c);
+            sink(0, arena.Length, arena.CopyTo);
+        },
         WeightTensors = c => Gpt2HuggingFace.WeightTensors((Gpt2Config)c),
     };
 
