@@ -24,7 +24,8 @@ namespace Hyper.Kernels.Cpu;
 /// </para>
 /// <para>
 /// Each dot product is four Vector512 FMA chains over the row (64 floats per step), then a
-/// horizontal add and a scalar tail for C not a multiple of 16. Output channels are split into
+/// horizontal add and a scalar tail for C not a multiple of 16; without fast Vector512, two
+/// Vector256 chains (16 floats per step, <see cref="Range256{TN}"/>). Output channels are split into
 /// contiguous ranges over the cores through <see cref="CpuWorkers"/> (a decode step runs ~25 of
 /// these, too many for Parallel.For's fork/join); every output is computed by one thread in a
 /// fixed order, so results do not depend on the thread count.
@@ -61,13 +62,22 @@ internal static unsafe class MatmulGemv
                 for (int n0 = 0; n0 < N; n0 += Group)
                 {
                     float* y = (float*)o + (long)n0 * OC, xs = (float*)x + (long)n0 * C;
-                    switch (Math.Min(Group, N - n0))
-                    {
-                        case 1: Range<R1>(y, xs, (float*)w, (float*)b, C, OC, o0, o1); break;
-                        case 2: Range<R2>(y, xs, (float*)w, (float*)b, C, OC, o0, o1); break;
-                        case 3: Range<R3>(y, xs, (float*)w, (float*)b, C, OC, o0, o1); break;
-                        default: Range<R4>(y, xs, (float*)w, (float*)b, C, OC, o0, o1); break;
-                    }
+                    if (Vector512.IsHardwareAccelerated)
+                        switch (Math.Min(Group, N - n0))
+                        {
+                            case 1: Range<R1>(y, xs, (float*)w, (float*)b, C, OC, o0, o1); break;
+                            case 2: Range<R2>(y, xs, (float*)w, (float*)b, C, OC, o0, o1); break;
+                            case 3: Range<R3>(y, xs, (float*)w, (float*)b, C, OC, o0, o1); break;
+                            default: Range<R4>(y, xs, (float*)w, (float*)b, C, OC, o0, o1); break;
+                        }
+                    else
+                        switch (Math.Min(Group, N - n0))
+                        {
+                            case 1: Range256<R1>(y, xs, (float*)w, (float*)b, C, OC, o0, o1); break;
+                            case 2: Range256<R2>(y, xs, (float*)w, (float*)b, C, OC, o0, o1); break;
+                            case 3: Range256<R3>(y, xs, (float*)w, (float*)b, C, OC, o0, o1); break;
+                            default: Range256<R4>(y, xs, (float*)w, (float*)b, C, OC, o0, o1); break;
+                        }
                 }
             };
             // Ranges of at least SerialFloats weights (finer ones measured no faster).
@@ -139,6 +149,61 @@ internal static unsafe class MatmulGemv
             if (N > 2) y[2 * OC + o] = b + Dot(a20, a21, a22, a23, w, x2, c, C);
             if (N > 3) y[3 * OC + o] = b + Dot(a30, a31, a32, a33, w, x3, c, C);
         }
+    }
+
+    /// <summary>
+    /// <see cref="Range{TN}"/> without fast Vector512 (AVX2: 16 ymm registers; Vector512 there is emulated
+    /// in software, which left gpt2's B=4 decoding compute-bound on a Zen 3). Two chains per input row of 8
+    /// floats each, 16 floats a step: four rows are 8 accumulators, with the two weight vectors 10 registers.
+    /// </summary>
+    private static void Range256<TN>(float* y, float* x, float* weight, float* bias, int C, int OC, int o0, int o1)
+        where TN : struct, IRowCount
+    {
+        const int W = 8;
+        int N = TN.Count;
+        float* x0 = x, x1 = x + C, x2 = x1 + C, x3 = x2 + C;
+        for (int o = o0; o < o1; o++)
+        {
+            float* w = weight + (long)o * C;
+            Vector256<float> a00 = default, a01 = default, a10 = default, a11 = default;
+            Vector256<float> a20 = default, a21 = default, a30 = default, a31 = default;
+            int c = 0;
+            for (; c + 2 * W <= C; c += 2 * W)
+            {
+                var w0 = Vector256.Load(w + c);
+                var w1 = Vector256.Load(w + c + W);
+                a00 = Vector256.FusedMultiplyAdd(w0, Vector256.Load(x0 + c), a00);
+                a01 = Vector256.FusedMultiplyAdd(w1, Vector256.Load(x0 + c + W), a01);
+                if (N > 1)
+                {
+                    a10 = Vector256.FusedMultiplyAdd(w0, Vector256.Load(x1 + c), a10);
+                    a11 = Vector256.FusedMultiplyAdd(w1, Vector256.Load(x1 + c + W), a11);
+                }
+                if (N > 2)
+                {
+                    a20 = Vector256.FusedMultiplyAdd(w0, Vector256.Load(x2 + c), a20);
+                    a21 = Vector256.FusedMultiplyAdd(w1, Vector256.Load(x2 + c + W), a21);
+                }
+                if (N > 3)
+                {
+                    a30 = Vector256.FusedMultiplyAdd(w0, Vector256.Load(x3 + c), a30);
+                    a31 = Vector256.FusedMultiplyAdd(w1, Vector256.Load(x3 + c + W), a31);
+                }
+            }
+            float b = bias != null ? bias[o] : 0f;
+            y[o] = b + Dot(a00 + a01, w, x0, c, C);
+            if (N > 1) y[OC + o] = b + Dot(a10 + a11, w, x1, c, C);
+            if (N > 2) y[2 * OC + o] = b + Dot(a20 + a21, w, x2, c, C);
+            if (N > 3) y[3 * OC + o] = b + Dot(a30 + a31, w, x3, c, C);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float Dot(Vector256<float> a, float* w, float* x, int c, int C)
+    {
+        float s = Vector256.Sum(a);
+        for (; c < C; c++) s += w[c] * x[c];
+        return s;
     }
 
     /// <summary>The four chains' horizontal sum plus the scalar tail w[c..C)·x[c..C).</summary>
