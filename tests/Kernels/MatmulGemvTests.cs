@@ -25,7 +25,7 @@ public class MatmulGemvTests
     private static IEnumerable<TestCaseData> Cases()
     {
         foreach (var (c, oc) in Shapes)
-            for (int n = 1; n <= 4; n++)
+            foreach (int n in new[] { 1, 2, 3, 4, 5, 9 }) // 5, 9: more than one group of four rows (AVX2 sends up to 64 rows here)
                 foreach (bool bias in new[] { true, false })
                     yield return new TestCaseData(n, c, oc, bias).SetName($"Gemv N={n} C={c} OC={oc} bias={bias}");
     }
@@ -46,6 +46,8 @@ public class MatmulGemvTests
     [TestCase(1)]
     [TestCase(4)]
     [TestCase(5)]
+    [TestCase(13)]
+    [TestCase(65)]
     public void MatmulForwardDispatchesByRows(int N)
     {
         // The default forward takes the GEMV path up to MaxRows rows and the packed GEMM beyond;

@@ -333,7 +333,7 @@ public static unsafe class Gemm
                     // 16-wide copy of 14 floats: its last two lanes land on the next k, rewritten
                     // later, or in the panel's slack; short or row-end panels go one float at a time.
                     if (ir + MR <= mc && ic + ir + 16 <= job.M)
-                        Vector512.Store(Vector512.Load(src + ir), d);
+                        Copy16(src + ir, d);
                     else
                         for (int r = 0; r < MR; r++) d[r] = ir + r < mc ? src[ir + r] : 0f;
                 }
@@ -391,8 +391,8 @@ public static unsafe class Gemm
                 {
                     if (jr + NR <= nc)
                     {
-                        Vector512.Store(Vector512.Load(src + jr), d);
-                        Vector512.Store(Vector512.Load(src + jr + 16), d + 16);
+                        Copy16(src + jr, d);
+                        Copy16(src + jr + 16, d + 16);
                     }
                     else
                         for (int j = 0; j < NR; j++) d[j] = jr + j < nc ? src[jr + j] : 0f;
@@ -430,6 +430,11 @@ public static unsafe class Gemm
     {
         if (!Avx512F.IsSupported)
         {
+            if (Avx.IsSupported)
+            {
+                Transpose16Avx(src, srcStride, rows, dst, dstStride);
+                return;
+            }
             for (int t = 0; t < 16; t++)
                 for (int r = 0; r < 16; r++)
                     dst[t * dstStride + r] = r < rows ? src[r * srcStride + t] : 0f;
@@ -487,6 +492,71 @@ public static unsafe class Gemm
         Vector512.Store(Avx512F.Shuffle4x128(v3, v11, 0xDD), dst + 13 * dstStride);
         Vector512.Store(Avx512F.Shuffle4x128(v5, v13, 0xDD), dst + 14 * dstStride);
         Vector512.Store(Avx512F.Shuffle4x128(v7, v15, 0xDD), dst + 15 * dstStride);
+    }
+
+    /// <summary>
+    /// <see cref="Transpose16"/> with AVX (ymm): per half of the 16 columns, the 8×8 blocks of rows 0-7 and
+    /// 8-15, each by unpack ps, shuffle, and a 128-bit lane permute; then each output row's two halves are
+    /// stored in increasing t, so the overlapping narrow stride stays safe as in the AVX-512 form.
+    /// </summary>
+    private static void Transpose16Avx(float* src, nint srcStride, int rows, float* dst, nint dstStride)
+    {
+        for (int t0 = 0; t0 < 16; t0 += 8)
+        {
+            Transpose8(src + t0, srcStride, rows, out var l0, out var l1, out var l2, out var l3, out var l4, out var l5, out var l6, out var l7);
+            Transpose8(src + 8 * srcStride + t0, srcStride, rows - 8, out var h0, out var h1, out var h2, out var h3, out var h4, out var h5, out var h6, out var h7);
+            float* d = dst + t0 * dstStride;
+            Vector256.Store(l0, d); Vector256.Store(h0, d + 8); d += dstStride;
+            Vector256.Store(l1, d); Vector256.Store(h1, d + 8); d += dstStride;
+            Vector256.Store(l2, d); Vector256.Store(h2, d + 8); d += dstStride;
+            Vector256.Store(l3, d); Vector256.Store(h3, d + 8); d += dstStride;
+            Vector256.Store(l4, d); Vector256.Store(h4, d + 8); d += dstStride;
+            Vector256.Store(l5, d); Vector256.Store(h5, d + 8); d += dstStride;
+            Vector256.Store(l6, d); Vector256.Store(h6, d + 8); d += dstStride;
+            Vector256.Store(l7, d); Vector256.Store(h7, d + 8);
+        }
+    }
+
+    /// <summary>The 8×8 block at src (rows past <paramref name="rows"/> read as zero), transposed: o_t holds column t.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose8(float* src, nint stride, int rows,
+        out Vector256<float> o0, out Vector256<float> o1, out Vector256<float> o2, out Vector256<float> o3,
+        out Vector256<float> o4, out Vector256<float> o5, out Vector256<float> o6, out Vector256<float> o7)
+    {
+        Vector256<float> r0 = Row8(src, stride, 0, rows), r1 = Row8(src, stride, 1, rows);
+        Vector256<float> r2 = Row8(src, stride, 2, rows), r3 = Row8(src, stride, 3, rows);
+        Vector256<float> r4 = Row8(src, stride, 4, rows), r5 = Row8(src, stride, 5, rows);
+        Vector256<float> r6 = Row8(src, stride, 6, rows), r7 = Row8(src, stride, 7, rows);
+        // Pairs of rows interleaved, then pairs of pairs: u0 holds column 0 of rows 0-3 (low lane) and column 4 (high lane), ...
+        Vector256<float> t0 = Avx.UnpackLow(r0, r1), t1 = Avx.UnpackHigh(r0, r1);
+        Vector256<float> t2 = Avx.UnpackLow(r2, r3), t3 = Avx.UnpackHigh(r2, r3);
+        Vector256<float> t4 = Avx.UnpackLow(r4, r5), t5 = Avx.UnpackHigh(r4, r5);
+        Vector256<float> t6 = Avx.UnpackLow(r6, r7), t7 = Avx.UnpackHigh(r6, r7);
+        Vector256<float> u0 = Avx.Shuffle(t0, t2, 0x44), u1 = Avx.Shuffle(t0, t2, 0xEE);
+        Vector256<float> u2 = Avx.Shuffle(t1, t3, 0x44), u3 = Avx.Shuffle(t1, t3, 0xEE);
+        Vector256<float> u4 = Avx.Shuffle(t4, t6, 0x44), u5 = Avx.Shuffle(t4, t6, 0xEE);
+        Vector256<float> u6 = Avx.Shuffle(t5, t7, 0x44), u7 = Avx.Shuffle(t5, t7, 0xEE);
+        // Rows 0-3 from the u0-u3 side, rows 4-7 from the u4-u7 side.
+        o0 = Avx.Permute2x128(u0, u4, 0x20); o1 = Avx.Permute2x128(u1, u5, 0x20);
+        o2 = Avx.Permute2x128(u2, u6, 0x20); o3 = Avx.Permute2x128(u3, u7, 0x20);
+        o4 = Avx.Permute2x128(u0, u4, 0x31); o5 = Avx.Permute2x128(u1, u5, 0x31);
+        o6 = Avx.Permute2x128(u2, u6, 0x31); o7 = Avx.Permute2x128(u3, u7, 0x31);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Row8(float* src, nint stride, int r, int rows)
+        => r < rows ? Vector256.Load(src + r * stride) : Vector256<float>.Zero;
+
+    /// <summary>16 floats from src to dst, as one zmm where AVX-512 is fast, else two ymm (Vector512 is emulated there).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Copy16(float* src, float* dst)
+    {
+        if (Use512) Vector512.Store(Vector512.Load(src), dst);
+        else
+        {
+            Vector256.Store(Vector256.Load(src), dst);
+            Vector256.Store(Vector256.Load(src + 8), dst + 8);
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -674,25 +744,33 @@ public static unsafe class Gemm
 
     /// <summary>
     /// The same 14×32 tile for machines without fast Vector512 (AVX2: 16 ymm registers), from the
-    /// same packed panels: four passes of a 7×16 sub-tile, 14 accumulators each.
+    /// same packed panels: six passes of a sub-tile of 5, 5 and 4 rows by 16 columns. 5×16 is 10
+    /// accumulators + 2 B vectors + 1 broadcast = 13 registers; the earlier 7×16 needed 17, and the
+    /// JIT kept one accumulator on the stack, a store and reload in its FMA chain every k (the
+    /// blocked matmul then ran at about a third of the FMA peak on a Zen 3).
     /// </summary>
     private static void Kernel256(int kc, float* a, float* b, float* c, nint ldc, bool load, float* bias)
     {
-        for (int r0 = 0; r0 < MR; r0 += 7)
-            for (int j0 = 0; j0 < NR; j0 += 16)
-                Kernel256Part(kc, a + r0, b + j0, c + r0 * ldc + j0, ldc, load, bias != null ? bias + j0 : null);
+        for (int j0 = 0; j0 < NR; j0 += 16)
+        {
+            float* bj = b + j0, cj = c + j0, biasj = bias != null ? bias + j0 : null;
+            Kernel256Rows<R5>(kc, a, bj, cj, ldc, load, biasj);
+            Kernel256Rows<R5>(kc, a + 5, bj, cj + 5 * ldc, ldc, load, biasj);
+            Kernel256Rows<R4>(kc, a + 10, bj, cj + 10 * ldc, ldc, load, biasj);
+        }
     }
 
+    /// <summary>TR.Count (4 or 5) rows by 16 columns of the tile; a points at the first row inside the 14-row panel.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel256Part(int kc, float* a, float* b, float* c, nint ldc, bool load, float* bias)
+    private static void Kernel256Rows<TR>(int kc, float* a, float* b, float* c, nint ldc, bool load, float* bias)
+        where TR : struct, IRowCount
     {
+        int R = TR.Count;
         Vector256<float> c0_0 = default, c0_1 = default;
         Vector256<float> c1_0 = default, c1_1 = default;
         Vector256<float> c2_0 = default, c2_1 = default;
         Vector256<float> c3_0 = default, c3_1 = default;
         Vector256<float> c4_0 = default, c4_1 = default;
-        Vector256<float> c5_0 = default, c5_1 = default;
-        Vector256<float> c6_0 = default, c6_1 = default;
         for (int k = 0; k < kc; k++)
         {
             Vector256<float> b0 = Vector256.Load(b), b1 = Vector256.Load(b + 8);
@@ -704,39 +782,35 @@ public static unsafe class Gemm
             c2_0 = Vector256.FusedMultiplyAdd(a2, b0, c2_0); c2_1 = Vector256.FusedMultiplyAdd(a2, b1, c2_1);
             Vector256<float> a3 = Vector256.Create(a[3]);
             c3_0 = Vector256.FusedMultiplyAdd(a3, b0, c3_0); c3_1 = Vector256.FusedMultiplyAdd(a3, b1, c3_1);
-            Vector256<float> a4 = Vector256.Create(a[4]);
-            c4_0 = Vector256.FusedMultiplyAdd(a4, b0, c4_0); c4_1 = Vector256.FusedMultiplyAdd(a4, b1, c4_1);
-            Vector256<float> a5 = Vector256.Create(a[5]);
-            c5_0 = Vector256.FusedMultiplyAdd(a5, b0, c5_0); c5_1 = Vector256.FusedMultiplyAdd(a5, b1, c5_1);
-            Vector256<float> a6 = Vector256.Create(a[6]);
-            c6_0 = Vector256.FusedMultiplyAdd(a6, b0, c6_0); c6_1 = Vector256.FusedMultiplyAdd(a6, b1, c6_1);
+            if (R > 4)
+            {
+                Vector256<float> a4 = Vector256.Create(a[4]);
+                c4_0 = Vector256.FusedMultiplyAdd(a4, b0, c4_0); c4_1 = Vector256.FusedMultiplyAdd(a4, b1, c4_1);
+            }
             a += MR;
             b += NR;
         }
         Vector256<float> i0 = bias != null ? Vector256.Load(bias) : Vector256<float>.Zero;
         Vector256<float> i1 = bias != null ? Vector256.Load(bias + 8) : Vector256<float>.Zero;
-        float* c0 = c + 0 * ldc;
-        Vector256.Store(c0_0 + (load ? Vector256.Load(c0) : i0), c0);
-        Vector256.Store(c0_1 + (load ? Vector256.Load(c0 + 8) : i1), c0 + 8);
-        float* c1 = c + 1 * ldc;
-        Vector256.Store(c1_0 + (load ? Vector256.Load(c1) : i0), c1);
-        Vector256.Store(c1_1 + (load ? Vector256.Load(c1 + 8) : i1), c1 + 8);
-        float* c2 = c + 2 * ldc;
-        Vector256.Store(c2_0 + (load ? Vector256.Load(c2) : i0), c2);
-        Vector256.Store(c2_1 + (load ? Vector256.Load(c2 + 8) : i1), c2 + 8);
-        float* c3 = c + 3 * ldc;
-        Vector256.Store(c3_0 + (load ? Vector256.Load(c3) : i0), c3);
-        Vector256.Store(c3_1 + (load ? Vector256.Load(c3 + 8) : i1), c3 + 8);
-        float* c4 = c + 4 * ldc;
-        Vector256.Store(c4_0 + (load ? Vector256.Load(c4) : i0), c4);
-        Vector256.Store(c4_1 + (load ? Vector256.Load(c4 + 8) : i1), c4 + 8);
-        float* c5 = c + 5 * ldc;
-        Vector256.Store(c5_0 + (load ? Vector256.Load(c5) : i0), c5);
-        Vector256.Store(c5_1 + (load ? Vector256.Load(c5 + 8) : i1), c5 + 8);
-        float* c6 = c + 6 * ldc;
-        Vector256.Store(c6_0 + (load ? Vector256.Load(c6) : i0), c6);
-        Vector256.Store(c6_1 + (load ? Vector256.Load(c6 + 8) : i1), c6 + 8);
+        Store256(c, c0_0, c0_1, load, i0, i1);
+        Store256(c + ldc, c1_0, c1_1, load, i0, i1);
+        Store256(c + 2 * ldc, c2_0, c2_1, load, i0, i1);
+        Store256(c + 3 * ldc, c3_0, c3_1, load, i0, i1);
+        if (R > 4) Store256(c + 4 * ldc, c4_0, c4_1, load, i0, i1);
     }
+
+    /// <summary>One 16-float row of C: the sums plus C itself (load) or the bias.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store256(float* c, Vector256<float> x0, Vector256<float> x1, bool load, Vector256<float> i0, Vector256<float> i1)
+    {
+        Vector256.Store(x0 + (load ? Vector256.Load(c) : i0), c);
+        Vector256.Store(x1 + (load ? Vector256.Load(c + 8) : i1), c + 8);
+    }
+
+    /// <summary>A row count known to the JIT, so one kernel body specialises to 4 or 5 rows.</summary>
+    private interface IRowCount { static abstract int Count { get; } }
+    private readonly struct R4 : IRowCount { public static int Count => 4; }
+    private readonly struct R5 : IRowCount { public static int Count => 5; }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void AddRow(float* c, Vector512<float> x0, Vector512<float> x1)

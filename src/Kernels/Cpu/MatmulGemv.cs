@@ -35,12 +35,15 @@ internal static unsafe class MatmulGemv
 {
     /// <summary>
     /// The most rows <see cref="Matmul.Forward(Span{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, int, int, int)"/>
-    /// sends here instead of to the packed GEMM. Measured on the `small` model's four layer shapes
-    /// (C = 384), both cores: with all six layers' weights (42 MB, streamed from DRAM) the GEMV was
-    /// 2x faster at N = 1..8, 1.2-1.5x at 12 and 16, even at 24 and slower from 32; with one layer's
-    /// (7 MB, from L3) 2x faster up to 8, 1.1x at 12, even at 16.
+    /// sends here instead of to the packed GEMM. With AVX-512, 12: measured on the `small` model's four
+    /// layer shapes (C = 384), both cores: with all six layers' weights (42 MB, streamed from DRAM) the
+    /// GEMV was 2x faster at N = 1..8, 1.2-1.5x at 12 and 16, even at 24 and slower from 32; with one
+    /// layer's (7 MB, from L3) 2x faster up to 8, 1.1x at 12, even at 16. With AVX2 only, 64: the GEMM's
+    /// 14-row panels run at a fraction of the FMA peak there (76-89 GFLOP/s at N = 512 on a 2-core Zen 3),
+    /// and in gpt2 on that machine the GEMV took a B=16 decode step in 99-107 ms against 212-255, a
+    /// 32-token prefill in 108-154 ms against 204-244, and a 128-token one in 376-464 against 449-454.
     /// </summary>
-    public const int MaxRows = 12;
+    public static int MaxRows => Vector512.IsHardwareAccelerated ? 12 : 64;
 
     /// <summary>Input rows per pass over the weights: 4 rows × 4 chains = 16 zmm accumulators.</summary>
     private const int Group = 4;
