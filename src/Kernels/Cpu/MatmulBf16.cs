@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Hyper.Kernels.Cpu;
 
@@ -56,8 +57,12 @@ public static unsafe class MatmulBf16
         {
             ushort* w = weight + (long)o * C;
             int c = 0;
-            for (; c + 16 <= C; c += 16)
-                (Vector512.WidenLower(Vector256.Load(w + c).ToVector512()) << 16).AsSingle().Store(row + c);
+            if (Vector512.IsHardwareAccelerated)
+                for (; c + 16 <= C; c += 16)
+                    (Vector512.WidenLower(Vector256.Load(w + c).ToVector512()) << 16).AsSingle().Store(row + c);
+            else if (Avx2.IsSupported) // Vector512 is emulated there
+                for (; c + 8 <= C; c += 8)
+                    (Avx2.ConvertToVector256Int32(w + c) << 16).AsSingle().Store(row + c);
             for (; c < C; c++) row[c] = Reference.MatmulBf16.ToFloat(w[c]);
         }
 

@@ -276,6 +276,14 @@ public static unsafe class MatmulQ8
                     for (int h = 0; h < Pair; h += 16, j += 16)
                         (Vector512.ConvertToSingle(Avx512F.ConvertToVector512Int32(Vector128.Load(q + j)) - Vector512.Create(Offset)) * s).Store(row + j);
                 }
+            else if (Avx2.IsSupported)
+                for (int p = 0; p < np; p++)
+                {
+                    // Eight values: four of block 2p, then four of block 2p + 1.
+                    var s = Vector256.Create(Vector128.Create(d[2 * p]), Vector128.Create(d[2 * p + 1]));
+                    for (int h = 0; h < Pair; h += 8, j += 8)
+                        (Vector256.ConvertToSingle(Avx2.ConvertToVector256Int32(q + j) - Vector256.Create(Offset)) * s).Store(row + j);
+                }
             for (; j < Stride; j++)
             {
                 int b = j / Pair < np ? 2 * (j / Pair) + ((j >> 2) & 1) : nb - 1;
