@@ -114,14 +114,15 @@ public sealed class DeviceModelTests
             return doc.RootElement.GetProperty("loss").GetDouble();
         }
         double f32 = Eval("cpu", "f32");
-        // (format, device and cpu against f32, device against cpu), relative to the loss. bf16: the same products in
-        // another order. q8: the devices multiply fp32 inputs by the rounded weights, which moved this loss by 5e-4 of
-        // itself; the cpu also rounds each input block to 7 bits and a sign (2^-7 of its largest value). The model is
-        // trained in the test on this machine's kernels, and how much that rounding moves its memorised loss (0.25
-        // nats) depends on the run: 7e-4 of itself with weights trained by the AVX-512 kernels (Zen 5), 7.4e-3 with
-        // those of the AVX2 ones (Zen 3; the scalar kernels with AVX2 disabled give the same to 6 digits). Hence 2e-2
-        // for the cpu's q8. What this test is for is the model's weights reaching each backend's kernels in the
-        // format; the kernels' blocks and scales are checked at 2e-5 against their reference in MatmulLowPrecisionTests.
+        // Per format, relative to the loss: how far the device's loss and the cpu's may be from f32's (and, for q8,
+        // from each other). bf16: the same products in another order. q8: the devices multiply fp32 inputs by the
+        // rounded weights (5e-4 of this loss on a Zen 3); the cpu also rounds each input block to 7 bits and a sign
+        // (2^-7 of its largest value). The model is trained in the test on this machine's kernels, and how much that
+        // rounding moves its memorised loss (0.25 nats) depends on the weights the run gives: 7e-4 of itself on the
+        // AVX-512 machine this test was first written on, 7.4e-3 with the weights the AVX2 kernels train (Zen 3; the
+        // scalar kernels, AVX2 disabled, give the same to 6 digits). Hence 2e-2 for the cpu's q8. What this test is
+        // for is the weights reaching each backend's kernels in the format; the kernels' blocks and scales are checked
+        // at 2e-5 against their reference in MatmulLowPrecisionTests.
         foreach (var (weights, deviceTolerance, cpuTolerance) in new[] { ("bf16", 1e-3, 1e-3), ("q8", 2e-3, 2e-2) })
         {
             double cpuLoss = Eval("cpu", weights), loss = Eval(device, weights);

@@ -747,7 +747,8 @@ public static unsafe class Gemm
     /// same packed panels: six passes of a sub-tile of 5, 5 and 4 rows by 16 columns. 5×16 is 10
     /// accumulators + 2 B vectors + 1 broadcast = 13 registers; the earlier 7×16 needed 17, and the
     /// JIT kept one accumulator on the stack, a store and reload in its FMA chain every k (the
-    /// blocked matmul then ran at about a third of the FMA peak on a Zen 3).
+    /// disassembly shows it). With this and the AVX packing below, the blocked matmul at N = 512,
+    /// C = 768, OC = 3072 went from 54-60 to 70-89 GFLOP/s on a 2-core Zen 3 (alternated processes).
     /// </summary>
     private static void Kernel256(int kc, float* a, float* b, float* c, nint ldc, bool load, float* bias)
     {

@@ -39,7 +39,7 @@ internal static unsafe class MatmulGemv
     /// layer shapes (C = 384), both cores: with all six layers' weights (42 MB, streamed from DRAM) the
     /// GEMV was 2x faster at N = 1..8, 1.2-1.5x at 12 and 16, even at 24 and slower from 32; with one
     /// layer's (7 MB, from L3) 2x faster up to 8, 1.1x at 12, even at 16. With AVX2 only, 64: the GEMM's
-    /// 14-row panels run at a fraction of the FMA peak there (76-89 GFLOP/s at N = 512 on a 2-core Zen 3),
+    /// 14-row panels run at a fraction of the FMA peak there (70-89 GFLOP/s at N = 512, C = 768, OC = 3072 on a 2-core Zen 3),
     /// and in gpt2 on that machine the GEMV took a B=16 decode step in 99-107 ms against 212-255, a
     /// 32-token prefill in 108-154 ms against 204-244, and a 128-token one in 376-464 against 449-454.
     /// </summary>
@@ -65,22 +65,13 @@ internal static unsafe class MatmulGemv
                 for (int n0 = 0; n0 < N; n0 += Group)
                 {
                     float* y = (float*)o + (long)n0 * OC, xs = (float*)x + (long)n0 * C;
-                    if (Vector512.IsHardwareAccelerated)
-                        switch (Math.Min(Group, N - n0))
-                        {
-                            case 1: Range<R1>(y, xs, (float*)w, (float*)b, C, OC, o0, o1); break;
-                            case 2: Range<R2>(y, xs, (float*)w, (float*)b, C, OC, o0, o1); break;
-                            case 3: Range<R3>(y, xs, (float*)w, (float*)b, C, OC, o0, o1); break;
-                            default: Range<R4>(y, xs, (float*)w, (float*)b, C, OC, o0, o1); break;
-                        }
-                    else
-                        switch (Math.Min(Group, N - n0))
-                        {
-                            case 1: Range256<R1>(y, xs, (float*)w, (float*)b, C, OC, o0, o1); break;
-                            case 2: Range256<R2>(y, xs, (float*)w, (float*)b, C, OC, o0, o1); break;
-                            case 3: Range256<R3>(y, xs, (float*)w, (float*)b, C, OC, o0, o1); break;
-                            default: Range256<R4>(y, xs, (float*)w, (float*)b, C, OC, o0, o1); break;
-                        }
+                    switch (Math.Min(Group, N - n0))
+                    {
+                        case 1: Range<R1>(y, xs, (float*)w, (float*)b, C, OC, o0, o1); break;
+                        case 2: Range<R2>(y, xs, (float*)w, (float*)b, C, OC, o0, o1); break;
+                        case 3: Range<R3>(y, xs, (float*)w, (float*)b, C, OC, o0, o1); break;
+                        default: Range<R4>(y, xs, (float*)w, (float*)b, C, OC, o0, o1); break;
+                    }
                 }
             };
             // Ranges of at least SerialFloats weights (finer ones measured no faster).
@@ -95,6 +86,11 @@ internal static unsafe class MatmulGemv
     private static void Range<TN>(float* y, float* x, float* weight, float* bias, int C, int OC, int o0, int o1)
         where TN : struct, IRowCount
     {
+        if (!Vector512.IsHardwareAccelerated)
+        {
+            Range256<TN>(y, x, weight, bias, C, OC, o0, o1);
+            return;
+        }
         const int W = 16;
         int N = TN.Count;
         float* x0 = x, x1 = x + C, x2 = x1 + C, x3 = x2 + C;
