@@ -6,8 +6,8 @@ using Ref = Hyper.Kernels.Reference;
 namespace Hyper.Tests.Backends;
 
 /// <summary>
-/// bf16 and q8 weights on the device backends, OpenCL's own kernels (matmul_lowp.cl) and the others'
-/// <see cref="WeightFallback"/> (their fp32 matmul on the weights rounded through the format): each
+/// bf16 and q8 weights on the device backends, OpenCL's and ILGPU's own kernels (matmul_lowp.cl,
+/// Kernels.Ilgpu.MatmulLowPrecision) and CUDA's <see cref="WeightFallback"/> (their fp32 matmul on the weights rounded through the format): each
 /// equals the fp32 reference on the same rounded weights, and the cpu's bf16 and q8 kernels, on odd shapes. A backend
 /// this machine cannot create is ignored with the reason, as in the op suite.
 /// </summary>
@@ -74,8 +74,8 @@ public sealed class DeviceLowPrecisionTests
         IBackend be = _backends.Get(name);
         var lp = (ILowPrecisionBackend)be;
         Assert.That(lp.WeightFormats, Does.Contain(format));
-        // OpenCL has kernels of its own for both formats; ILGPU and CUDA fall back.
-        Assert.That(lp.IsNative(format), Is.EqualTo(name == "opencl"));
+        // OpenCL and ILGPU have kernels of their own for both formats; CUDA falls back.
+        Assert.That(lp.IsNative(format), Is.EqualTo(name is "opencl" or "ilgpu"));
         float[] inp = format == WeightFormat.Q8 ? ExactForQ8(N, C) : Check.Random(N * C, 1), weight = Check.Random(OC * C, 2), bias = Check.Random(OC, 3);
 
         var expected = new float[N * OC];
@@ -91,6 +91,35 @@ public sealed class DeviceLowPrecisionTests
         Ref.Matmul.Forward(expected, inp, weight, bias, N, C, OC);
         Check.Close("out with fp32 weights again", Multiply(be, WeightFormat.F32, inp, weight, bias, N, C, OC), expected, Rtol);
         Assert.That(lp.PackedFloats, Is.Zero);
+    }
+
+    private static IEnumerable<TestCaseData> IlgpuKernelCases()
+    {
+        // Shapes small enough for the CPU accelerator's barriers (tens of ms each for a 16x16 group), with
+        // tails: C off the tile and the q8 block, OC off the tile, N off the four rows of a group.
+        foreach (string kernel in new[] { "rows", "tiled" })
+            foreach (var format in new[] { WeightFormat.Bf16, WeightFormat.Q8 })
+                foreach (var (n, c, oc) in new[] { (1, 33, 5), (6, 40, 17), (17, 31, 3) })
+                    yield return new TestCaseData(kernel, format, n, c, oc).SetName($"ilgpu {kernel} {format} N={n} C={c} OC={oc}");
+    }
+
+    [TestCaseSource(nameof(IlgpuKernelCases))]
+    public void IlgpuGpuKernelsReadTheFormatsWeights(string kernel, WeightFormat format, int N, int C, int OC)
+    {
+        // The GPU's kernels (the CPU accelerator picks the naive one by itself), forced here on the CPU accelerator.
+        var be = (Hyper.Runtime.Backends.Ilgpu.IlgpuBackend)_backends.Get("ilgpu");
+        float[] inp = Check.Random(N * C, 11), weight = Check.Random(OC * C, 12), bias = Check.Random(OC, 13);
+        var expected = new float[N * OC];
+        Ref.Matmul.Forward(expected, inp, Rounded(format, weight, C, OC), bias, N, C, OC);
+        be.LowPrecisionKernel = kernel;
+        try
+        {
+            Check.Close($"out of the {kernel} kernel", Multiply(be, format, inp, weight, bias, N, C, OC), expected, Rtol);
+        }
+        finally
+        {
+            be.LowPrecisionKernel = null;
+        }
     }
 
     [Test]

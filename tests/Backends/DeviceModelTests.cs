@@ -104,8 +104,8 @@ public sealed class DeviceModelTests
     [TestCaseSource(nameof(DeviceBackends))]
     public void LowPrecisionEvalMatchesCpu(string device)
     {
-        // The device backends read bf16 and q8 through their fp32 kernels on the rounded weights
-        // (WeightFallback); the cpu through its own bf16 and q8 kernels.
+        // OpenCL and ILGPU read bf16 and q8 with kernels of their own, CUDA through its fp32 kernels on the
+        // rounded weights (WeightFallback); the cpu through its own bf16 and q8 kernels.
         var (model, text) = TinyModelAndText();
         double Eval(string backend, string weights)
         {

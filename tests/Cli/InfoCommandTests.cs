@@ -41,7 +41,6 @@ public class InfoCommandTests
         Assert.That(Formats("reference"), Is.EqualTo("weight formats: f32 only"));
         if (header.Contains("opencl")) Assert.That(Formats("opencl"), Is.EqualTo("weight formats: f32, bf16 (native), q8 (native)"));
         if (header.Contains("ilgpu"))
-            Assert.That(Formats("ilgpu"), Is.EqualTo("weight formats: f32, bf16 (fallback: fp32 kernels on dequantized weights), " +
-                "q8 (fallback: fp32 kernels on dequantized weights)"));
+            Assert.That(Formats("ilgpu"), Is.EqualTo("weight formats: f32, bf16 (native), q8 (native)"));
     }
 }

@@ -8,8 +8,8 @@ namespace Hyper.Runtime.Backends;
 /// blocks of 32 along C with one fp32 scale, as <see cref="Kernels.Reference.MatmulQ8.Pack"/>), widened
 /// back to fp32 into a buffer of the backend's own, and from then on the backend's fp32 matmul reads that
 /// copy. The products are then the format's weights times the fp32 input: bf16's equal the bf16 kernel's
-/// to fp32 rounding; q8's differ from the q8 kernel's only by that kernel's int16 rounding of the input
-/// (2^-16 of each block's largest value). Speed and memory are fp32's, plus the copies.
+/// to fp32 rounding; q8's differ from the cpu's q8 kernel's only by that kernel's rounding of the input
+/// (7 bits and a sign: 2^-7 of each block's largest value). Speed and memory are fp32's, plus the copies.
 /// </summary>
 public sealed class WeightFallback(IBackend backend) : IDisposable
 {

@@ -91,7 +91,11 @@ public sealed partial class IlgpuBackend
         Expect(input, (long)N * C, nameof(input), "matmul");
         Expect(weight, (long)OC * C, nameof(weight), "matmul");
         if (!bias.IsEmpty) Expect(bias, OC, nameof(bias), "matmul");
-        if (_fallback is not null) weight = _fallback.Of(weight, C, OC);
+        if (_weights != Hyper.Kernels.WeightFormat.F32)
+        {
+            MatmulPacked(output, input, weight, bias, N, C, OC);
+            return;
+        }
         Gemm(output, input, weight, bias, GemmShape.Forward(N, C, OC, !bias.IsEmpty));
     }
 

@@ -17,7 +17,7 @@ namespace Hyper.Runtime.Backends.Ilgpu;
 /// targets are uploaded per call into one reusable int buffer.
 /// </para>
 /// </summary>
-public sealed partial class IlgpuBackend : IBackend, IKernelVariants, IWeightFallbackBackend
+public sealed partial class IlgpuBackend : IBackend, IKernelVariants, ILowPrecisionBackend
 {
     /// <summary>The environment variable that forces the device: <c>cpu</c> or <c>cuda</c>.</summary>
     public const string DeviceVariable = "HYPER_ILGPU_DEVICE";
@@ -182,17 +182,11 @@ public sealed partial class IlgpuBackend : IBackend, IKernelVariants, IWeightFal
     /// <summary>Frees this backend's scratch buffers; the accelerator is shared and stays (see <see cref="IlgpuDevice"/>).</summary>
     public void Synchronize() => _stream.Synchronize();
 
-    // Made the first time a bf16 or q8 format is set (see IWeightFallbackBackend).
-    private WeightFallback? _fallback;
-
-    /// <inheritdoc />
-    WeightFallback IWeightFallbackBackend.Fallback => _fallback ??= new(this);
-
     /// <inheritdoc />
     public void Dispose()
     {
         _stream.Synchronize();
-        _fallback?.Dispose();
+        DropPacked();
         _ints?.Dispose();
         _delta?.Dispose();
         _partials?.Dispose();

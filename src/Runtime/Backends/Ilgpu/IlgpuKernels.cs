@@ -24,6 +24,9 @@ internal sealed partial class IlgpuKernels(Accelerator a)
     private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape>? _matmulTiled;
     private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape>? _matmulBlocked;
     private Action<KernelConfig, ArrayView<float>, ArrayView<float>, int, int>? _matmulBackwardBias;
+    private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<uint>, ArrayView<float>, ArrayView<float>, LowPrecisionShape>? _matmulLowPrecisionNaive;
+    private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<uint>, ArrayView<float>, ArrayView<float>, LowPrecisionShape>? _matmulLowPrecisionRows;
+    private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<uint>, ArrayView<float>, ArrayView<float>, LowPrecisionShape>? _matmulLowPrecisionTiled;
     private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape>? _attentionForward;
     private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int>? _attentionAppendKv;
     private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape>? _attentionBackwardDelta;
@@ -69,6 +72,15 @@ internal sealed partial class IlgpuKernels(Accelerator a)
 
     public Action<KernelConfig, ArrayView<float>, ArrayView<float>, int, int> MatmulBackwardBias =>
         _matmulBackwardBias ??= a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, int, int>(K.Matmul.BackwardBias);
+
+    public Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<uint>, ArrayView<float>, ArrayView<float>, LowPrecisionShape> MatmulLowPrecisionNaive =>
+        _matmulLowPrecisionNaive ??= a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<uint>, ArrayView<float>, ArrayView<float>, LowPrecisionShape>(K.MatmulLowPrecision.Naive);
+
+    public Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<uint>, ArrayView<float>, ArrayView<float>, LowPrecisionShape> MatmulLowPrecisionRows =>
+        _matmulLowPrecisionRows ??= a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<uint>, ArrayView<float>, ArrayView<float>, LowPrecisionShape>(K.MatmulLowPrecision.Rows);
+
+    public Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<uint>, ArrayView<float>, ArrayView<float>, LowPrecisionShape> MatmulLowPrecisionTiled =>
+        _matmulLowPrecisionTiled ??= a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<uint>, ArrayView<float>, ArrayView<float>, LowPrecisionShape>(K.MatmulLowPrecision.Tiled);
 
     public Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape> AttentionForward =>
         _attentionForward ??= a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape>(K.Attention.Forward);
