@@ -155,6 +155,9 @@ public static class KernelLab
         }
     }
 
+    /// <summary>The shortest warm-up of each variant and shape when one is asked for (see CheckThenTime).</summary>
+    public static readonly TimeSpan WarmupFloor = TimeSpan.FromSeconds(0.25);
+
     private static KernelLabResult CheckThenTime(IBackend backend, string opName, string variant, Case c, float[][] expected, int repeats, int warmup,
         Kernels.WeightFormat format)
     {
@@ -186,7 +189,16 @@ public static class KernelLab
             // A one-float download after each call waits for an asynchronous device to finish.
             Span<float> one = stackalloc float[1];
             var sync = views[c.Outputs[0]].Slice(0, 1);
-            for (int i = 0; i < warmup; i++) { c.Run(backend, views); backend.Download(sync, one); }
+            // At least `warmup` calls, and (when there is a warm-up at all) for at least WarmupFloor: the tiered JIT
+            // runs a method's first calls unoptimised and recompiles it only ~0.1 s after them, so a count alone
+            // timed the first shapes of a list on that code (q8 N=1 C=768 OC=1536: 0.36 ms after 200 warm-up calls,
+            // 0.038 ms with the JIT's tiering off).
+            long warmStart = Stopwatch.GetTimestamp();
+            for (int i = 0; i < warmup || (warmup > 0 && Stopwatch.GetElapsedTime(warmStart) < WarmupFloor); i++)
+            {
+                c.Run(backend, views);
+                backend.Download(sync, one);
+            }
             var times = new double[repeats];
             for (int i = 0; i < repeats; i++)
             {
