@@ -18,7 +18,7 @@ public static class BenchKernelsCommand
         var backend = new Option<string>("--backend") { Description = $"Backend: {string.Join(", ", BackendRegistry.Names)}.", DefaultValueFactory = _ => "cpu" };
         var sizes = new Option<string?>("--sizes") { Description = "Shapes, comma-separated, dimensions joined by x (e.g. 4096x4096x4096 for matmul)." };
         var repeats = new Option<int>("--repeats") { Description = "Timed calls per variant (median reported).", DefaultValueFactory = _ => 5 };
-        var warmup = new Option<int>("--warmup") { Description = "Untimed calls first: at least this many, and for at least 0.25 s when above 0 (the JIT optimises hot code only after its first ~0.1 s).", DefaultValueFactory = _ => 1 };
+        var warmup = new Option<int>("--warmup") { Description = "Untimed calls first: at least this many and, when above 0, until the JIT has compiled nothing for 0.3 s (at most 5 s): it recompiles hot code in the background after its first calls.", DefaultValueFactory = _ => 1 };
         var json = new Option<bool>("--json") { Description = "One JSON object per variant and shape instead of a table." };
         var cmd = new Command("kernels",
             "The kernel lab: run every variant of an op on seeded inputs, check it against the reference backend " +

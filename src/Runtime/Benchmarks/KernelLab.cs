@@ -155,8 +155,11 @@ public static class KernelLab
         }
     }
 
-    /// <summary>The shortest warm-up of each variant and shape when one is asked for (see CheckThenTime).</summary>
-    public static readonly TimeSpan WarmupFloor = TimeSpan.FromSeconds(0.25);
+    /// <summary>How long the JIT must have compiled nothing before a warm-up ends (longer than its 0.1 s call-counting delay).</summary>
+    public static readonly TimeSpan JitQuiet = TimeSpan.FromSeconds(0.3);
+
+    /// <summary>The longest a warm-up waits for the JIT to go quiet.</summary>
+    public static readonly TimeSpan WarmupLimit = TimeSpan.FromSeconds(5);
 
     private static KernelLabResult CheckThenTime(IBackend backend, string opName, string variant, Case c, float[][] expected, int repeats, int warmup,
         Kernels.WeightFormat format)
@@ -189,15 +192,20 @@ public static class KernelLab
             // A one-float download after each call waits for an asynchronous device to finish.
             Span<float> one = stackalloc float[1];
             var sync = views[c.Outputs[0]].Slice(0, 1);
-            // At least `warmup` calls, and (when there is a warm-up at all) for at least WarmupFloor: the tiered JIT
-            // runs a method's first calls unoptimised and recompiles it only ~0.1 s after them, so a count alone
-            // timed the first shapes of a list on that code (q8 N=1 C=768 OC=1536: 0.36 ms after 200 warm-up calls,
-            // 0.038 ms with the JIT's tiering off).
-            long warmStart = Stopwatch.GetTimestamp();
-            for (int i = 0; i < warmup || (warmup > 0 && Stopwatch.GetElapsedTime(warmStart) < WarmupFloor); i++)
+            // At least `warmup` calls and, when there is a warm-up at all, until the JIT has compiled nothing for
+            // JitQuiet: the tiered JIT runs a method's first calls unoptimised and recompiles the hot ones in the
+            // background some 0.1 s later, on a core the kernel's threads need. With a count alone (200 calls) the
+            // first shapes of a list were timed while it did (q8 N=1 C=768 OC=1536: 0.36 ms against 0.038 ms with
+            // tiering off; another run, q8 N=1 C=384 OC=1152 0.162 ms, 0.012 ms for the same shape listed second).
+            long warmStart = Stopwatch.GetTimestamp(), quietSince = warmStart;
+            long compiled = System.Runtime.JitInfo.GetCompiledMethodCount();
+            for (int i = 0; i < warmup || (warmup > 0 && Stopwatch.GetElapsedTime(quietSince) < JitQuiet
+                && Stopwatch.GetElapsedTime(warmStart) < WarmupLimit); i++)
             {
                 c.Run(backend, views);
                 backend.Download(sync, one);
+                long now = System.Runtime.JitInfo.GetCompiledMethodCount();
+                if (now != compiled) (compiled, quietSince) = (now, Stopwatch.GetTimestamp());
             }
             var times = new double[repeats];
             for (int i = 0; i < repeats; i++)
