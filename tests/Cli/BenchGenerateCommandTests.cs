@@ -32,6 +32,8 @@ public class BenchGenerateCommandTests
         Assert.That(root.GetProperty("prompt_tokens").GetInt32(), Is.EqualTo(5));
         Assert.That(root.GetProperty("new_tokens").GetInt32(), Is.EqualTo(7));
         Assert.That(root.GetProperty("repeat").GetInt32(), Is.EqualTo(2));
+        // At least the warm-up asked for; more while the JIT was still compiling (in the test host, other tests keep it busy).
+        Assert.That(root.GetProperty("warmup").GetInt32(), Is.GreaterThanOrEqualTo(1));
         // tiny: V·C + maxT·C + L·(12C² + 13C) + 2C = 16384 + 4096 + 2·(49152 + 832) + 128.
         Assert.That(root.GetProperty("n_params").GetInt64(), Is.EqualTo(16384 + 4096 + 2 * (49152 + 832) + 128));
         double ms = root.GetProperty("ms_per_token").GetDouble(), min = root.GetProperty("ms_min").GetDouble();
@@ -110,6 +112,7 @@ public class BenchGenerateCommandTests
     public void PeakMemoryIsReported()
     {
         using var doc = Json("one JSON object", "--prompt-tokens", "3", "--new-tokens", "2", "--warmup", "0", "--repeat", "1");
+        Assert.That(doc.RootElement.GetProperty("warmup").GetInt32(), Is.Zero, "no warm-up asked for, none run");
         if (!OperatingSystem.IsLinux()) Assert.Ignore("VmHWM is Linux's");
         // The test host itself holds far more than the tiny model's 0.5 MB; a few MB is a safe floor.
         Assert.That(doc.RootElement.GetProperty("peak_rss_bytes").GetInt64(), Is.GreaterThan(4L << 20));

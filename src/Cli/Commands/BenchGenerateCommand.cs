@@ -26,7 +26,7 @@ public static class BenchGenerateCommand
                 "(with --json an array of the objects one B prints). --weights takes a comma list too (f32,bf16,q8): every format at every B.",
             DefaultValueFactory = _ => "1",
         };
-        var warmup = new Option<int>("--warmup") { Description = "Untimed generations first (the JIT settles).", DefaultValueFactory = _ => 1 };
+        var warmup = new Option<int>("--warmup") { Description = "Untimed generations first: at least this many and, when above 0, more until the JIT has compiled nothing for 0.3 s (at most 5 s; the JSON says how many ran).", DefaultValueFactory = _ => 1 };
         var repeat = new Option<int>("--repeat") { Description = "Timed generations.", DefaultValueFactory = _ => 3 };
         var seed = new Option<ulong>("--seed") { Description = "Seed of the random weights and prompt.", DefaultValueFactory = _ => 1337UL };
         var threads = new Option<int>("--threads") { Description = "Kernel threads (default: every core)." };
@@ -129,7 +129,7 @@ public static class BenchGenerateCommand
             batch = B,
             prompt_tokens = result.PromptTokens,
             new_tokens = result.NewTokens,
-            warmup = W,
+            warmup = result.Warmup,
             repeat = R,
             threads = Hyper.Kernels.Cpu.CpuParallel.Threads,
             n_params = result.Parameters,

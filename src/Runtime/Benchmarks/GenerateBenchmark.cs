@@ -16,7 +16,7 @@ public static class GenerateBenchmark
 
     /// <summary>
     /// Runs <paramref name="warmup"/> untimed generations (the JIT tiers up the kernels over the
-    /// first hundreds of calls) and <paramref name="repeat"/> timed ones on <paramref name="model"/>,
+    /// first hundreds of calls; more while it is still compiling, see below) and <paramref name="repeat"/> timed ones on <paramref name="model"/>,
     /// whose n_positions must hold P + N tokens. Steps are timed one by one, each including its
     /// argmax, since that is what a caller waits for. On the host backend the read bandwidth of the
     /// model's own parameter arena is measured too (<see cref="Kernels.Cpu.StreamRead"/>), the roof a
@@ -62,15 +62,30 @@ public static class GenerateBenchmark
         double? peak = null;
         var reads = new List<double>();
         var read = ArenaRead(model);
-        for (int run = 0; run < warmup + repeat; run++)
+        // Warm-up generations: `warmup` of them and, when there are any, more until the JIT has compiled nothing for
+        // KernelLab.JitQuiet (at most KernelLab.WarmupLimit): it recompiles the hot kernels in the background after
+        // their first calls, on a core the steps need, and one warm-up generation of a small model (~0.1 s) ends before that.
+        long warmStart = Stopwatch.GetTimestamp(), quietSince = warmStart, compiled = System.Runtime.JitInfo.GetCompiledMethodCount();
+        int warmups = 0;
+        while (warmups < warmup || (warmup > 0 && Stopwatch.GetElapsedTime(quietSince) < KernelLab.JitQuiet
+            && Stopwatch.GetElapsedTime(warmStart) < KernelLab.WarmupLimit))
         {
-            bool timed = run >= warmup;
-            if (run == warmup)
-            {
-                peak = read?.Invoke(5);
-                profiler?.Reset();
-            }
-            progress?.Invoke(timed ? $"generation {run - warmup + 1}/{repeat}" : $"warm-up {run + 1}/{warmup}");
+            progress?.Invoke($"warm-up {warmups + 1}/{Math.Max(warmup, warmups + 1)}");
+            Generate(timed: false);
+            warmups++;
+            long now = System.Runtime.JitInfo.GetCompiledMethodCount();
+            if (now != compiled) (compiled, quietSince) = (now, Stopwatch.GetTimestamp());
+        }
+        peak = read?.Invoke(5);
+        profiler?.Reset();
+        for (int run = 0; run < repeat; run++)
+        {
+            progress?.Invoke($"generation {run + 1}/{repeat}");
+            Generate(timed: true);
+        }
+
+        void Generate(bool timed)
+        {
             decoder.Reset();
             if (profiler is not null) profiler.Paused = true;
             long t0 = Stopwatch.GetTimestamp();
@@ -90,11 +105,12 @@ public static class GenerateBenchmark
                 if (timed && read is not null && steps.Count % ReadEvery == 0) reads.Add(read(1));
             }
         }
+
         if (read is not null) peak = Math.Max(peak!.Value, read(5));
         double? bandwidth = reads.Count > 0 ? Median(reads) : peak;
         double decodeMs = steps.Sum();
         var ops = profiler?.Totals.Select(t => (t.Op, t.Seconds * 1000 / steps.Count, (double)t.Calls / steps.Count)).ToList();
-        return new GenerateBenchmarkResult(model.Backend.Name, model.Config, model.Layout.Parameters, B, P, N, warmup, repeat,
+        return new GenerateBenchmarkResult(model.Backend.Name, model.Config, model.Layout.Parameters, B, P, N, warmups, repeat,
             TokensPerS: (double)N * B * repeat * 1000.0 / decodeMs, MsPerToken: Median(steps), MsMin: steps.Min(),
             PrefillMs: Median(prefills), Prompt: prompt, Generated: generated,
             WeightBytesPerStep: WeightBytes(model), ReadBytesPerS: bandwidth, ReadPeakBytesPerS: peak, Profile: ops);

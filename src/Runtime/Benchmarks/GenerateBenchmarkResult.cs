@@ -9,7 +9,7 @@ namespace Hyper.Runtime.Benchmarks;
 /// <param name="Batch">Rows decoded together (B).</param>
 /// <param name="PromptTokens">Prompt tokens per row (P), run as one prefill.</param>
 /// <param name="NewTokens">Decode steps per generation (N), each one new token per row.</param>
-/// <param name="Warmup">Untimed generations first.</param>
+/// <param name="Warmup">Untimed generations run first (at least the number asked for; more while the JIT was still compiling).</param>
 /// <param name="Repeat">Timed generations.</param>
 /// <param name="TokensPerS">New tokens · B over the total decode time of the timed generations.</param>
 /// <param name="MsPerToken">Median decode step.</param>
