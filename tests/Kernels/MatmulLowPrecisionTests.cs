@@ -114,4 +114,34 @@ public class MatmulLowPrecisionTests
         Assert.Throws<Hyper.Runtime.SettingException>(() => LowPrecision.Use(reference, WeightFormat.Q8));
         Assert.DoesNotThrow(() => LowPrecision.Use(reference, WeightFormat.F32));
     }
+    [Test]
+    public unsafe void AvxVnniPairSumsEqualMaddubsThenMaddwd()
+    {
+        // The q8 kernel's 256-bit path takes one vpdpbusd where AVX-VNNI exists, on the identity that it equals
+        // vpmaddubsw then vpmaddwd by ones for weights q + 128 ≤ 255 and inputs |r| ≤ 64 (no int16 saturation).
+        if (!System.Runtime.Intrinsics.X86.AvxVnni.IsSupported) Assert.Ignore("this CPU has no AVX-VNNI");
+        var rng = new Random(7);
+        byte* q = stackalloc byte[32];
+        sbyte* x = stackalloc sbyte[32];
+        var ones = System.Runtime.Intrinsics.Vector256.Create((short)1);
+        for (int trial = 0; trial < 1000; trial++)
+        {
+            // The extremes first: every weight 255 against every input ±64 is where int16 would saturate first.
+            for (int j = 0; j < 32; j++)
+            {
+                q[j] = trial == 0 ? (byte)255 : (byte)rng.Next(256);
+                x[j] = trial == 0 ? (sbyte)(j % 2 == 0 ? 64 : -64) : (sbyte)rng.Next(-64, 65);
+            }
+            var vnni = Cpu.MatmulQ8.Sums256(q, x, ones);
+            var twoStep = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(
+                System.Runtime.Intrinsics.Vector256.Load(q), System.Runtime.Intrinsics.Vector256.Load(x)), ones);
+            for (int lane = 0; lane < 8; lane++)
+            {
+                int expected = 0;
+                for (int j = 0; j < 4; j++) expected += q[4 * lane + j] * x[4 * lane + j];
+                Assert.That(vnni[lane], Is.EqualTo(expected), $"trial {trial}, lane {lane}");
+                Assert.That(twoStep[lane], Is.EqualTo(expected), $"trial {trial}, lane {lane} (two steps)");
+            }
+        }
+    }
 }
