@@ -114,6 +114,31 @@ public class MatmulLowPrecisionTests
         Assert.Throws<Hyper.Runtime.SettingException>(() => LowPrecision.Use(reference, WeightFormat.Q8));
         Assert.DoesNotThrow(() => LowPrecision.Use(reference, WeightFormat.F32));
     }
+    [TestCase(1, 3)]
+    [TestCase(31, 2)]
+    [TestCase(33, 5)]
+    [TestCase(64, 4)]
+    [TestCase(100, 7)]
+    [TestCase(1025, 3)]
+    public unsafe void PackingRowByRowLaysTheSameBytesAsThePlanes(int C, int OC)
+    {
+        // The backend packs straight from the floats, a row at a time; the planes' path is the reference's
+        // Pack, then the layout. Both must give the same bytes, tails and odd block counts included.
+        float[] weight = Check.Random(OC * C, 21);
+        var (q, d) = Ref.MatmulQ8.Pack(weight, C, OC);
+        var planes = Cpu.MatmulQ8.Pack(q, d, C, OC);
+        var values = new byte[Cpu.MatmulQ8.ValueBytes(C, OC)];
+        var scales = new float[Cpu.MatmulQ8.ScaleBytes(C, OC) / 4];
+        Array.Fill(values, (byte)0xAB); // garbage: every byte must be written
+        fixed (byte* v = values)
+        fixed (float* s = scales)
+        {
+            var rows = Cpu.MatmulQ8.PackInto(weight, C, OC, v, s);
+            Assert.That(rows.Values.ToArray(), Is.EqualTo(planes.Values.ToArray()));
+            Assert.That(rows.Scales.ToArray(), Is.EqualTo(planes.Scales.ToArray()));
+        }
+    }
+
     [Test]
     public unsafe void AvxVnniPairSumsEqualMaddubsThenMaddwd()
     {

@@ -41,7 +41,7 @@ public static unsafe class MatmulQ8
     /// per row the blocks 2p and 2p+1 interleaved in groups of four (group g of block 2p+h at byte
     /// 64p + 8g + 4h) and a last block of an odd count as it is; <see cref="Scales"/> [OC, nb] as the
     /// reference's. As many bytes as the reference's planes. Held in managed arrays (<see cref="Pack"/>)
-    /// or in memory the caller owns and never moves (<see cref="PackInto"/>: the CPU backend's huge-page arena).
+    /// or in memory the caller owns and never moves (<c>PackInto</c>: the CPU backend's huge-page arena).
     /// </summary>
     public sealed class Packed
     {
@@ -109,15 +109,47 @@ public static unsafe class MatmulQ8
         return new Packed(valuesAt, scalesAt, C, OC);
     }
 
+    /// <summary>
+    /// fp32 weights [OC, C] quantised as the reference does (<see cref="Reference.MatmulQ8.PackRow"/>) and laid out
+    /// row by row at <paramref name="valuesAt"/> and <paramref name="scalesAt"/>, as <see cref="PackInto(ReadOnlySpan{sbyte}, ReadOnlySpan{float}, int, int, byte*, float*)"/>
+    /// with the reference's planes: the same bytes, without holding those planes (for a 128256 x 4096 head,
+    /// 525 MB of values at once) on the way.
+    /// </summary>
+    public static Packed PackInto(ReadOnlySpan<float> weight, int C, int OC, byte* valuesAt, float* scalesAt)
+    {
+        if ((long)C * OC != weight.Length) throw new ArgumentException($"weight has {weight.Length} floats, expected OC·C = {(long)C * OC}", nameof(weight));
+        int nb = Reference.MatmulQ8.Blocks(C), stride = nb * Block;
+        var v = new Span<byte>(valuesAt, checked((int)ValueBytes(C, OC)));
+        var d = new Span<float>(scalesAt, checked((int)(ScaleBytes(C, OC) / 4)));
+        sbyte[] row = ArrayPool<sbyte>.Shared.Rent(stride);
+        try
+        {
+            for (int o = 0; o < OC; o++)
+            {
+                Reference.MatmulQ8.PackRow(weight.Slice(o * C, C), row.AsSpan(0, stride), d.Slice(o * nb, nb));
+                LayRow(row.AsSpan(0, stride), nb, v.Slice(o * stride, stride));
+            }
+        }
+        finally
+        {
+            ArrayPool<sbyte>.Shared.Return(row);
+        }
+        return new Packed(valuesAt, scalesAt, C, OC);
+    }
+
     private static void Lay(ReadOnlySpan<sbyte> values, ReadOnlySpan<float> scales, int C, int OC, Span<byte> v, Span<float> d)
     {
         int nb = Reference.MatmulQ8.Blocks(C), stride = nb * Block;
         if (values.Length != (long)OC * stride || scales.Length != (long)OC * nb)
             throw new ArgumentException($"q8 weights of {values.Length} values and {scales.Length} scales do not fit OC={OC}, C={C}");
-        for (int o = 0; o < OC; o++)
-            for (int i = 0; i < stride; i++)
-                v[o * stride + Position(i, nb)] = (byte)(values[o * stride + i] + Offset);
+        for (int o = 0; o < OC; o++) LayRow(values.Slice(o * stride, stride), nb, v.Slice(o * stride, stride));
         scales.CopyTo(d);
+    }
+
+    /// <summary>One row of nb blocks of values q into the CPU layout (offset, pairs interleaved).</summary>
+    private static void LayRow(ReadOnlySpan<sbyte> q, int nb, Span<byte> v)
+    {
+        for (int i = 0; i < q.Length; i++) v[Position(i, nb)] = (byte)(q[i] + Offset);
     }
 
     /// <summary>Where element i of a row of nb blocks (block i/32) sits in the CPU layout.</summary>

@@ -38,19 +38,30 @@ public static class MatmulQ8
         int nb = Blocks(C);
         var q = new sbyte[(long)OC * nb * Block];
         var d = new float[(long)OC * nb];
-        for (int o = 0; o < OC; o++)
-            for (int b = 0; b < nb; b++)
-            {
-                int c0 = b * Block, len = Math.Min(Block, C - c0);
-                ReadOnlySpan<float> w = weight.Slice(o * C + c0, len);
-                float amax = 0f;
-                foreach (float v in w) amax = Math.Max(amax, Math.Abs(v));
-                float scale = amax / 127f, inv = amax > 0f ? 127f / amax : 0f;
-                d[o * nb + b] = scale;
-                for (int i = 0; i < len; i++)
-                    q[((long)o * nb + b) * Block + i] = (sbyte)Math.Clamp(MathF.Round(w[i] * inv), -127f, 127f);
-            }
+        for (int o = 0; o < OC; o++) PackRow(weight.Slice(o * C, C), q.AsSpan(o * nb * Block, nb * Block), d.AsSpan(o * nb, nb));
         return (q, d);
+    }
+
+    /// <summary>
+    /// One row of <see cref="Pack"/>: weight[C] into values q[Blocks(C)·32] (the last block's padding zero) and
+    /// scales d[Blocks(C)], for callers that lay rows out as they go instead of holding whole planes.
+    /// </summary>
+    public static void PackRow(ReadOnlySpan<float> weight, Span<sbyte> q, Span<float> d)
+    {
+        int C = weight.Length, nb = Blocks(C);
+        if (q.Length != nb * Block || d.Length != nb)
+            throw new ArgumentException($"a row of {C} weights takes {nb * Block} values and {nb} scales, not {q.Length} and {d.Length}");
+        q.Slice(C).Clear();
+        for (int b = 0; b < nb; b++)
+        {
+            int c0 = b * Block, len = Math.Min(Block, C - c0);
+            ReadOnlySpan<float> w = weight.Slice(c0, len);
+            float amax = 0f;
+            foreach (float v in w) amax = Math.Max(amax, Math.Abs(v));
+            float scale = amax / 127f, inv = amax > 0f ? 127f / amax : 0f;
+            d[b] = scale;
+            for (int i = 0; i < len; i++) q[c0 + i] = (sbyte)Math.Clamp(MathF.Round(w[i] * inv), -127f, 127f);
+        }
     }
 
     /// <summary>The weights [OC,C] that values q and scales d stand for, w = d·q (the padding of the last block dropped).</summary>

@@ -182,9 +182,8 @@ public sealed class CpuBackend : HostBackend, IKernelVariants, IHyperAttentionBa
             }
             else
             {
-                var (q, d) = Kernels.Reference.MatmulQ8.Pack(floats, C, OC);
                 var arena = Arena(weight);
-                packed = K.MatmulQ8.PackInto(q, d, C, OC, arena.Take<byte>(K.MatmulQ8.ValueBytes(C, OC)), arena.Take<float>(K.MatmulQ8.ScaleBytes(C, OC) / sizeof(float)));
+                packed = K.MatmulQ8.PackInto(floats, C, OC, arena.Take<byte>(K.MatmulQ8.ValueBytes(C, OC)), arena.Take<float>(K.MatmulQ8.ScaleBytes(C, OC) / sizeof(float)));
             }
             _packed[weight] = packed;
         }
