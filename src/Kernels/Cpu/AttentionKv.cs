@@ -29,6 +29,19 @@ public static unsafe partial class Attention
     /// </summary>
     private const int KvChunk = 64;
 
+    /// <summary>Fewest chunks a split row's keys go into once they are at least <see cref="KvMinChunk"/> each: two per core of two.</summary>
+    private const int KvMinSplits = 4;
+
+    /// <summary>Fewest keys in a chunk (the 16 rows of one ScoreBlock).</summary>
+    private const int KvMinChunk = 16;
+
+    /// <summary>
+    /// How many equal chunks a split row's <paramref name="keys"/> go into: one per <see cref="KvChunk"/> keys, but at least
+    /// <see cref="KvMinSplits"/> while each keeps <see cref="KvMinChunk"/> keys. With 64-key chunks alone gpt2's first 64
+    /// decode steps ran their attention on one thread, and the next 64 in a 64-key and a short chunk.
+    /// </summary>
+    private static int KvSplits(int keys) => Math.Clamp(keys / KvMinChunk, 1, Math.Max(KvMinSplits, (keys + KvChunk - 1) / KvChunk));
+
     /// <summary>
     /// With fewer query rows (B·Tq) than this, rows are split into key chunks; with more (a prefill)
     /// the rows alone keep every core busy. The split depends on the shape only, never on the thread
@@ -79,7 +92,7 @@ public static unsafe partial class Attention
         long work = 2L * B * C * ((long)Tq * pos + (long)Tq * (Tq + 1) / 2);
         nint po = (nint)output, pk = (nint)kCache, pv = (nint)vCache, pq = (nint)qkv;
 
-        int splits = rows < KvSplitRows ? (longest + KvChunk - 1) / KvChunk : 1;
+        int splits = rows < KvSplitRows ? KvSplits(longest) : 1, span = (longest + splits - 1) / splits;
         if (splits == 1)
         {
             Action<int> row = r =>
@@ -104,7 +117,7 @@ public static unsafe partial class Attention
         Action<int> chunk = item =>
         {
             int bt = item / splits, s = item % splits, b = bt / Tq, t = bt % Tq;
-            int j0 = s * KvChunk, j1 = Math.Min(pos + t + 1, j0 + KvChunk);
+            int j0 = s * span, j1 = Math.Min(pos + t + 1, j0 + span);
             float* part = (float*)pp + (long)item * stride;
             if (j0 >= j1)
             {
