@@ -57,6 +57,23 @@ public class BenchKernelsCommandTests
     }
 
     [Test]
+    public void AColdRunCyclesThroughCopiesOfTheArrays()
+    {
+        // Warm, every call reads the same arrays; cold, call i reads copy i mod copies (here the cap: the case is 14 KB).
+        Assert.That(KernelLab.Copies(14_000, cold: true), Is.EqualTo(KernelLab.MaxCopies));
+        Assert.That(KernelLab.Copies(300L << 20, cold: true), Is.EqualTo(2), "at least two, enough for ColdBytes");
+        Assert.That(KernelLab.Copies(1L << 20, cold: false), Is.EqualTo(1));
+        foreach (bool cold in new[] { false, true })
+        {
+            using var backend = new Hyper.Tests.Backends.JournalingBackend();
+            var results = KernelLab.Run(backend, "matmul", [[4, 64, 48]], KernelLab.VariantsToRun(backend, Op.Matmul, "all"), repeats: 3, warmup: 0, cold: cold).ToList();
+            Assert.That(results.Single().Ok, Is.True, results.Single().Error);
+            var outputs = backend.Matmuls.Select(m => m.Rows.Buffer).Distinct().Count();
+            Assert.That(outputs, Is.EqualTo(cold ? KernelLab.MaxCopies : 1), cold ? "every copy called (its first call is the warm-up's)" : "one set of arrays");
+        }
+    }
+
+    [Test]
     public void AWrongVariantIsReportedFailedAndNotTimed()
     {
         using var backend = new BrokenMatmulBackend();

@@ -20,6 +20,11 @@ public static class BenchKernelsCommand
         var repeats = new Option<int>("--repeats") { Description = "Timed calls per variant (median reported).", DefaultValueFactory = _ => 5 };
         var warmup = new Option<int>("--warmup") { Description = "Untimed calls first: at least this many and, when above 0, until the JIT has compiled nothing for 0.3 s (at most 5 s): it recompiles hot code in the background after its first calls.", DefaultValueFactory = _ => 1 };
         var json = new Option<bool>("--json") { Description = "One JSON object per variant and shape instead of a table." };
+        var cold = new Option<bool>("--cold")
+        {
+            Description = $"Cycle through copies of each case's arrays ({KernelLab.ColdBytes >> 20} MiB in all, 2 to {KernelLab.MaxCopies} copies), so every call reads them " +
+                "from memory rather than cache: the GB/s of a memory-bound kernel (batch-1 decoding's matmuls) as decoding sees it.",
+        };
         var cmd = new Command("kernels",
             "The kernel lab: run every variant of an op on seeded inputs, check it against the reference backend " +
             $"(relative error <= {KernelLab.Tolerance:E0}, {KernelLab.Tf32Tolerance:E0} for the TF32 tensor-core variants, whose inputs keep a 10-bit mantissa; " +
@@ -30,7 +35,7 @@ public static class BenchKernelsCommand
             "A variant left out of the native build is reported SKIPPED (not built) and does not fail the run. " +
             "GFLOP/s counts 2*N*C*OC for matmul and 2*B*T^2*C for causal attention; other ops report time only.")
         {
-            op, variant, backend, sizes, repeats, warmup, json,
+            op, variant, backend, sizes, repeats, warmup, json, cold,
         };
         cmd.SetAction(r =>
         {
@@ -48,13 +53,18 @@ public static class BenchKernelsCommand
             var variants = KernelLab.VariantsToRun(be, spec.Op, r.GetValue(variant)!);
             bool asJson = r.GetValue(json);
             var results = new List<KernelLabResult>();
-            foreach (var x in KernelLab.Run(be, opName, shapes, variants, n, w))
+            bool coldRun = r.GetValue(cold);
+            foreach (var x in KernelLab.Run(be, opName, shapes, variants, n, w, coldRun))
             {
                 results.Add(x);
-                if (asJson) Console.WriteLine(Json(x));
+                if (asJson) Console.WriteLine(Json(x, coldRun));
                 else if (!Console.IsErrorRedirected) Console.Error.Write($"\r{x.Variant} {x.Shape} done   ");
             }
-            if (!asJson) PrintTable(be, results);
+            if (!asJson)
+            {
+                PrintTable(be, results);
+                if (coldRun) Console.WriteLine($"cold: each call read one of up to {KernelLab.MaxCopies} copies of its arrays ({KernelLab.ColdBytes >> 20} MiB in all), from memory");
+            }
             return KernelLab.AllPassed(results) ? 0 : 1;
         });
         return cmd;
@@ -87,9 +97,10 @@ public static class BenchKernelsCommand
         }
     }
 
-    private static string Json(KernelLabResult x) => JsonSerializer.Serialize(new Dictionary<string, object?>
+    private static string Json(KernelLabResult x, bool cold) => JsonSerializer.Serialize(new Dictionary<string, object?>
     {
         ["op"] = x.Op,
+        ["cold"] = cold,
         ["backend"] = x.Backend,
         ["variant"] = x.Variant,
         ["shape"] = x.Shape,

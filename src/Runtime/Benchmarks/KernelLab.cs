@@ -80,12 +80,25 @@ public static class KernelLab
     public static IEnumerable<KernelLabResult> Run(IBackend backend, string opName, int[] dims, IReadOnlyList<string> variants, int repeats, int warmup)
         => Run(backend, opName, [dims], variants, repeats, warmup);
 
+    /// <summary>Bytes of distinct copies of a case that a cold run cycles through: more than the last-level cache of any machine here.</summary>
+    public const long ColdBytes = 512L << 20;
+
+    /// <summary>
+    /// How many copies of a case's arrays (<paramref name="bytes"/> in all) a run cycles through: 1 warm (every call reads the same arrays, from cache
+    /// when they fit), else enough for <see cref="ColdBytes"/> and at least 2, so every call reads its arrays from memory.
+    /// </summary>
+    public static int Copies(long bytes, bool cold)
+        => cold ? (int)Math.Clamp((ColdBytes + Math.Max(1, bytes) - 1) / Math.Max(1, bytes), 2, MaxCopies) : 1;
+
+    /// <summary>The most copies a cold run makes: a case under <see cref="ColdBytes"/> / MaxCopies (2 MiB) is partly served from cache even then.</summary>
+    public const int MaxCopies = 256;
+
     /// <summary>
     /// Checks then times each variant of <paramref name="opName"/> at each of <paramref name="shapes"/>
     /// in turn, yielding results as they come; after a device fault the rest are skipped (see the class).
     /// </summary>
     public static IEnumerable<KernelLabResult> Run(IBackend backend, string opName, IReadOnlyList<int[]> shapes, IReadOnlyList<string> variants,
-        int repeats, int warmup)
+        int repeats, int warmup, bool cold = false)
     {
         var op = Ops.First(o => o.Name == opName).Op;
         var lab = backend as IKernelVariants;
@@ -113,7 +126,7 @@ public static class KernelLab
                         LowPrecision.Use(backend, format);
                     }
                     else if (initial is not null) lab!.UseVariant(op, variant);
-                    var (result, faulted) = Measure(backend, opName, variant, full, expected, repeats, warmup, format);
+                    var (result, faulted) = Measure(backend, opName, variant, full, expected, repeats, warmup, format, cold);
                     if (faulted) poisonedBy = shapes.Count > 1 ? $"{variant} ({full.Shape})" : variant;
                     yield return result;
                     if (!faulted) LowPrecision.Use(backend, Kernels.WeightFormat.F32);
@@ -139,11 +152,11 @@ public static class KernelLab
 
     // Faulted: the device reported an error, so its context is not to be used again.
     private static (KernelLabResult Result, bool Faulted) Measure(IBackend backend, string opName, string variant, Case c, float[][] expected,
-        int repeats, int warmup, Kernels.WeightFormat format)
+        int repeats, int warmup, Kernels.WeightFormat format, bool cold)
     {
         try
         {
-            return (CheckThenTime(backend, opName, variant, c, expected, repeats, warmup, format), false);
+            return (CheckThenTime(backend, opName, variant, c, expected, repeats, warmup, format, cold), false);
         }
         catch (DeviceFaultException e)
         {
@@ -162,13 +175,21 @@ public static class KernelLab
     public static readonly TimeSpan WarmupLimit = TimeSpan.FromSeconds(5);
 
     private static KernelLabResult CheckThenTime(IBackend backend, string opName, string variant, Case c, float[][] expected, int repeats, int warmup,
-        Kernels.WeightFormat format)
+        Kernels.WeightFormat format, bool cold)
     {
-        var buffers = c.Arrays.Select(a => backend.Allocate(a.Length)).ToArray();
+        // Copy k of the arrays is sets[k]; call i reads copy i mod copies (the check, copy 0).
+        int copies = Copies(4L * c.Arrays.Sum(a => (long)a.Length), cold);
+        var sets = new List<DeviceBuffer[]>(copies);
         try
         {
-            var views = buffers.Select(b => b.All).ToArray();
-            for (int i = 0; i < buffers.Length; i++) backend.Upload(c.Arrays[i], views[i]);
+            for (int k = 0; k < copies; k++)
+            {
+                var set = c.Arrays.Select(a => backend.Allocate(a.Length)).ToArray();
+                sets.Add(set);
+                for (int i = 0; i < set.Length; i++) backend.Upload(c.Arrays[i], set[i].All);
+            }
+            var copyViews = sets.Select(set => set.Select(b => b.All).ToArray()).ToArray();
+            var views = copyViews[0];
             double error;
             try
             {
@@ -191,7 +212,7 @@ public static class KernelLab
 
             // A one-float download after each call waits for an asynchronous device to finish.
             Span<float> one = stackalloc float[1];
-            var sync = views[c.Outputs[0]].Slice(0, 1);
+            var syncs = copyViews.Select(v => v[c.Outputs[0]].Slice(0, 1)).ToArray();
             // At least `warmup` calls and, when there is a warm-up at all, until the JIT has compiled nothing for
             // JitQuiet: the tiered JIT runs a method's first calls unoptimised and recompiles the hot ones in the
             // background some 0.1 s later, on a core the kernel's threads need. With a count alone (200 calls) the
@@ -199,11 +220,13 @@ public static class KernelLab
             // tiering off; another run, q8 N=1 C=384 OC=1152 0.162 ms, 0.012 ms for the same shape listed second).
             long warmStart = Stopwatch.GetTimestamp(), quietSince = warmStart;
             long compiled = System.Runtime.JitInfo.GetCompiledMethodCount();
-            for (int i = 0; i < warmup || (warmup > 0 && Stopwatch.GetElapsedTime(quietSince) < JitQuiet
+            // A cold run calls every copy once first: a low-precision format packs each copy's weights on its first call.
+            int minimum = Math.Max(warmup, copies > 1 ? copies : 0);
+            for (int i = 0; i < minimum || (warmup > 0 && Stopwatch.GetElapsedTime(quietSince) < JitQuiet
                 && Stopwatch.GetElapsedTime(warmStart) < WarmupLimit); i++)
             {
-                c.Run(backend, views);
-                backend.Download(sync, one);
+                c.Run(backend, copyViews[i % copies]);
+                backend.Download(syncs[i % copies], one);
                 long now = System.Runtime.JitInfo.GetCompiledMethodCount();
                 if (now != compiled) (compiled, quietSince) = (now, Stopwatch.GetTimestamp());
             }
@@ -211,8 +234,8 @@ public static class KernelLab
             for (int i = 0; i < repeats; i++)
             {
                 long start = Stopwatch.GetTimestamp();
-                c.Run(backend, views);
-                backend.Download(sync, one);
+                c.Run(backend, copyViews[i % copies]);
+                backend.Download(syncs[i % copies], one);
                 times[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
             }
             backend.Synchronize(); // a fault in the last timed call is this variant's, not the next one's
@@ -226,7 +249,8 @@ public static class KernelLab
         }
         finally
         {
-            foreach (var b in buffers) b.Dispose();
+            foreach (var set in sets)
+                foreach (var b in set) b.Dispose();
         }
     }
 
