@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -119,20 +120,21 @@ public static unsafe class MatmulQ8
     {
         if ((long)C * OC != weight.Length) throw new ArgumentException($"weight has {weight.Length} floats, expected OC·C = {(long)C * OC}", nameof(weight));
         int nb = Reference.MatmulQ8.Blocks(C), stride = nb * Block;
-        var v = new Span<byte>(valuesAt, checked((int)ValueBytes(C, OC)));
-        var d = new Span<float>(scalesAt, checked((int)(ScaleBytes(C, OC) / 4)));
-        sbyte[] row = ArrayPool<sbyte>.Shared.Rent(stride);
-        try
+        fixed (float* pw = weight)
         {
-            for (int o = 0; o < OC; o++)
+            nint w = (nint)pw, v = (nint)valuesAt, d = (nint)scalesAt;
+            // Rows are independent: ranges of them over the cores, each with one row of scratch.
+            CpuParallel.ForRange(OC, 64, (o0, o1) =>
             {
-                Reference.MatmulQ8.PackRow(weight.Slice(o * C, C), row.AsSpan(0, stride), d.Slice(o * nb, nb));
-                LayRow(row.AsSpan(0, stride), nb, v.Slice(o * stride, stride));
-            }
-        }
-        finally
-        {
-            ArrayPool<sbyte>.Shared.Return(row);
+                sbyte[] row = ArrayPool<sbyte>.Shared.Rent(stride);
+                for (int o = o0; o < o1; o++)
+                {
+                    Reference.MatmulQ8.PackRow(new ReadOnlySpan<float>((float*)w + (long)o * C, C), row.AsSpan(0, stride),
+                        new Span<float>((float*)d + (long)o * nb, nb));
+                    LayRow(row.AsSpan(0, stride), nb, new Span<byte>((byte*)v + (long)o * stride, stride));
+                }
+                ArrayPool<sbyte>.Shared.Return(row);
+            });
         }
         return new Packed(valuesAt, scalesAt, C, OC);
     }
@@ -146,10 +148,24 @@ public static unsafe class MatmulQ8
         scales.CopyTo(d);
     }
 
-    /// <summary>One row of nb blocks of values q into the CPU layout (offset, pairs interleaved).</summary>
+    /// <summary>
+    /// One row of nb blocks of values q into the CPU layout (see <see cref="Position"/>), four bytes at a time: per pair of
+    /// blocks, group g of the first then group g of the second. Adding the offset 128 to a byte is flipping its top bit.
+    /// </summary>
     private static void LayRow(ReadOnlySpan<sbyte> q, int nb, Span<byte> v)
     {
-        for (int i = 0; i < q.Length; i++) v[Position(i, nb)] = (byte)(q[i] + Offset);
+        var from = MemoryMarshal.Cast<sbyte, uint>(q);
+        var to = MemoryMarshal.Cast<byte, uint>(v);
+        const uint Flip = 0x80808080u;
+        const int Words = Block / 4; // 8 groups of four a block
+        int pairs = nb / 2;
+        for (int p = 0; p < pairs; p++)
+            for (int g = 0; g < Words; g++)
+            {
+                to[p * 2 * Words + 2 * g] = from[2 * p * Words + g] ^ Flip;
+                to[p * 2 * Words + 2 * g + 1] = from[(2 * p + 1) * Words + g] ^ Flip;
+            }
+        for (int i = pairs * 2 * Words; i < from.Length; i++) to[i] = from[i] ^ Flip; // the lone last block, as it is
     }
 
     /// <summary>Where element i of a row of nb blocks (block i/32) sits in the CPU layout.</summary>

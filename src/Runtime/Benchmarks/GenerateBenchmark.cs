@@ -16,7 +16,7 @@ public static class GenerateBenchmark
 
     /// <summary>
     /// Runs <paramref name="warmup"/> untimed generations (the JIT tiers up the kernels over the
-    /// first hundreds of calls; more while it is still compiling, see below) and <paramref name="repeat"/> timed ones on <paramref name="model"/>,
+    /// first hundreds of calls; more while it is still compiling, for up to 5 s) and <paramref name="repeat"/> timed ones on <paramref name="model"/>,
     /// whose n_positions must hold P + N tokens. Steps are timed one by one, each including its
     /// argmax, since that is what a caller waits for. On the host backend the read bandwidth of the
     /// model's own parameter arena is measured too (<see cref="Kernels.Cpu.StreamRead"/>), the roof a
