@@ -75,9 +75,12 @@ public static class InfoCommand
         long matmul = weights.Tensors.Where(t => t.Shape.Length == 2 && !t.Name.Contains("wpe", StringComparison.Ordinal)
             && !(untied && t.Name.Contains("embed_tokens", StringComparison.Ordinal))).Sum(t => t.Count);
         // q8 counted as 36 bytes per 32 weights (rows padded to whole blocks add a little more).
-        // A Llama-family folder's BF16 matmul tensors load straight into the bf16 copies (see Checkpoint.Load).
-        string kept = c is LlamaConfig && weights.Tensors.Any(t => t.DType == "BF16" && t.Name.EndsWith("proj.weight", StringComparison.Ordinal))
-            ? "the fp32 parameters stay loaded, except that with bf16 the BF16 matmul tensors are kept as they are, without an fp32 copy"
+        // On the cpu a Llama-family folder's matmul tensors load straight into the copies (see Checkpoint.Load):
+        // into q8 whatever their dtype, into bf16 when they are BF16.
+        bool bf16Straight = weights.Tensors.Any(t => t.DType == "BF16" && t.Name.EndsWith("proj.weight", StringComparison.Ordinal));
+        string kept = c is LlamaConfig
+            ? $"on the cpu the matmul tensors go straight into the q8 copies{(bf16Straight ? " and, being BF16, into the bf16 ones" : "")}, without an fp32 copy; " +
+              $"otherwise the fp32 parameters stay loaded"
             : "the fp32 parameters stay loaded";
         Console.WriteLine($"{"",-14}--weights bf16 adds {Size(2 * matmul)}, q8 {Size(matmul / 32 * 36)}: packed copies of the {matmul:N0} matmul weights, " +
             $"read per decoded token instead of their {Size(4 * matmul)} of fp32 ({kept})");
@@ -98,13 +101,13 @@ public static class InfoCommand
                 decoder.Feed([0], 1, new float[model.Config.VocabSize]);
             long? peak = Hyper.Runtime.ProcessMemory.PeakResidentBytes();
             string Rss(long? b) => b is long v ? Size(v) : "not reported here";
-            long direct = backend.Bf16OnlyFloats;
+            long direct = backend.PackedOnlyFloats;
             Console.WriteLine($"loaded:       --weights {LowPrecision.Name(format)} on cpu: {Size(4L * model.Layout.Total)} of fp32 parameters" +
                 (direct > 0 ? $" ({Size(4 * direct)} of them never written)" : "") +
                 (format == Hyper.Kernels.WeightFormat.F32 ? "" : $" + {Size(backend.PackedBytes)} packed ({backend.PackedFloats:N0} matmul weights)") +
                 $"; peak resident {Rss(loaded)} after loading, {Rss(peak)} after decoding one token");
             if (direct > 0)
-                Console.WriteLine($"{"",-14}bf16 copies of {direct:N0} matmul weights loaded from the checkpoint's BF16 tensors; fp32 matmul weights not kept");
+                Console.WriteLine($"{"",-14}{LowPrecision.Name(format)} copies of {direct:N0} matmul weights made from the checkpoint as it loaded; fp32 matmul weights not kept");
         }
     }
 

@@ -13,8 +13,8 @@ public sealed class CpuBackend : HostBackend, IKernelVariants, IHyperAttentionBa
     // a Bf16Copy or a q8 Packed, in the arena of the view's buffer.
     private readonly Dictionary<TensorView, object> _packed = new();
     private readonly Dictionary<DeviceBuffer, PackedArena> _arenas = new(ReferenceEqualityComparer.Instance);
-    // The views among them whose bf16 copy came from a checkpoint (KeepBf16): their floats were never written.
-    private readonly HashSet<TensorView> _bf16Only = new();
+    // The views among them whose copy came from a checkpoint (KeepBf16, KeepQ8): their floats were never written.
+    private readonly HashSet<TensorView> _packedOnly = new();
     private Kernels.WeightFormat _weights;
 
     /// <summary>Every op has a kernel here: the host ops and HyperAttention.</summary>
@@ -83,11 +83,12 @@ public sealed class CpuBackend : HostBackend, IKernelVariants, IHyperAttentionBa
         set
         {
             if (value == _weights) return;
-            if (LiveBf16Only.Any())
-                throw new InvalidOperationException($"cannot switch the cpu backend's weights from bf16 to {LowPrecision.Name(value)}: a model on it was loaded " +
-                    "from its checkpoint's BF16 tensors into bf16 copies only, and its fp32 parameters do not hold them (load it again in that format)");
+            if (LivePackedOnly.Any())
+                throw new InvalidOperationException($"cannot switch the cpu backend's weights from {LowPrecision.Name(_weights)} to {LowPrecision.Name(value)}: " +
+                    $"a model on it was loaded from its checkpoint straight into {LowPrecision.Name(_weights)} copies only, and its fp32 parameters do not " +
+                    "hold them (load it again in that format)");
             _packed.Clear();
-            _bf16Only.Clear();
+            _packedOnly.Clear();
             foreach (var arena in _arenas.Values) arena.Dispose();
             _arenas.Clear();
             _weights = value;
@@ -102,7 +103,7 @@ public sealed class CpuBackend : HostBackend, IKernelVariants, IHyperAttentionBa
     /// as long as the view), and the view stays unwritten: <see cref="Kernels.Reference.MatmulBf16.Pack(ReadOnlySpan{float})"/>
     /// of its widened floats would give the same bits (round to nearest even of a bf16 value is that value),
     /// so the products are the ones packing would give, without the fp32 copy ever existing. From then on
-    /// the view's floats are zeros, not the weights (<see cref="HoldsBf16Only"/>). Needs <see cref="Weights"/> bf16.
+    /// the view's floats are zeros, not the weights (<see cref="HoldsPackedOnly"/>). Needs <see cref="Weights"/> bf16.
     /// </summary>
     public Span<ushort> KeepBf16(TensorView weight)
     {
@@ -112,18 +113,37 @@ public sealed class CpuBackend : HostBackend, IKernelVariants, IHyperAttentionBa
         var copy = NewBf16(weight);
         copy.Span.Clear();
         _packed[weight] = copy;
-        _bf16Only.Add(weight);
+        _packedOnly.Add(weight);
         return copy.Span;
     }
 
-    /// <summary>Whether views of <paramref name="buffer"/> hold matmul weights only as bf16 copies (<see cref="KeepBf16"/>).</summary>
-    public bool HoldsBf16Only(DeviceBuffer buffer) => LiveBf16Only.Any(v => ReferenceEquals(v.Buffer, buffer));
+    /// <summary>
+    /// Makes the q8 copy of <paramref name="weight"/> [OC, C] from <paramref name="floats"/> (as long as the view: a
+    /// checkpoint's tensor read into a scratch, pad rows zero), and the view stays unwritten: the bytes are those
+    /// packing the view's floats would give, so a model loaded this way multiplies as one loaded in fp32 and then
+    /// packed, without the fp32 matmul weights ever being resident (<see cref="HoldsPackedOnly"/>). Needs <see cref="Weights"/> q8.
+    /// </summary>
+    public unsafe void KeepQ8(TensorView weight, ReadOnlySpan<float> floats, int C)
+    {
+        if (_weights != Kernels.WeightFormat.Q8)
+            throw new InvalidOperationException($"the cpu backend reads {LowPrecision.Name(_weights)} weights; q8 copies are kept only while it reads q8");
+        _ = S(weight); // checks the view without touching its pages
+        if (floats.Length != weight.Length || C <= 0 || weight.Length % C != 0)
+            throw new ArgumentException($"q8 copy of a view of {weight.Length} floats from {floats.Length} floats in rows of {C}");
+        int OC = checked((int)(weight.Length / C));
+        var arena = Arena(weight);
+        _packed[weight] = K.MatmulQ8.PackInto(floats, C, OC, arena.Take<byte>(K.MatmulQ8.ValueBytes(C, OC)), arena.Take<float>(K.MatmulQ8.ScaleBytes(C, OC) / sizeof(float)));
+        _packedOnly.Add(weight);
+    }
 
-    /// <summary>The matmul weights held only as bf16 copies, in floats.</summary>
-    public long Bf16OnlyFloats => LiveBf16Only.Sum(v => v.Length);
+    /// <summary>Whether views of <paramref name="buffer"/> hold matmul weights only as packed copies (<see cref="KeepBf16"/>, <see cref="KeepQ8"/>).</summary>
+    public bool HoldsPackedOnly(DeviceBuffer buffer) => LivePackedOnly.Any(v => ReferenceEquals(v.Buffer, buffer));
+
+    /// <summary>The matmul weights held only as packed copies, in floats.</summary>
+    public long PackedOnlyFloats => LivePackedOnly.Sum(v => v.Length);
 
     // A disposed model's views no longer matter: nothing can read its arena.
-    private IEnumerable<TensorView> LiveBf16Only => _bf16Only.Where(v => !Disposed(v.Buffer));
+    private IEnumerable<TensorView> LivePackedOnly => _packedOnly.Where(v => !Disposed(v.Buffer));
 
     /// <inheritdoc />
     public long PackedBytes => _packed.Values.Sum(p => p switch
@@ -160,7 +180,7 @@ public sealed class CpuBackend : HostBackend, IKernelVariants, IHyperAttentionBa
         foreach (var gone in _arenas.Keys.Where(Disposed).ToList())
         {
             foreach (var view in _packed.Keys.Where(v => ReferenceEquals(v.Buffer, gone)).ToList()) _packed.Remove(view);
-            _bf16Only.RemoveWhere(v => ReferenceEquals(v.Buffer, gone));
+            _packedOnly.RemoveWhere(v => ReferenceEquals(v.Buffer, gone));
             _arenas.Remove(gone, out var arena);
             arena!.Dispose();
         }

@@ -36,13 +36,13 @@ public static class LowPrecision
 
     /// <summary>
     /// Refuses to <paramref name="what"/> (save it, train it) a model whose matmul weights were loaded
-    /// from its checkpoint's BF16 tensors straight into the cpu backend's bf16 copies
-    /// (<see cref="CpuBackend.KeepBf16"/>): its fp32 parameters hold zeros there, not the weights.
+    /// from its checkpoint straight into the cpu backend's bf16 or q8 copies
+    /// (<see cref="CpuBackend.KeepBf16"/>, <see cref="CpuBackend.KeepQ8"/>): its fp32 parameters hold zeros there, not the weights.
     /// </summary>
     public static void RequireFp32Weights(ICausalLm model, string what)
     {
-        if (CpuBackend.Of(model.Backend)?.HoldsBf16Only(model.Parameters.Buffer) == true)
-            throw new InvalidOperationException($"cannot {what}: its matmul weights were loaded from the checkpoint's BF16 tensors into bf16 copies only, " +
+        if (CpuBackend.Of(model.Backend) is { } cpu && cpu.HoldsPackedOnly(model.Parameters.Buffer))
+            throw new InvalidOperationException($"cannot {what}: its matmul weights were loaded from the checkpoint straight into {Name(cpu.Weights)} copies only, " +
                 "and its fp32 parameters do not hold them (load it with f32 weights to do this)");
     }
 

@@ -153,7 +153,7 @@ public static class GenerateBenchmark
     private static Func<int, double>? ArenaRead(ICausalLm model)
     {
         var p = model.Parameters;
-        if (p.Buffer is not HostBuffer host || p.Length > int.MaxValue || CpuBackend.Of(model.Backend)?.HoldsBf16Only(p.Buffer) == true) return null;
+        if (p.Buffer is not HostBuffer host || p.Length > int.MaxValue || CpuBackend.Of(model.Backend)?.HoldsPackedOnly(p.Buffer) == true) return null;
         return n => Kernels.Cpu.StreamRead.BytesPerSecond(host.Span(p.Offset, p.Length), n);
     }
 

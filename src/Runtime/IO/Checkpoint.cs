@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -94,7 +95,7 @@ public static class Checkpoint
         metadata = new Dictionary<string, string>(st.Metadata);
         var architecture = Architectures.Of(config);
         var arena = new float[architecture.Layout(config).Total];
-        architecture.ReadWeights(config, st, (offset, count, fill) => fill(arena.AsSpan(checked((int)offset), checked((int)count))), null);
+        architecture.ReadWeights(config, st, (offset, count, fill) => fill(arena.AsSpan(checked((int)offset), checked((int)count))), null, null);
         return arena;
     }
 
@@ -133,11 +134,30 @@ public static class Checkpoint
         {
             // Straight into the model's parameters, tensor by tensor: on a host backend each tensor is read
             // and converted into the arena itself (no temporary of its size), elsewhere through one scratch.
-            // A cpu backend reading bf16 takes BF16 matmul weights as its bf16 copies instead, and
-            // their arena pages are never written (so never resident).
+            // A cpu backend reading bf16 takes BF16 matmul weights as its bf16 copies instead, one reading q8
+            // quantises every matmul weight from a scratch of its size into its q8 copy, and their arena pages
+            // are never written (so never resident).
             var arena = model.Parameters;
-            Bf16WeightSink? bf16 = CpuBackend.Of(backend) is { Weights: Kernels.WeightFormat.Bf16 } cpu
+            var cpu = CpuBackend.Of(backend);
+            Bf16WeightSink? bf16 = cpu is { Weights: Kernels.WeightFormat.Bf16 }
                 ? (offset, count) => cpu.KeepBf16(arena.Slice(offset, count))
+                : null;
+            Q8WeightSink? q8 = cpu is { Weights: Kernels.WeightFormat.Q8 }
+                ? (offset, count, stored, C, fill) =>
+                {
+                    float[] scratch = ArrayPool<float>.Shared.Rent(checked((int)count));
+                    try
+                    {
+                        var floats = scratch.AsSpan(0, (int)count);
+                        floats[(int)stored..].Clear(); // an untied head's pad rows
+                        fill(floats[..(int)stored]);
+                        cpu.KeepQ8(arena.Slice(offset, count), floats, C);
+                    }
+                    finally
+                    {
+                        ArrayPool<float>.Shared.Return(scratch);
+                    }
+                }
                 : null;
             Architectures.Of(config).ReadWeights(config, weights, (offset, count, fill) =>
             {
@@ -150,7 +170,7 @@ public static class Checkpoint
                 var values = new float[checked((int)count)];
                 fill(values);
                 backend.Upload(values, view);
-            }, bf16);
+            }, bf16, q8);
             model.Step = state.Step;
             model.HyperAttention = HyperAttentionFile.Load(dir, config);
             if (withOptimizer && state.HasOptimizer)

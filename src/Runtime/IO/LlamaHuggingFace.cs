@@ -56,9 +56,10 @@ public static class LlamaHuggingFace
     /// with an lm_head.weight that differs from the embedding is refused (it would be dropped);
     /// tensors whose shapes disagree with config.json are named with both shapes. With
     /// <paramref name="bf16"/>, each matmul weight (<see cref="Llama.MatmulWeights"/>) stored as BF16
-    /// goes there as its bits, sized to the view the model multiplies by, and not to the sink.
+    /// goes there as its bits, sized to the view the model multiplies by, and not to the sink; with
+    /// <paramref name="q8"/>, each matmul weight (any dtype) goes there as floats to be quantised.
     /// </summary>
-    public static void ReadWeights(WeightFiles st, LlamaConfig config, WeightSink sink, Bf16WeightSink? bf16 = null)
+    public static void ReadWeights(WeightFiles st, LlamaConfig config, WeightSink sink, Bf16WeightSink? bf16 = null, Q8WeightSink? q8 = null)
     {
         // Checkpoint.OpenWeights has checked that the tensors can hold the parameters config.json implies.
         var layout = new ParameterLayout(config.NumHiddenLayers, Llama.LayoutSpecs(config));
@@ -74,6 +75,12 @@ public static class LlamaHuggingFace
             {
                 // The untied head's pad rows stay zero bits, +0, as packing its zero floats would give.
                 st.ReadBf16Finite(m.Name, bf16(offset, count)[..checked((int)info.Count)]);
+                continue;
+            }
+            if (q8 is not null && Llama.MatmulWeights.Contains(m.ArenaTensor))
+            {
+                // HF's linear weights are [out, in]: rows of `in`, as the arena's.
+                q8(offset, count, info.Count, m.Shape[1], destination => st.ReadFinite(m.Name, destination));
                 continue;
             }
             sink(offset, info.Count, destination => st.ReadFinite(m.Name, destination));

@@ -41,9 +41,10 @@ public sealed class Architecture
     /// handing each converted piece to the sink at its arena offset, so a caller can fill a model's
     /// parameters without holding a second copy of them; errors name the file. With a
     /// <see cref="Bf16WeightSink"/>, an architecture that can (the Llama family) hands it each
-    /// matmul weight stored as BF16, as bits, instead of widening it into the sink.
+    /// matmul weight stored as BF16, as bits, instead of widening it into the sink; with a
+    /// <see cref="Q8WeightSink"/>, each matmul weight's floats, to be quantised, instead of the sink.
     /// </summary>
-    public required Action<IModelConfig, WeightFiles, WeightSink, Bf16WeightSink?> ReadWeights { get; init; }
+    public required Action<IModelConfig, WeightFiles, WeightSink, Bf16WeightSink?, Q8WeightSink?> ReadWeights { get; init; }
 
     /// <summary>Every Hugging Face tensor a checkpoint of this config holds, with its place in the arena, in a stable order.</summary>
     public required Func<IModelConfig, IReadOnlyList<WeightTensor>> WeightTensors { get; init; }
@@ -78,6 +79,14 @@ public delegate void WeightSink(long offset, long count, WeightFill fill);
 /// </summary>
 public delegate Span<ushort> Bf16WeightSink(long offset, long count);
 
+/// <summary>
+/// Where a matmul weight goes as q8, for the arena view the model multiplies by (<paramref name="offset"/>,
+/// <paramref name="count"/> floats, rows of <paramref name="C"/>): <paramref name="fill"/> writes the tensor's
+/// <paramref name="stored"/> floats (fewer than count for an untied head's pad rows, which are zeros) into a
+/// scratch that is quantised into the q8 copy; the arena itself is not written.
+/// </summary>
+public delegate void Q8WeightSink(long offset, long count, long stored, int C, WeightFill fill);
+
 /// <summary>The architectures Hyper runs, keyed by Hugging Face <c>model_type</c>.</summary>
 public static class Architectures
 {
@@ -102,7 +111,7 @@ public static class Architectures
         Create = (c, backend) => new Gpt2((Gpt2Config)c, backend),
         Layout = c => new ParameterLayout((Gpt2Config)c),
         // GPT-2's Hugging Face weights are Conv1D, [in, out]: transposed into the arena, never straight.
-        ReadWeights = (c, st, sink, _) =>
+        ReadWeights = (c, st, sink, _, _) =>
         {
             var arena = Gpt2HuggingFace.ReadWeights(st, (Gpt2Config)c);
             sink(0, arena.Length, arena.CopyTo);
@@ -128,7 +137,7 @@ public static class Architectures
         ConfigJson = c => LlamaHuggingFace.ConfigJson((LlamaConfig)c),
         Create = (c, backend) => new Llama((LlamaConfig)c, backend),
         Layout = c => new ParameterLayout(((LlamaConfig)c).NumHiddenLayers, Llama.LayoutSpecs((LlamaConfig)c)),
-        ReadWeights = (c, st, sink, bf16) => LlamaHuggingFace.ReadWeights(st, (LlamaConfig)c, sink, bf16),
+        ReadWeights = (c, st, sink, bf16, q8) => LlamaHuggingFace.ReadWeights(st, (LlamaConfig)c, sink, bf16, q8),
         WeightTensors = c => LlamaHuggingFace.WeightTensors((LlamaConfig)c),
     };
 

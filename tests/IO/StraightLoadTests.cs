@@ -7,12 +7,13 @@ using Hyper.Tests.Support;
 namespace Hyper.Tests.IO;
 
 /// <summary>
-/// A Llama folder of BF16 tensors loaded on the cpu backend reading bf16: its matmul weights become
-/// the backend's bf16 copies as they are, and their fp32 arena stays unwritten. The products must be
-/// bit for bit those of the widening path (load as fp32, then pack: round to nearest even of a
-/// bf16-representable float is that value), and what would read the missing floats is refused.
+/// A Llama folder of BF16 tensors loaded on the cpu backend reading bf16 or q8: its matmul weights become
+/// the backend's copies as they load (bf16: the bits as they are; q8: each tensor quantised from a scratch),
+/// and their fp32 arena stays unwritten. The products must be bit for bit those of the widening path (load
+/// as fp32, then pack: round to nearest even of a bf16-representable float is that value, and q8 packs the
+/// same floats), and what would read the missing floats is refused.
 /// </summary>
-public class Bf16LoadTests : TempDirTest
+public class StraightLoadTests : TempDirTest
 {
     // 250 tokens pad the head to 256 rows, so an untied head's pad rows are covered too.
     private static LlamaConfig Config(bool tied) => LlamaConfig.LlamaTiny with { VocabSize = 250, TieWordEmbeddings = tied };
@@ -26,14 +27,21 @@ public class Bf16LoadTests : TempDirTest
         return dir;
     }
 
-    /// <summary>Loads <paramref name="dir"/> with bf16 weights, straight (the format set before loading) or by packing the widened fp32 weights (set after).</summary>
-    private static (CpuBackend Backend, ICausalLm Model) Load(string dir, bool straight)
+    /// <summary>Loads <paramref name="dir"/> with <paramref name="format"/> weights, straight (the format set before loading) or by packing the widened fp32 weights (set after).</summary>
+    private static (CpuBackend Backend, ICausalLm Model) Load(string dir, bool straight, WeightFormat format = WeightFormat.Bf16)
     {
         var be = new CpuBackend();
-        if (straight) LowPrecision.Use(be, WeightFormat.Bf16);
+        if (straight) LowPrecision.Use(be, format);
         var (model, _) = Checkpoint.Load(dir, be);
-        if (!straight) LowPrecision.Use(be, WeightFormat.Bf16);
+        if (!straight) LowPrecision.Use(be, format);
         return (be, model);
+    }
+
+    private static IEnumerable<TestCaseData> TiedAndFormats()
+    {
+        foreach (var format in new[] { WeightFormat.Bf16, WeightFormat.Q8 })
+            foreach (bool tied in new[] { false, true })
+                yield return new TestCaseData(tied, format).SetName($"{format} tied={tied}");
     }
 
     /// <summary>The logits of a prefill and four greedy decode steps, then the loss of one forward with targets.</summary>
@@ -60,13 +68,12 @@ public class Bf16LoadTests : TempDirTest
     private static IEnumerable<ParameterLayout.Entry> MatmulEntries(ICausalLm model) =>
         model.Layout.Entries.Where(e => Llama.MatmulWeights.Contains(e.Name));
 
-    [TestCase(false)]
-    [TestCase(true)]
-    public void StraightLoadMultipliesAsWideningDoesBitForBit(bool tied)
+    [TestCaseSource(nameof(TiedAndFormats))]
+    public void StraightLoadMultipliesAsWideningDoesBitForBit(bool tied, WeightFormat format)
     {
         string dir = Folder(tied);
-        var (widenBe, widened) = Load(dir, straight: false);
-        var (straightBe, straight) = Load(dir, straight: true);
+        var (widenBe, widened) = Load(dir, straight: false, format);
+        var (straightBe, straight) = Load(dir, straight: true, format);
         using (widenBe)
         using (widened)
         using (straightBe)
@@ -74,8 +81,8 @@ public class Bf16LoadTests : TempDirTest
         {
             long matmul = MatmulEntries(straight).Sum(e => e.Count);
             // Without the straight path this is 0 and the rest would compare the widening path with itself.
-            Assert.That(straightBe.Bf16OnlyFloats, Is.EqualTo(matmul), "every matmul weight (an untied head with its pad rows) is a bf16 copy from the file");
-            Assert.That(widenBe.Bf16OnlyFloats, Is.Zero);
+            Assert.That(straightBe.PackedOnlyFloats, Is.EqualTo(matmul), "every matmul weight (an untied head with its pad rows) is a copy from the file");
+            Assert.That(widenBe.PackedOnlyFloats, Is.Zero);
             Assert.That(MatmulEntries(straight).Any(e => e.Name == "lmhead"), Is.EqualTo(!tied));
 
             var (expected, expectedLoss) = Run(widened);
@@ -101,10 +108,12 @@ public class Bf16LoadTests : TempDirTest
         }
     }
 
-    [TestCase(0x7FC0, "NaN")]
-    [TestCase(0x7F80, "+Inf")]
-    [TestCase(0xFF80, "-Inf")]
-    public void ANonFiniteBf16WeightIsRefusedNamingFileTensorAndIndex(int bits, string what)
+    [TestCase(0x7FC0, "NaN", WeightFormat.Bf16)]
+    [TestCase(0x7F80, "+Inf", WeightFormat.Bf16)]
+    [TestCase(0xFF80, "-Inf", WeightFormat.Bf16)]
+    [TestCase(0x7FC0, "NaN", WeightFormat.Q8)]
+    [TestCase(0xFF80, "-Inf", WeightFormat.Q8)]
+    public void ANonFiniteBf16WeightIsRefusedNamingFileTensorAndIndex(int bits, string what, WeightFormat format)
     {
         const string Tensor = "model.layers.1.self_attn.k_proj.weight";
         string dir = Folder(tied: false, (name, values) =>
@@ -114,22 +123,24 @@ public class Bf16LoadTests : TempDirTest
         string file = Path.Combine(dir, Checkpoint.ModelFile);
         foreach (bool straight in new[] { true, false })
         {
-            var e = Assert.Throws<InvalidDataException>(() => Load(dir, straight))!;
+            var e = Assert.Throws<InvalidDataException>(() => Load(dir, straight, format))!;
             // The same words on both paths: the straight one checks the bits, the widening one the floats.
             Assert.That(e.Message, Is.EqualTo($"{file}: tensor {Tensor} holds {what} at index 37"), straight ? "straight" : "widening");
         }
     }
 
-    [Test]
-    public void WhatWouldReadTheMissingFp32WeightsIsRefused()
+    [TestCase(WeightFormat.Bf16)]
+    [TestCase(WeightFormat.Q8)]
+    public void WhatWouldReadTheMissingFp32WeightsIsRefused(WeightFormat format)
     {
         string dir = Folder(tied: false);
-        var (be, model) = Load(dir, straight: true);
+        string name = LowPrecision.Name(format);
+        var (be, model) = Load(dir, straight: true, format);
         using var _ = be;
         using (model)
         {
             Assert.That(() => Checkpoint.Save(Path.Combine(Dir, "saved"), model, new TrainingState { Tokenizer = "byte" }, withOptimizer: false),
-                Throws.InvalidOperationException.With.Message.StartsWith("cannot save it: its matmul weights were loaded from the checkpoint's BF16 tensors"));
+                Throws.InvalidOperationException.With.Message.StartsWith($"cannot save it: its matmul weights were loaded from the checkpoint straight into {name} copies only"));
             Assert.That(Directory.Exists(Path.Combine(Dir, "saved")) && Checkpoint.IsCheckpoint(Path.Combine(Dir, "saved")), Is.False, "nothing was saved");
 
             // Eval works; training does not (its backward reads the weights, AdamW writes them).
@@ -139,11 +150,11 @@ public class Bf16LoadTests : TempDirTest
             Assert.That(() => model.Update(1e-3f, new AdamWSettings()), Throws.InvalidOperationException.With.Message.StartsWith("cannot train it"));
             Assert.That(() => model.ReadParameters(), Throws.InvalidOperationException.With.Message.StartsWith("cannot read its fp32 parameters"));
 
-            foreach (var format in new[] { WeightFormat.F32, WeightFormat.Q8 })
-                Assert.That(() => LowPrecision.Use(be, format), Throws.InvalidOperationException.With.Message.Contains($"from bf16 to {LowPrecision.Name(format)}"));
-            Assert.That(be.Weights, Is.EqualTo(WeightFormat.Bf16));
+            foreach (var other in new[] { WeightFormat.F32, WeightFormat.Bf16, WeightFormat.Q8 }.Where(f => f != format))
+                Assert.That(() => LowPrecision.Use(be, other), Throws.InvalidOperationException.With.Message.Contains($"from {name} to {LowPrecision.Name(other)}"));
+            Assert.That(be.Weights, Is.EqualTo(format));
             Assert.That(be.PackedBytes, Is.GreaterThan(0), "the refused switch kept the copies");
-            LowPrecision.Use(be, WeightFormat.Bf16); // no switch, nothing refused
+            LowPrecision.Use(be, format); // no switch, nothing refused
         }
         // Once the model is gone the backend may switch again.
         LowPrecision.Use(be, WeightFormat.F32);
@@ -151,7 +162,7 @@ public class Bf16LoadTests : TempDirTest
     }
 
     [Test]
-    public void AnF32FolderAndAnF32BackendLoadAsBefore()
+    public void AnF32FolderPacksOnFirstUseInBf16AndLoadsStraightInQ8()
     {
         // An F32 checkpoint on a bf16 backend widens nothing and keeps nothing straight: its copies are packed on first use.
         string dir = Path.Combine(Dir, "f32");
@@ -165,8 +176,13 @@ public class Bf16LoadTests : TempDirTest
         using (bf16Be)
         using (loaded)
         {
-            Assert.That(bf16Be.Bf16OnlyFloats, Is.Zero);
+            Assert.That(bf16Be.PackedOnlyFloats, Is.Zero);
             Assert.That(() => loaded.ReadParameters(), Throws.Nothing);
         }
+        // q8 quantises whatever the dtype: an F32 folder loads straight into the q8 copies too.
+        var (q8Be, q8Loaded) = Load(dir, straight: true, WeightFormat.Q8);
+        using (q8Be)
+        using (q8Loaded)
+            Assert.That(q8Be.PackedOnlyFloats, Is.EqualTo(MatmulEntries(q8Loaded).Sum(e => e.Count)));
     }
 }
