@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -142,35 +141,42 @@ public static class Checkpoint
             Bf16WeightSink? bf16 = cpu is { Weights: Kernels.WeightFormat.Bf16 }
                 ? (offset, count) => cpu.KeepBf16(arena.Slice(offset, count))
                 : null;
+            // q8's scratch: native, grown to the largest matmul tensor and freed after the load (a pooled array
+            // of the head's size would stay resident for the rest of the process).
+            HostBuffer? scratch = null;
             Q8WeightSink? q8 = cpu is { Weights: Kernels.WeightFormat.Q8 }
                 ? (offset, count, stored, C, fill) =>
                 {
-                    float[] scratch = ArrayPool<float>.Shared.Rent(checked((int)count));
-                    try
+                    if (scratch is null || scratch.Length < count)
                     {
-                        var floats = scratch.AsSpan(0, (int)count);
-                        floats[(int)stored..].Clear(); // an untied head's pad rows
-                        fill(floats[..(int)stored]);
-                        cpu.KeepQ8(arena.Slice(offset, count), floats, C);
+                        scratch?.Dispose();
+                        scratch = new HostBuffer(count);
                     }
-                    finally
-                    {
-                        ArrayPool<float>.Shared.Return(scratch);
-                    }
+                    var floats = scratch.Span(0, count);
+                    floats[(int)stored..].Clear(); // an untied head's pad rows
+                    fill(floats[..(int)stored]);
+                    cpu.KeepQ8(arena.Slice(offset, count), floats, C);
                 }
                 : null;
-            Architectures.Of(config).ReadWeights(config, weights, (offset, count, fill) =>
+            try
             {
-                var view = arena.Slice(offset, count);
-                if (view.Buffer is HostBuffer host)
+                Architectures.Of(config).ReadWeights(config, weights, (offset, count, fill) =>
                 {
-                    fill(host.Span(view.Offset, view.Length));
-                    return;
-                }
-                var values = new float[checked((int)count)];
-                fill(values);
-                backend.Upload(values, view);
-            }, bf16, q8);
+                    var view = arena.Slice(offset, count);
+                    if (view.Buffer is HostBuffer host)
+                    {
+                        fill(host.Span(view.Offset, view.Length));
+                        return;
+                    }
+                    var values = new float[checked((int)count)];
+                    fill(values);
+                    backend.Upload(values, view);
+                }, bf16, q8);
+            }
+            finally
+            {
+                scratch?.Dispose();
+            }
             model.Step = state.Step;
             model.HyperAttention = HyperAttentionFile.Load(dir, config);
             if (withOptimizer && state.HasOptimizer)
