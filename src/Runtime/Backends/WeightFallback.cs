@@ -11,40 +11,20 @@ namespace Hyper.Runtime.Backends;
 /// to fp32 rounding; q8's differ from the cpu's q8 kernel's only by that kernel's rounding of the input
 /// (7 bits and a sign: 2^-7 of each block's largest value). Speed and memory are fp32's, plus the copies.
 /// </summary>
-public sealed class WeightFallback(IBackend backend) : IDisposable
+public sealed class WeightFallback(IBackend backend) : WeightCopies<DeviceBuffer>
 {
-    private readonly Dictionary<TensorView, DeviceBuffer> _copies = new();
-    private WeightFormat _format;
-
-    /// <summary>The formats a fallback offers.</summary>
-    public static IReadOnlyList<WeightFormat> Formats { get; } = [WeightFormat.Bf16, WeightFormat.Q8];
-
-    /// <summary>The format weights are rounded through (fp32: none; changing it drops the copies).</summary>
-    public WeightFormat Format
-    {
-        get => _format;
-        set
-        {
-            if (value != _format) Clear();
-            _format = value;
-        }
-    }
-
-    /// <summary>The fp32 floats held by the copies so far.</summary>
-    public long Floats => _copies.Keys.Sum(k => k.Length);
-
     /// <summary>The view to multiply by in place of <paramref name="weight"/> [OC,C]: itself under fp32, else its rounded copy.</summary>
     public TensorView Of(TensorView weight, int C, int OC)
     {
-        if (_format == WeightFormat.F32) return weight;
-        if (!_copies.TryGetValue(weight, out var copy))
+        if (Format == WeightFormat.F32) return weight;
+        if (!Copies.TryGetValue(weight, out var copy))
         {
             var w = new float[weight.Length];
             backend.Download(weight, w);
-            float[] rounded = _format == WeightFormat.Bf16 ? Kernels.Reference.MatmulBf16.Rounded(w) : Q8(w, C, OC);
+            float[] rounded = Format == WeightFormat.Bf16 ? Kernels.Reference.MatmulBf16.Rounded(w) : Q8(w, C, OC);
             copy = backend.Allocate(weight.Length);
             backend.Upload(rounded, copy.All);
-            _copies[weight] = copy;
+            Copies[weight] = copy;
         }
         return copy.All;
     }
@@ -55,14 +35,8 @@ public sealed class WeightFallback(IBackend backend) : IDisposable
         return Kernels.Reference.MatmulQ8.Dequantize(q, d, C, OC);
     }
 
-    private void Clear()
-    {
-        foreach (var copy in _copies.Values) copy.Dispose();
-        _copies.Clear();
-    }
-
-    /// <summary>Frees the copies.</summary>
-    public void Dispose() => Clear();
+    /// <inheritdoc />
+    protected override void Free(DeviceBuffer copy) => copy.Dispose();
 }
 
 /// <summary>

@@ -91,7 +91,7 @@ public sealed partial class IlgpuBackend
         Expect(input, (long)N * C, nameof(input), "matmul");
         Expect(weight, (long)OC * C, nameof(weight), "matmul");
         if (!bias.IsEmpty) Expect(bias, OC, nameof(bias), "matmul");
-        if (_weights != Hyper.Kernels.WeightFormat.F32)
+        if (ReadsPackedWeights)
         {
             MatmulPacked(output, input, weight, bias, N, C, OC);
             return;

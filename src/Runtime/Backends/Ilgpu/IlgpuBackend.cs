@@ -17,7 +17,7 @@ namespace Hyper.Runtime.Backends.Ilgpu;
 /// targets are uploaded per call into one reusable int buffer.
 /// </para>
 /// </summary>
-public sealed partial class IlgpuBackend : IBackend, IKernelVariants, ILowPrecisionBackend
+public sealed partial class IlgpuBackend : IBackend, IKernelVariants, IPackedWeightsBackend
 {
     /// <summary>The environment variable that forces the device: <c>cpu</c> or <c>cuda</c>.</summary>
     public const string DeviceVariable = "HYPER_ILGPU_DEVICE";
@@ -186,7 +186,7 @@ public sealed partial class IlgpuBackend : IBackend, IKernelVariants, ILowPrecis
     public void Dispose()
     {
         _stream.Synchronize();
-        DropPacked();
+        _packedWeights?.Dispose();
         _ints?.Dispose();
         _delta?.Dispose();
         _partials?.Dispose();

@@ -6,7 +6,7 @@ namespace Hyper.Runtime.Backends.OpenCl;
 /// and run asynchronously; <see cref="Download"/> and <see cref="SumOfSquares"/> wait for them.
 /// Shapes are checked on the host before anything is queued, since a kernel cannot fail loudly.
 /// </summary>
-public sealed partial class OpenClBackend : IBackend, IKernelVariants, ILowPrecisionBackend
+public sealed partial class OpenClBackend : IBackend, IKernelVariants, IPackedWeightsBackend
 {
     /// <summary>Largest head size the attention kernels hold in private memory (MAX_HS in attention.cl).</summary>
     public const int MaxHeadSize = 128;
@@ -168,7 +168,7 @@ public sealed partial class OpenClBackend : IBackend, IKernelVariants, ILowPreci
         Expect("matmul", "inp", input, (long)N * C);
         Expect("matmul", "weight", weight, (long)OC * C);
         if (!bias.IsEmpty) Expect("matmul", "bias", bias, OC);
-        if (_weights != Hyper.Kernels.WeightFormat.F32)
+        if (ReadsPackedWeights)
         {
             MatmulPacked(output, input, weight, bias, N, C, OC);
             return;
@@ -329,7 +329,7 @@ public sealed partial class OpenClBackend : IBackend, IKernelVariants, ILowPreci
     /// <inheritdoc />
     public void Dispose()
     {
-        DropPacked();
+        _packedWeights?.Dispose();
         _scratch?.Dispose();
         _scratch = null;
         _device.Dispose();
