@@ -36,7 +36,11 @@ public static class Flags
     }
 
     /// <summary>An error's one-line text: a refused setting under its flag, anything else as it is.</summary>
-    public static string Describe(Exception e) => e is SettingException s
-        ? $"{Of(s.Setting)} {s.Problem}" + (s.Remedy is var (other, does) ? $"; pass {Of(other)} {does}" : "")
-        : e.Message;
+    public static string Describe(Exception e) => e switch
+    {
+        SettingException s => $"{Of(s.Setting)} {s.Problem}" + (s.Remedy is var (other, does) ? $"; pass {Of(other)} {does}" : ""),
+        // .NET appends " (Parameter 'name')" to an argument exception's message: the name of a C# parameter, not the user's.
+        ArgumentException { ParamName: { } name } a => a.Message.Replace($" (Parameter '{name}')", "", StringComparison.Ordinal),
+        _ => e.Message,
+    };
 }

@@ -22,6 +22,8 @@ public class FlagsTests
         Assert.That(e.Message, Is.EqualTo("Seq: 300 exceeds the model's context of 256 tokens"));
         Assert.That(Flags.Describe(e), Is.EqualTo("--seq 300 exceeds the model's context of 256 tokens"));
         Assert.That(Flags.Describe(new IOException("x: no such file")), Is.EqualTo("x: no such file"));
+        Assert.That(Flags.Describe(new ArgumentOutOfRangeException("tokens", "token id 49605 is outside the vocabulary (0..49151)")),
+            Is.EqualTo("token id 49605 is outside the vocabulary (0..49151)"), "without .NET's (Parameter 'tokens')");
     }
 
     /// <summary>
