@@ -120,23 +120,27 @@ public class MatmulLowPrecisionTests
     [TestCase(64, 4)]
     [TestCase(100, 7)]
     [TestCase(1025, 3)]
-    public unsafe void PackingRowByRowLaysTheSameBytesAsThePlanes(int C, int OC)
+    public unsafe void PackingLaysTheReferencesPlanesWhereThePositionSpecSays(int C, int OC)
     {
-        // The backend packs straight from the floats, a row at a time; the planes' path is the reference's
-        // Pack, then the layout. Both must give the same bytes, tails and odd block counts included.
+        // The backend packs straight from the floats, a row at a time, four bytes at a time. The spec is the
+        // reference's Pack and the layout's Position, element by element: the same bytes, tails and odd block counts included.
         float[] weight = Check.Random(OC * C, 21);
         var (q, d) = Ref.MatmulQ8.Pack(weight, C, OC);
-        var planes = Cpu.MatmulQ8.Pack(q, d, C, OC);
-        var values = new byte[Cpu.MatmulQ8.ValueBytes(C, OC)];
+        int nb = Ref.MatmulQ8.Blocks(C), stride = nb * Ref.MatmulQ8.Block;
+        var expected = new byte[Cpu.MatmulQ8.ValueBytes(C, OC)];
+        for (int o = 0; o < OC; o++)
+            for (int i = 0; i < stride; i++) expected[o * stride + Cpu.MatmulQ8.Position(i, nb)] = (byte)(q[o * stride + i] + 128);
+        var values = new byte[expected.Length];
         var scales = new float[Cpu.MatmulQ8.ScaleBytes(C, OC) / 4];
         Array.Fill(values, (byte)0xAB); // garbage: every byte must be written
         fixed (byte* v = values)
         fixed (float* s = scales)
         {
             var rows = Cpu.MatmulQ8.PackInto(weight, C, OC, v, s);
-            Assert.That(rows.Values.ToArray(), Is.EqualTo(planes.Values.ToArray()));
-            Assert.That(rows.Scales.ToArray(), Is.EqualTo(planes.Scales.ToArray()));
+            Assert.That(rows.Values.ToArray(), Is.EqualTo(expected));
+            Assert.That(rows.Scales.ToArray(), Is.EqualTo(d));
         }
+        Assert.That(Cpu.MatmulQ8.Pack(q, d, C, OC).Values.ToArray(), Is.EqualTo(expected), "the planes' path lays the same");
     }
 
     [Test]

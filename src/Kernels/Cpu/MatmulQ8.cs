@@ -101,20 +101,10 @@ public static unsafe class MatmulQ8
     }
 
     /// <summary>
-    /// The same layout written to <paramref name="valuesAt"/> (<see cref="ValueBytes"/>) and <paramref name="scalesAt"/>
-    /// (<see cref="ScaleBytes"/>), memory the caller keeps in place and alive for as long as the result is used.
-    /// </summary>
-    public static Packed PackInto(ReadOnlySpan<sbyte> values, ReadOnlySpan<float> scales, int C, int OC, byte* valuesAt, float* scalesAt)
-    {
-        Lay(values, scales, C, OC, new Span<byte>(valuesAt, checked((int)ValueBytes(C, OC))), new Span<float>(scalesAt, checked((int)(ScaleBytes(C, OC) / 4))));
-        return new Packed(valuesAt, scalesAt, C, OC);
-    }
-
-    /// <summary>
     /// fp32 weights [OC, C] quantised as the reference does (<see cref="Reference.MatmulQ8.PackRow"/>) and laid out
-    /// row by row at <paramref name="valuesAt"/> and <paramref name="scalesAt"/>, as <see cref="PackInto(ReadOnlySpan{sbyte}, ReadOnlySpan{float}, int, int, byte*, float*)"/>
-    /// with the reference's planes: the same bytes, without holding those planes (for a 128256 x 4096 head,
-    /// 525 MB of values at once) on the way.
+    /// row by row at <paramref name="valuesAt"/> (<see cref="ValueBytes"/>) and <paramref name="scalesAt"/> (<see cref="ScaleBytes"/>),
+    /// memory the caller keeps in place and alive for as long as the result is used: the bytes <see cref="Pack"/> gives
+    /// for the reference's planes, without holding those planes (for a 128256 x 4096 head, 525 MB of values at once).
     /// </summary>
     public static Packed PackInto(ReadOnlySpan<float> weight, int C, int OC, byte* valuesAt, float* scalesAt)
     {

@@ -123,17 +123,22 @@ public sealed class CpuBackend : HostBackend, IKernelVariants, IHyperAttentionBa
     /// packing the view's floats would give, so a model loaded this way multiplies as one loaded in fp32 and then
     /// packed, without the fp32 matmul weights ever being resident (<see cref="HoldsPackedOnly"/>). Needs <see cref="Weights"/> q8.
     /// </summary>
-    public unsafe void KeepQ8(TensorView weight, ReadOnlySpan<float> floats, int C)
+    public void KeepQ8(TensorView weight, ReadOnlySpan<float> floats, int C)
     {
         if (_weights != Kernels.WeightFormat.Q8)
             throw new InvalidOperationException($"the cpu backend reads {LowPrecision.Name(_weights)} weights; q8 copies are kept only while it reads q8");
         _ = S(weight); // checks the view without touching its pages
         if (floats.Length != weight.Length || C <= 0 || weight.Length % C != 0)
             throw new ArgumentException($"q8 copy of a view of {weight.Length} floats from {floats.Length} floats in rows of {C}");
-        int OC = checked((int)(weight.Length / C));
-        var arena = Arena(weight);
-        _packed[weight] = K.MatmulQ8.PackInto(floats, C, OC, arena.Take<byte>(K.MatmulQ8.ValueBytes(C, OC)), arena.Take<float>(K.MatmulQ8.ScaleBytes(C, OC) / sizeof(float)));
+        _packed[weight] = PackQ8(weight, floats, C, checked((int)(weight.Length / C)));
         _packedOnly.Add(weight);
+    }
+
+    /// <summary>The q8 copy of <paramref name="weight"/> [OC, C] from <paramref name="floats"/>, in the arena of the view's buffer.</summary>
+    private unsafe K.MatmulQ8.Packed PackQ8(TensorView weight, ReadOnlySpan<float> floats, int C, int OC)
+    {
+        var arena = Arena(weight);
+        return K.MatmulQ8.PackInto(floats, C, OC, arena.Take<byte>(K.MatmulQ8.ValueBytes(C, OC)), arena.Take<float>(K.MatmulQ8.ScaleBytes(C, OC) / sizeof(float)));
     }
 
     /// <summary>Whether views of <paramref name="buffer"/> hold matmul weights only as packed copies (<see cref="KeepBf16"/>, <see cref="KeepQ8"/>).</summary>
@@ -200,11 +205,7 @@ public sealed class CpuBackend : HostBackend, IKernelVariants, IHyperAttentionBa
                 Kernels.Reference.MatmulBf16.Pack(floats, copy.Span);
                 packed = copy;
             }
-            else
-            {
-                var arena = Arena(weight);
-                packed = K.MatmulQ8.PackInto(floats, C, OC, arena.Take<byte>(K.MatmulQ8.ValueBytes(C, OC)), arena.Take<float>(K.MatmulQ8.ScaleBytes(C, OC) / sizeof(float)));
-            }
+            else packed = PackQ8(weight, floats, C, OC);
             _packed[weight] = packed;
         }
         if (packed is Bf16Copy h) K.MatmulBf16.Forward(S(output), S(input), h.Span, S(bias), N, C, OC);
