@@ -80,7 +80,7 @@ public static class InfoCommand
         bool bf16Straight = weights.Tensors.Any(t => t.DType == "BF16" && t.Name.EndsWith("proj.weight", StringComparison.Ordinal));
         string kept = c is LlamaConfig
             ? $"on the cpu the matmul tensors go straight into the q8 copies{(bf16Straight ? " and, being BF16, into the bf16 ones" : "")}, without an fp32 copy; " +
-              $"otherwise the fp32 parameters stay loaded"
+              "otherwise the fp32 parameters stay loaded"
             : "the fp32 parameters stay loaded";
         Console.WriteLine($"{"",-14}--weights bf16 adds {Size(2 * matmul)}, q8 {Size(matmul / 32 * 36)}: packed copies of the {matmul:N0} matmul weights, " +
             $"read per decoded token instead of their {Size(4 * matmul)} of fp32 ({kept})");

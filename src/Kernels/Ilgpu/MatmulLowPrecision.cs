@@ -27,7 +27,7 @@ public readonly struct LowPrecisionShape
         this.C = C;
         this.OC = OC;
         Q8 = format == WeightFormat.Q8 ? 1 : 0;
-        Blocks = Q8 == 1 ? (C + MatmulLowPrecision.Q8Block - 1) / MatmulLowPrecision.Q8Block : 0;
+        Blocks = Q8 == 1 ? Reference.MatmulQ8.Blocks(C) : 0;
         HasBias = hasBias ? 1 : 0;
     }
 }
@@ -49,8 +49,7 @@ public readonly struct LowPrecisionShape
 /// </summary>
 public static class MatmulLowPrecision
 {
-    /// <summary>Weights per q8 block (one scale each).</summary>
-    public const int Q8Block = 32;
+    private const int Q8Block = Reference.MatmulQ8.Block;
 
     /// <summary>Input rows one group of <see cref="Rows"/> multiplies each weight row by.</summary>
     public const int RowsPerGroup = 4;

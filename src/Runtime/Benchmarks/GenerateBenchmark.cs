@@ -62,20 +62,12 @@ public static class GenerateBenchmark
         double? peak = null;
         var reads = new List<double>();
         var read = ArenaRead(model);
-        // Warm-up generations: `warmup` of them and, when there are any, more until the JIT has compiled nothing for
-        // KernelLab.JitQuiet (at most KernelLab.WarmupLimit): it recompiles the hot kernels in the background after
-        // their first calls, on a core the steps need, and one warm-up generation of a small model (~0.1 s) ends before that.
-        long warmStart = Stopwatch.GetTimestamp(), quietSince = warmStart, compiled = System.Runtime.JitInfo.GetCompiledMethodCount();
-        int warmups = 0;
-        while (warmups < warmup || (warmup > 0 && Stopwatch.GetElapsedTime(quietSince) < KernelLab.JitQuiet
-            && Stopwatch.GetElapsedTime(warmStart) < KernelLab.WarmupLimit))
+        // Warm-up generations: `warmup` of them and, when there are any, more while the JIT is still compiling (JitWarmup).
+        int warmups = JitWarmup.Run(warmup, untilQuiet: warmup > 0, i =>
         {
-            progress?.Invoke($"warm-up {warmups + 1}/{Math.Max(warmup, warmups + 1)}");
+            progress?.Invoke($"warm-up {i + 1}/{Math.Max(warmup, i + 1)}");
             Generate(timed: false);
-            warmups++;
-            long now = System.Runtime.JitInfo.GetCompiledMethodCount();
-            if (now != compiled) (compiled, quietSince) = (now, Stopwatch.GetTimestamp());
-        }
+        });
         peak = read?.Invoke(5);
         profiler?.Reset();
         for (int run = 0; run < repeat; run++)

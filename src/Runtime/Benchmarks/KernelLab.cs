@@ -168,12 +168,6 @@ public static class KernelLab
         }
     }
 
-    /// <summary>How long the JIT must have compiled nothing before a warm-up ends (longer than its 0.1 s call-counting delay).</summary>
-    public static readonly TimeSpan JitQuiet = TimeSpan.FromSeconds(0.3);
-
-    /// <summary>The longest a warm-up waits for the JIT to go quiet.</summary>
-    public static readonly TimeSpan WarmupLimit = TimeSpan.FromSeconds(5);
-
     private static KernelLabResult CheckThenTime(IBackend backend, string opName, string variant, Case c, float[][] expected, int repeats, int warmup,
         Kernels.WeightFormat format, bool cold)
     {
@@ -211,25 +205,14 @@ public static class KernelLab
                 return new KernelLabResult(opName, backend.Name, variant, c.Shape, null, null, null, error, false, $"relative error {error:E2} is over {tolerance:E1}");
 
             // A one-float download after each call waits for an asynchronous device to finish.
-            Span<float> one = stackalloc float[1];
+            var one = new float[1];
             var syncs = copyViews.Select(v => v[c.Outputs[0]].Slice(0, 1)).ToArray();
-            // At least `warmup` calls and, when there is a warm-up at all, until the JIT has compiled nothing for
-            // JitQuiet: the tiered JIT runs a method's first calls unoptimised and recompiles the hot ones in the
-            // background some 0.1 s later, on a core the kernel's threads need. With a count alone (200 calls) the
-            // first shapes of a list were timed while it did (q8 N=1 C=768 OC=1536: 0.36 ms against 0.038 ms with
-            // tiering off; another run, q8 N=1 C=384 OC=1152 0.162 ms, 0.012 ms for the same shape listed second).
-            long warmStart = Stopwatch.GetTimestamp(), quietSince = warmStart;
-            long compiled = System.Runtime.JitInfo.GetCompiledMethodCount();
             // A cold run calls every copy once first: a low-precision format packs each copy's weights on its first call.
-            int minimum = Math.Max(warmup, copies > 1 ? copies : 0);
-            for (int i = 0; i < minimum || (warmup > 0 && Stopwatch.GetElapsedTime(quietSince) < JitQuiet
-                && Stopwatch.GetElapsedTime(warmStart) < WarmupLimit); i++)
+            JitWarmup.Run(Math.Max(warmup, copies > 1 ? copies : 0), untilQuiet: warmup > 0, i =>
             {
                 c.Run(backend, copyViews[i % copies]);
                 backend.Download(syncs[i % copies], one);
-                long now = System.Runtime.JitInfo.GetCompiledMethodCount();
-                if (now != compiled) (compiled, quietSince) = (now, Stopwatch.GetTimestamp());
-            }
+            });
             var times = new double[repeats];
             for (int i = 0; i < repeats; i++)
             {
