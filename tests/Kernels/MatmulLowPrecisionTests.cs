@@ -28,6 +28,10 @@ public class MatmulLowPrecisionTests
             foreach (int n in new[] { 1, 2, 4, 5, 9, 17 }) // 5, 9, 17: past WeightRows.FusedRows, the tiled path (4x4 tiles, 1 row left)
                 foreach (bool bias in new[] { true, false })
                     yield return new TestCaseData(n, c, oc, bias).SetName($"N={n} C={c} OC={oc} bias={bias}");
+        // From WeightRows.GemmRows the widened strips go to the fp32 GEMM: a tail block, a lone q8 block, and C = 2048,
+        // whose 512-row strips leave 7 rows in a third.
+        foreach (var (n, c, oc) in new[] { (257, 33, 9), (300, 100, 131), (257, 2048, 1031) })
+            yield return new TestCaseData(n, c, oc, true).SetName($"N={n} C={c} OC={oc} bias=True");
     }
 
     [TestCaseSource(nameof(Cases))]

@@ -20,7 +20,8 @@ namespace Hyper.Kernels.Cpu;
 /// its register-blocked GEMM, bound by arithmetic too). The threshold is where the two met in gpt2
 /// decoding on a loaded 2-core Zen 4, interleaved in one process each: at B = 2 fused was 1.6-2.2x
 /// fp32 and tiled 0.7-1.1x; at B = 4 they were within the noise of each other; at B = 8 tiled was
-/// 1.0-1.3x and fused 0.56-1.25x. Without AVX-512 each widened row is dotted with four input rows at a
+/// 1.0-1.3x and fused 0.56-1.25x. From <see cref="GemmRows"/> rows (prefill) the widened rows go to the fp32
+/// GEMM instead (<see cref="RunGemm"/>). Without AVX-512 each widened row is dotted with four input rows at a
 /// time (<see cref="Dot4"/>).
 /// </summary>
 internal static unsafe class WeightRows
@@ -49,6 +50,11 @@ internal static unsafe class WeightRows
         where TRows : struct, IRows
     {
         if (N == 0 || OC == 0) return;
+        if (N >= GemmRows && Vector512.IsHardwareAccelerated)
+        {
+            RunGemm(rows, y, plain, bias, N, C, OC);
+            return;
+        }
         if (N > FusedRows && Vector512.IsHardwareAccelerated)
         {
             RunTiled(rows, y, plain, bias, N, C, OC);
@@ -120,6 +126,45 @@ internal static unsafe class WeightRows
         y[OC] = b + s1;
         y[2 * OC] = b + s2;
         y[3 * OC] = b + s3;
+    }
+
+    /// <summary>
+    /// From this many input rows (a long prompt's prefill) the weights are widened a strip at a time and multiplied
+    /// by the fp32 <see cref="Gemm"/>, whose cache blocking beats <see cref="RunTiled"/>'s pass over every input row per
+    /// tile once the input outgrows L2. gpt2's shapes on a 2-core Zen 4 (kernel lab, three alternated rounds):
+    /// at N = 512 bf16 and q8 took 12.5-15.0 ms against 14.3-19.2 (11 of 12 pairs faster), at N = 256 either way
+    /// (4 of 6), at N = 128 the same, at N = 8-32 up to 2x slower (the whole matrix widened for a few rows).
+    /// </summary>
+    public const int GemmRows = 256;
+
+    /// <summary>Floats of widened weights per strip (4 MiB): the GEMM's packing then reads them from cache.</summary>
+    private const int StripFloats = 1 << 20;
+
+    /// <summary>
+    /// <see cref="Run"/> through the fp32 GEMM: strips of weight rows widened over the cores into one scratch
+    /// [strip, C], each multiplied as y[:, strip] = plain · stripᵀ + bias[strip].
+    /// </summary>
+    private static void RunGemm<TRows>(TRows rows, float* y, float* plain, float* bias, int N, int C, int OC)
+        where TRows : struct, IRows
+    {
+        int strip = Math.Clamp(StripFloats / Math.Max(1, C) / 64 * 64, 64, Math.Max(64, OC));
+        float[] widened = ArrayPool<float>.Shared.Rent(strip * C);
+        fixed (float* w = widened)
+        {
+            nint pw = (nint)w;
+            for (int o0 = 0; o0 < OC; o0 += strip)
+            {
+                int s = Math.Min(strip, OC - o0), first = o0;
+                CpuWorkers.ForRange(s, 16, (a, b) =>
+                {
+                    for (int o = a; o < b; o++) rows.Widen(first + o, (float*)pw + (long)o * C);
+                });
+                Gemm.Run(transA: false, transB: true, N, s, C, new ReadOnlySpan<float>(plain, N * C), C,
+                    new ReadOnlySpan<float>(w, s * C), C, new Span<float>(y + o0, (N - 1) * OC + s), OC, accumulate: false,
+                    bias == null ? default : new ReadOnlySpan<float>(bias + o0, s));
+            }
+        }
+        ArrayPool<float>.Shared.Return(widened);
     }
 
     /// <summary>Weight rows, and input rows, in one tile of <see cref="RunTiled"/>.</summary>
