@@ -13,17 +13,11 @@ namespace Hyper.Kernels.Cpu;
 /// The weights are kept in a CPU layout (<see cref="Packed"/>): each value offset to q + 128 (a u8),
 /// and each pair of blocks interleaved in groups of four, so that one 64-byte load holds two blocks
 /// and the 16 int32 lanes of a multiply-add alternate between them. Per pair of blocks the AVX-512
-/// path then does four ops: vpmaddubsw (u8 weights by the int8 input, 32 pair sums in int16 that
+/// path then does five ops: vpmaddubsw (u8 weights by the int8 input, 32 pair sums in int16 that
 /// cannot saturate, see <see cref="Reference.MatmulQ8.InputLevels"/>), vpmaddwd by ones (16 int32
-/// lane sums), a conversion to float, and one FMA by the pair's two scale products d·e, broadcast
-/// as one 8-byte value from products made eight at a time. The offset adds 128·Σr per block, taken
-/// off as Σ_blocks d·(128·e·Σr), eight blocks at a time in the same loop.
-/// </para>
-/// <para>
-/// With the product d·e made per pair (d broadcast, times the input's scales laid out per lane), one
-/// multiply more a pair, and the offsets in a loop of their own after it, one Zen 4 core took 0.076-0.093
-/// ms for 1x768x3072 from cache against 0.067-0.077 now, 1x768x50257 1.73-1.91 against 1.55-1.68 (the
-/// same floats); gpt2's decoding, bound by memory reading ~35 GB/s then, measured the same.
+/// lane sums), a conversion to float, and one multiply and one FMA by the lanes' scales, the
+/// weights' pair of scales broadcast as one 8-byte value against the input's scales laid out the
+/// same way. The offset adds 128·Σr per block, taken off once per row as Σ_blocks d·(128·e·Σr).
 /// </para>
 /// <para>
 /// The previous kernel, int16 inputs with a sign-extension of each block to int16 and one vpmaddwd,
@@ -415,13 +409,8 @@ public static unsafe class MatmulQ8
             int p = 0, b = 0;
             if (Avx512BW.IsSupported)
             {
-                // The blocks' products d·e eight at a time, from where each pair takes its two as one broadcast: a
-                // multiply per 16 blocks instead of one per pair (d by the input's per-lane scales), the same floats.
-                float* de = stackalloc float[8];
-                float* e = inputScales + (long)n * nb;
                 var ones = Vector512.Create((short)1);
                 Vector512<float> t0 = default, t1 = default, t2 = default, t3 = default, off = default;
-                Vector256<float> near = default; // the offsets of the blocks the unrolled loop takes, there
                 for (; p + 4 <= np; p += 4)
                 {
                     // Prefetches never fault, so the last rows may ask past the end.
@@ -429,23 +418,14 @@ public static unsafe class MatmulQ8
                     Sse.Prefetch0(q + p * Pair + PrefetchAhead + 64);
                     Sse.Prefetch0(q + p * Pair + PrefetchAhead + 128);
                     Sse.Prefetch0(q + p * Pair + PrefetchAhead + 192);
-                    var d8 = Vector256.Load(d + 2 * p);
-                    (d8 * Vector256.Load(e + 2 * p)).Store(de);
-                    near = Vector256.FusedMultiplyAdd(d8, Vector256.Load(k + 2 * p), near);
-                    t0 = Pair512(q + p * Pair, x + p * Pair, de, ones, t0);
-                    t1 = Pair512(q + (p + 1) * Pair, x + (p + 1) * Pair, de + 2, ones, t1);
-                    t2 = Pair512(q + (p + 2) * Pair, x + (p + 2) * Pair, de + 4, ones, t2);
-                    t3 = Pair512(q + (p + 3) * Pair, x + (p + 3) * Pair, de + 6, ones, t3);
+                    t0 = Pair512(q + p * Pair, x + p * Pair, d + 2 * p, l + p * 16, ones, t0);
+                    t1 = Pair512(q + (p + 1) * Pair, x + (p + 1) * Pair, d + 2 * p + 2, l + (p + 1) * 16, ones, t1);
+                    t2 = Pair512(q + (p + 2) * Pair, x + (p + 2) * Pair, d + 2 * p + 4, l + (p + 2) * 16, ones, t2);
+                    t3 = Pair512(q + (p + 3) * Pair, x + (p + 3) * Pair, d + 2 * p + 6, l + (p + 3) * 16, ones, t3);
                 }
-                b = 2 * p;
-                for (; p < np; p++)
-                {
-                    de[0] = d[2 * p] * e[2 * p];
-                    de[1] = d[2 * p + 1] * e[2 * p + 1];
-                    t0 = Pair512(q + p * Pair, x + p * Pair, de, ones, t0);
-                }
+                for (; p < np; p++) t0 = Pair512(q + p * Pair, x + p * Pair, d + 2 * p, l + p * 16, ones, t0);
                 for (; b + 16 <= nb; b += 16) off = Vector512.FusedMultiplyAdd(Vector512.Load(d + b), Vector512.Load(k + b), off);
-                s = Vector512.Sum((t0 + t1) + (t2 + t3) - off - near.ToVector512());
+                s = Vector512.Sum((t0 + t1) + (t2 + t3) - off);
             }
             else if (Avx2.IsSupported)
             {
@@ -490,12 +470,12 @@ public static unsafe class MatmulQ8
             return s;
         }
 
-        /// <summary>acc + the 16 lane sums of one pair of blocks times their scales' products de[0], de[1] (even, odd lanes).</summary>
+        /// <summary>acc + the 16 lane sums of one pair of blocks times their scales.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static Vector512<float> Pair512(byte* q, sbyte* x, float* de, Vector512<short> ones, Vector512<float> acc)
+        private static Vector512<float> Pair512(byte* q, sbyte* x, float* d, float* lanes, Vector512<short> ones, Vector512<float> acc)
         {
             var sums = Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(Vector512.Load(q), Vector512.Load(x)), ones);
-            return Vector512.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(sums), Vector512.Create(*(double*)de).AsSingle(), acc);
+            return Vector512.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(sums), Vector512.Create(*(double*)d).AsSingle() * Vector512.Load(lanes), acc);
         }
     }
 }
