@@ -223,19 +223,7 @@ public static unsafe class MatmulQ8
                 b++;
                 continue;
             }
-            ReadOnlySpan<float> v = row.Slice(c0, len);
-            float amax = 0f;
-            for (int k = 0; k < len; k++) amax = Math.Max(amax, Math.Abs(v[k]));
-            float inv = amax > 0f ? Reference.MatmulQ8.InputLevels / amax : 0f;
-            float scale = amax / Reference.MatmulQ8.InputLevels;
-            int sum = 0;
-            r.Clear();
-            for (int k = 0; k < len; k++)
-            {
-                int q = (int)Math.Clamp(MathF.Round(v[k] * inv), -Reference.MatmulQ8.InputLevels, Reference.MatmulQ8.InputLevels);
-                r[k] = (sbyte)q;
-                sum += q;
-            }
+            var (scale, sum) = RoundBlock(row.Slice(c0, len), r);
             e[b] = scale;
             bool lone = b == nb - 1 && (nb & 1) == 1;
             offsets[b] = lone ? 0f : Offset * scale * sum;
@@ -246,6 +234,26 @@ public static unsafe class MatmulQ8
     }
 
     /// <summary>
+    /// One block v (32 values, or fewer at the end of a row) rounded as the reference does into r[32], zero past v;
+    /// returns the block's scale and Σr.
+    /// </summary>
+    private static (float Scale, int Sum) RoundBlock(ReadOnlySpan<float> v, Span<sbyte> r)
+    {
+        float amax = 0f;
+        for (int k = 0; k < v.Length; k++) amax = Math.Max(amax, Math.Abs(v[k]));
+        float inv = amax > 0f ? Reference.MatmulQ8.InputLevels / amax : 0f;
+        int sum = 0;
+        r.Clear();
+        for (int k = 0; k < v.Length; k++)
+        {
+            int q = (int)Math.Clamp(MathF.Round(v[k] * inv), -Reference.MatmulQ8.InputLevels, Reference.MatmulQ8.InputLevels);
+            r[k] = (sbyte)q;
+            sum += q;
+        }
+        return (amax / Reference.MatmulQ8.InputLevels, sum);
+    }
+
+    /// <summary>
     /// One input row for the widened path: the values <see cref="PrepareInput"/> rounds, as fp32 e·r in the weights'
     /// layout (zero past C). Two whole blocks at a time with AVX-512, the same products as the scalar loop. Element by
     /// element (with <see cref="Position"/>, on the calling thread) it had taken ~5 ns a value: a 128x3072x768 matmul
@@ -253,6 +261,7 @@ public static unsafe class MatmulQ8
     /// </summary>
     private static void PreparePlain(ReadOnlySpan<float> row, int nb, Span<float> plain)
     {
+        Span<sbyte> r = stackalloc sbyte[Block];
         int C = row.Length;
         for (int b = 0; b < nb; b++)
         {
@@ -263,35 +272,21 @@ public static unsafe class MatmulQ8
                 b++;
                 continue;
             }
-            ReadOnlySpan<float> v = row.Slice(c0, len);
-            float amax = 0f;
-            for (int k = 0; k < len; k++) amax = Math.Max(amax, Math.Abs(v[k]));
-            float inv = amax > 0f ? Reference.MatmulQ8.InputLevels / amax : 0f;
-            float scale = amax / Reference.MatmulQ8.InputLevels;
-            for (int k = 0; k < Block; k++)
-            {
-                float q = k < len ? Math.Clamp(MathF.Round(v[k] * inv), -Reference.MatmulQ8.InputLevels, Reference.MatmulQ8.InputLevels) : 0f;
-                plain[Position(c0 + k, nb)] = scale * q;
-            }
+            var (scale, _) = RoundBlock(row.Slice(c0, len), r);
+            for (int k = 0; k < Block; k++) plain[Position(c0 + k, nb)] = scale * r[k];
         }
     }
 
     /// <summary>Two whole blocks as e·r in the pair's layout: group g of block h (four floats) at 8g + 4h.</summary>
     private static void PlainPair(ReadOnlySpan<float> v, Span<float> plain)
     {
-        var v0 = Vector512.Create(v);
-        var v1 = Vector512.Create(v.Slice(16));
-        var v2 = Vector512.Create(v.Slice(32));
-        var v3 = Vector512.Create(v.Slice(48));
-        float a0 = Vector512.Max(Vector512.Abs(v0), Vector512.Abs(v1)).ToScalarMax();
-        float a1 = Vector512.Max(Vector512.Abs(v2), Vector512.Abs(v3)).ToScalarMax();
-        float inv0 = a0 > 0f ? Reference.MatmulQ8.InputLevels / a0 : 0f, inv1 = a1 > 0f ? Reference.MatmulQ8.InputLevels / a1 : 0f;
-        var s0 = Vector512.Create(a0 / Reference.MatmulQ8.InputLevels);
-        var s1 = Vector512.Create(a1 / Reference.MatmulQ8.InputLevels);
-        var f0 = s0 * Vector512.ConvertToSingle(Rounded(v0, inv0)); // block 0, groups 0-3
-        var f1 = s0 * Vector512.ConvertToSingle(Rounded(v1, inv0)); // block 0, groups 4-7
-        var f2 = s1 * Vector512.ConvertToSingle(Rounded(v2, inv1)); // block 1, groups 0-3
-        var f3 = s1 * Vector512.ConvertToSingle(Rounded(v3, inv1)); // block 1, groups 4-7
+        var (r0, r1, r2, r3, e0, e1) = RoundPair(v);
+        var s0 = Vector512.Create(e0);
+        var s1 = Vector512.Create(e1);
+        var f0 = s0 * Vector512.ConvertToSingle(r0); // block 0, groups 0-3
+        var f1 = s0 * Vector512.ConvertToSingle(r1); // block 0, groups 4-7
+        var f2 = s1 * Vector512.ConvertToSingle(r2); // block 1, groups 0-3
+        var f3 = s1 * Vector512.ConvertToSingle(r3); // block 1, groups 4-7
         // Index i < 16 takes lane i of the first operand, 16 + i lane i of the second.
         var low = Vector512.Create(0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23);
         var high = Vector512.Create(8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31);
@@ -308,24 +303,13 @@ public static unsafe class MatmulQ8
     /// </summary>
     private static void PreparePair(ReadOnlySpan<float> v, Span<sbyte> x, Span<float> lanes, Span<float> e, Span<float> offsets)
     {
-        var v0 = Vector512.Create(v);
-        var v1 = Vector512.Create(v.Slice(16));
-        var v2 = Vector512.Create(v.Slice(32));
-        var v3 = Vector512.Create(v.Slice(48));
-        float a0 = Vector512.Max(Vector512.Abs(v0), Vector512.Abs(v1)).ToScalarMax();
-        float a1 = Vector512.Max(Vector512.Abs(v2), Vector512.Abs(v3)).ToScalarMax();
-        float inv0 = a0 > 0f ? Reference.MatmulQ8.InputLevels / a0 : 0f, inv1 = a1 > 0f ? Reference.MatmulQ8.InputLevels / a1 : 0f;
-        var r0 = Rounded(v0, inv0);
-        var r1 = Rounded(v1, inv0);
-        var r2 = Rounded(v2, inv1);
-        var r3 = Rounded(v3, inv1);
+        var (r0, r1, r2, r3, s0, s1) = RoundPair(v);
         // Block 0's eight groups of four bytes, then block 1's, as 16 dwords; group g of block h goes to dword 2g + h.
         var packed = Vector512.Create(
             Vector256.Create(Avx512F.ConvertToVector128SByte(r0), Avx512F.ConvertToVector128SByte(r1)),
             Vector256.Create(Avx512F.ConvertToVector128SByte(r2), Avx512F.ConvertToVector128SByte(r3))).AsInt32();
         var order = Vector512.Create(0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15);
         Avx512F.PermuteVar16x32(packed, order).AsSByte().CopyTo(x);
-        float s0 = a0 / Reference.MatmulQ8.InputLevels, s1 = a1 / Reference.MatmulQ8.InputLevels;
         e[0] = s0;
         e[1] = s1;
         offsets[0] = Offset * s0 * Vector512.Sum(r0 + r1);
@@ -335,6 +319,24 @@ public static unsafe class MatmulQ8
             lanes[l] = s0;
             lanes[l + 1] = s1;
         }
+    }
+
+    /// <summary>
+    /// Two whole blocks v[64] rounded as the scalar loop does (the same products by the same inverse, to nearest
+    /// even): block 0's values in r0 (groups 0-3) and r1 (4-7), block 1's in r2 and r3, and the two scales.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector512<int>, Vector512<int>, Vector512<int>, Vector512<int>, float, float) RoundPair(ReadOnlySpan<float> v)
+    {
+        var v0 = Vector512.Create(v);
+        var v1 = Vector512.Create(v.Slice(16));
+        var v2 = Vector512.Create(v.Slice(32));
+        var v3 = Vector512.Create(v.Slice(48));
+        float a0 = Vector512.Max(Vector512.Abs(v0), Vector512.Abs(v1)).ToScalarMax();
+        float a1 = Vector512.Max(Vector512.Abs(v2), Vector512.Abs(v3)).ToScalarMax();
+        float inv0 = a0 > 0f ? Reference.MatmulQ8.InputLevels / a0 : 0f, inv1 = a1 > 0f ? Reference.MatmulQ8.InputLevels / a1 : 0f;
+        return (Rounded(v0, inv0), Rounded(v1, inv0), Rounded(v2, inv1), Rounded(v3, inv1),
+            a0 / Reference.MatmulQ8.InputLevels, a1 / Reference.MatmulQ8.InputLevels);
     }
 
     private static Vector512<int> Rounded(Vector512<float> v, float inv)
