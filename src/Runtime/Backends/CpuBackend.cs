@@ -99,19 +99,22 @@ public sealed class CpuBackend : HostBackend, IKernelVariants, IHyperAttentionBa
     public static CpuBackend? Of(IBackend backend) => backend as CpuBackend ?? (backend as ProfilingBackend)?.Inner as CpuBackend;
 
     /// <summary>
-    /// The bf16 copy of <paramref name="weight"/> for a checkpoint's BF16 tensor to be read into (zeroed,
-    /// as long as the view), and the view stays unwritten: <see cref="Kernels.Reference.MatmulBf16.Pack(ReadOnlySpan{float})"/>
+    /// The bf16 copy of <paramref name="weight"/> for a checkpoint's BF16 tensor to be read into (as long as the
+    /// view; its first <paramref name="stored"/> values are the reader's to fill, the rest, pad rows, zeroed here:
+    /// clearing it all first was one more pass over every page at load), and the view stays unwritten: <see cref="Kernels.Reference.MatmulBf16.Pack(ReadOnlySpan{float})"/>
     /// of its widened floats would give the same bits (round to nearest even of a bf16 value is that value),
     /// so the products are the ones packing would give, without the fp32 copy ever existing. From then on
     /// the view's floats are zeros, not the weights (<see cref="HoldsPackedOnly"/>). Needs <see cref="Weights"/> bf16.
     /// </summary>
-    public Span<ushort> KeepBf16(TensorView weight)
+    public Span<ushort> KeepBf16(TensorView weight, long stored)
     {
         if (_weights != Kernels.WeightFormat.Bf16)
             throw new InvalidOperationException($"the cpu backend reads {LowPrecision.Name(_weights)} weights; bf16 copies are kept only while it reads bf16");
         _ = S(weight); // checks the view without touching its pages
         var copy = NewBf16(weight);
-        copy.Span.Clear();
+        if (stored < 0 || stored > copy.Span.Length)
+            throw new ArgumentOutOfRangeException(nameof(stored), $"{stored} stored values do not fit a copy of {copy.Span.Length}");
+        copy.Span[(int)stored..].Clear();
         _packed[weight] = copy;
         _packedOnly.Add(weight);
         return copy.Span;

@@ -139,7 +139,7 @@ public static class Checkpoint
             var arena = model.Parameters;
             var cpu = CpuBackend.Of(backend);
             Bf16WeightSink? bf16 = cpu is { Weights: Kernels.WeightFormat.Bf16 }
-                ? (offset, count) => cpu.KeepBf16(arena.Slice(offset, count))
+                ? (offset, count, stored) => cpu.KeepBf16(arena.Slice(offset, count), stored)
                 : null;
             // q8's scratch: native, grown to the largest matmul tensor and freed after the load (a pooled array
             // of the head's size would stay resident for the rest of the process).

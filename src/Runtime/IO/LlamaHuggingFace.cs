@@ -74,7 +74,7 @@ public static class LlamaHuggingFace
             if (bf16 is not null && info.DType == "BF16" && Llama.MatmulWeights.Contains(m.ArenaTensor))
             {
                 // The untied head's pad rows stay zero bits, +0, as packing its zero floats would give.
-                st.ReadBf16Finite(m.Name, bf16(offset, count)[..checked((int)info.Count)]);
+                st.ReadBf16Finite(m.Name, bf16(offset, count, info.Count)[..checked((int)info.Count)]);
                 continue;
             }
             if (q8 is not null && Llama.MatmulWeights.Contains(m.ArenaTensor))

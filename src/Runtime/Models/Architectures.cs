@@ -74,10 +74,10 @@ public delegate void WeightSink(long offset, long count, WeightFill fill);
 
 /// <summary>
 /// Where a matmul weight's bf16 bits go, for the arena view the model multiplies by, from
-/// <paramref name="offset"/> on, <paramref name="count"/> floats long: a zeroed span of count values
-/// that the reader fills (pad rows stay zero); the arena itself is not written.
+/// <paramref name="offset"/> on, <paramref name="count"/> floats long: a span of count values whose
+/// first <paramref name="stored"/> the reader fills and the rest are zero (pad rows); the arena itself is not written.
 /// </summary>
-public delegate Span<ushort> Bf16WeightSink(long offset, long count);
+public delegate Span<ushort> Bf16WeightSink(long offset, long count, long stored);
 
 /// <summary>
 /// Where a matmul weight goes as q8, for the arena view the model multiplies by (<paramref name="offset"/>,
