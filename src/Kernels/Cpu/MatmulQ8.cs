@@ -234,23 +234,16 @@ public static unsafe class MatmulQ8
     }
 
     /// <summary>
-    /// One block v (32 values, or fewer at the end of a row) rounded as the reference does into r[32], zero past v;
-    /// returns the block's scale and Σr.
+    /// One block v (32 values, or fewer at the end of a row) rounded by the reference itself
+    /// (<see cref="Reference.MatmulQ8.QuantizeInput"/>) into r[32], zero past v; returns the block's scale and Σr.
     /// </summary>
     private static (float Scale, int Sum) RoundBlock(ReadOnlySpan<float> v, Span<sbyte> r)
     {
-        float amax = 0f;
-        for (int k = 0; k < v.Length; k++) amax = Math.Max(amax, Math.Abs(v[k]));
-        float inv = amax > 0f ? Reference.MatmulQ8.InputLevels / amax : 0f;
+        Span<float> scale = stackalloc float[1];
+        Reference.MatmulQ8.QuantizeInput(v, r, scale);
         int sum = 0;
-        r.Clear();
-        for (int k = 0; k < v.Length; k++)
-        {
-            int q = (int)Math.Clamp(MathF.Round(v[k] * inv), -Reference.MatmulQ8.InputLevels, Reference.MatmulQ8.InputLevels);
-            r[k] = (sbyte)q;
-            sum += q;
-        }
-        return (amax / Reference.MatmulQ8.InputLevels, sum);
+        foreach (sbyte q in r) sum += q;
+        return (scale[0], sum);
     }
 
     /// <summary>
